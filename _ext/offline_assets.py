@@ -1,0 +1,57 @@
+"""Sphinx extension: keep the vendored scripts under ``_static/vendor/`` out of every page's <head>.
+
+Jupyter Book 1.x adds *every* ``.js`` and ``.css`` file found under ``_static/`` to the
+``html_js_files`` / ``html_css_files`` of every page.  The vendored files are loaded on purpose, and
+only where needed: the ipywidgets html-manager by myst-nb (``nb_ipywidgets_js``, pages with widgets)
+and MathJax by ``sphinx.ext.mathjax`` (``mathjax_path``, pages with math; MathJax itself loads its TeX
+extensions on demand).  Loaded a second time, the html-manager renders every widget twice.
+
+It also bridges one gap between the two: the html-manager (1.0.15) typesets widget labels with
+MathJax 2's ``MathJax.Hub.Queue`` whenever ``window.MathJax`` exists, and the book loads MathJax 3,
+which has no ``Hub``: on a page with both math and widgets that threw an uncaught TypeError.  A few
+lines forward those calls to MathJax 3's ``typesetPromise``.  The html-manager renders on the window
+``load`` event, after MathJax 3 (a deferred script) has replaced ``window.MathJax`` with itself, so
+the bridge is attached at ``DOMContentLoaded``, in between.
+"""
+
+from __future__ import annotations
+
+from sphinx.application import Sphinx
+from sphinx.config import Config
+
+VENDOR_PREFIX = "vendor/"
+
+MATHJAX2_HUB_BRIDGE = """
+document.addEventListener("DOMContentLoaded", function () {
+  var mathjax = window.MathJax;
+  if (!mathjax || mathjax.Hub) return;
+  mathjax.Hub = {
+    Queue: function (job) {  // MathJax 2: Queue(["Typeset", MathJax.Hub, element])
+      var element = Array.isArray(job) ? job[2] : undefined;
+      var ready = (mathjax.startup && mathjax.startup.promise) || Promise.resolve();
+      ready
+        .then(function () {
+          if (mathjax.typesetPromise) return mathjax.typesetPromise(element ? [element] : undefined);
+        })
+        .catch(function (err) { console.warn("MathJax could not typeset a widget:", err); });
+    },
+  };
+});
+"""
+
+
+def _is_vendored(entry: str | tuple) -> bool:
+    name = entry[0] if isinstance(entry, (tuple, list)) else entry
+    return str(name).startswith(VENDOR_PREFIX)
+
+
+def drop_vendored(app: Sphinx, config: Config) -> None:
+    """Remove ``_static/vendor/**`` from the scripts and stylesheets put on every page."""
+    config.html_js_files = [e for e in config.html_js_files if not _is_vendored(e)]
+    config.html_css_files = [e for e in config.html_css_files if not _is_vendored(e)]
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", drop_vendored)
+    app.add_js_file(None, body=MATHJAX2_HUB_BRIDGE)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
