@@ -1,0 +1,76 @@
+"""resnet_book.widgets: the figure switchers must work on the static site (jslink, PNG images)."""
+
+import io
+
+import ipywidgets as widgets
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from resnet_book.widgets import PNG_SIGNATURE, dropdown, to_png, toggle  # noqa: E402
+
+
+def _figure(value: float):
+    fig, ax = plt.subplots(figsize=(2, 1.5))
+    ax.bar(["x"], [value])
+    return fig
+
+
+def _png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    plt.imsave(buffer, [[0.0] * width] * height, format="png")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("make", [toggle, dropdown])
+def test_options_in_order_and_one_png_per_option(make):
+    box = make({"A": _figure(1), "B": _figure(2), "C": _png(3, 2)}, description="Shortcut")
+    selector, stack = box.children
+    assert list(selector.options) == ["A", "B", "C"]
+    assert selector.index == 0 and stack.selected_index == 0
+    assert selector.description == "Shortcut"
+    assert isinstance(stack, widgets.Stack)
+    assert [type(child) for child in stack.children] == [widgets.Image] * 3
+    assert all(bytes(child.value).startswith(PNG_SIGNATURE) for child in stack.children)
+    assert all(child.format == "png" for child in stack.children)
+
+
+def test_toggle_is_buttons_and_dropdown_is_menu():
+    assert isinstance(toggle({"A": _png(1, 1)}).children[0], widgets.ToggleButtons)
+    assert isinstance(dropdown({"20": _png(1, 1)}).children[0], widgets.Dropdown)
+
+
+@pytest.mark.parametrize("make", [toggle, dropdown])
+def test_selector_index_is_jslinked_to_stack(make):
+    """A browser-side link (no kernel on the static site), from the selector's index to the Stack."""
+    box = make({"A": _png(1, 1), "B": _png(2, 2)})
+    selector, stack = box.children
+    link = box.link
+    assert isinstance(link, widgets.widget_link.Link)
+    assert link.source == (selector, "index")
+    assert link.target == (stack, "selected_index")
+
+
+def test_images_differ_per_option():
+    box = toggle({"A": _figure(1), "B": _figure(5)})
+    a, b = (bytes(child.value) for child in box.children[1].children)
+    assert a != b
+
+
+def test_consumed_figures_are_closed():
+    """Otherwise the notebook would show every figure a second time below the widget."""
+    figs = {"A": _figure(1), "B": _figure(2)}
+    toggle(figs)
+    open_numbers = set(plt.get_fignums())
+    assert all(fig.number not in open_numbers for fig in figs.values())
+
+
+def test_rejects_non_png_and_empty():
+    with pytest.raises(ValueError, match="PNG"):
+        to_png(b"GIF89a....")
+    with pytest.raises(TypeError):
+        to_png("figure.png")
+    with pytest.raises(ValueError):
+        toggle({})
