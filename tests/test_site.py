@@ -1,0 +1,250 @@
+"""The BUILT site (``_build/html``, made by ``make book``), opened in headless Chromium as a reader would.
+
+Every page of ``_toc.yml`` must load with no request to another host (the site works offline), every
+image and figure must have a size, widgets and math must render, and nothing may log an error.  The
+shortcut chapter's A/B/C buttons must switch figures with no kernel (``resnet_book.widgets.toggle``).
+
+Needs Debian's ``chromium`` (``apt-get install chromium``); playwright drives it, no browser download.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "_build" / "html"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+HOST = "127.0.0.1"
+
+# Harmless console messages of a default Jupyter Book build (see ../shared/notes/static-widgets.md):
+# sphinx-thebe declares its THEBE_JS_URL constant in two scripts, and pydata-sphinx-theme reports an
+# unset theme mode.  Matched narrowly, so that any other error still fails the test.
+KNOWN_HARMLESS = (
+    "Identifier 'THEBE_JS_URL' has already been declared",
+    "invalid theme mode",
+)
+
+
+def toc_pages() -> list[str]:
+    """Page paths of the book (``intro``, ``chapters/1_degradation``, ...) in ``_toc.yml`` order."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]]
+
+    def walk(entries: list[dict]) -> None:
+        for entry in entries or []:
+            if "file" in entry:
+                pages.append(str(Path(entry["file"]).with_suffix("")))
+            walk(entry.get("sections", []))
+
+    walk(toc.get("chapters", []))
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    return pages
+
+
+PAGES = toc_pages()
+
+
+def require_built_site() -> None:
+    missing = [p for p in PAGES if not (SITE / f"{p}.html").is_file()]
+    if not SITE.is_dir() or missing:
+        pytest.fail(
+            f"the built site is missing ({SITE} lacks {missing or 'everything'}): "
+            "run `make book` before the tests (`make test` does both)",
+            pytrace=False,
+        )
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 (signature of the base class)
+        pass
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """``_build/html`` served on 127.0.0.1 on a free port, in a thread; yields the base URL."""
+    require_built_site()
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    httpd = http.server.ThreadingHTTPServer((HOST, 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://{HOST}:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian chromium is needed: apt-get install chromium"
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Visit:
+    """What happened while one page was open."""
+
+    page: object
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # console errors and uncaught exceptions
+    failed: list[str] = field(default_factory=list)  # local requests that failed or answered >= 400
+
+    def external(self) -> list[str]:
+        """Requested URLs on another host than the local server (data: and blob: are local)."""
+        return [
+            url
+            for url in self.requests
+            if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).hostname != HOST
+        ]
+
+
+def open_page(browser, base: str, path: str) -> Visit:
+    """Open ``path`` with every request recorded; requests to other hosts are recorded, then refused."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    visit = Visit(page)
+
+    def route(r) -> None:
+        visit.requests.append(r.request.url)
+        if urlsplit(r.request.url).hostname == HOST:
+            r.continue_()
+        else:
+            r.abort()  # offline: the test must not depend on, or wait for, the outside world
+
+    context.route("**/*", route)
+    page.on("console", lambda m: m.type == "error" and visit.errors.append(f"console: {m.text} @ {m.location}"))
+    page.on("pageerror", lambda e: visit.errors.append(f"uncaught: {e}"))
+    page.on(
+        "requestfailed",
+        lambda r: urlsplit(r.url).hostname == HOST and visit.failed.append(f"{r.url} ({r.failure})"),
+    )
+    page.on(
+        "response",
+        lambda r: r.status >= 400 and urlsplit(r.url).hostname == HOST and visit.failed.append(f"{r.url} ({r.status})"),
+    )
+    page.goto(f"{base}/{path}", wait_until="networkidle")
+    return visit
+
+
+def wait_for_widgets_and_math(page) -> None:
+    """The html-manager replaces each widget-view script by a rendered view; MathJax typesets math."""
+    page.wait_for_function(
+        """() => {
+            const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]');
+            const rendered = [...document.querySelectorAll('.widget-subarea')].filter(e => e.children.length);
+            const math = document.querySelectorAll('.math');
+            const typeset = document.querySelectorAll('mjx-container');
+            return rendered.length >= views.length && (math.length === 0 || typeset.length > 0);
+        }""",
+        timeout=20_000,
+    )
+    page.wait_for_load_state("networkidle")
+
+
+def unsized_images_and_figures(page) -> list[str]:
+    return page.evaluate(
+        """() => {
+            const bad = [];
+            for (const img of document.querySelectorAll('img')) {
+                if (!img.complete || img.naturalWidth === 0 || img.naturalHeight === 0)
+                    bad.push('img ' + (img.getAttribute('src') || '').slice(0, 120));
+            }
+            for (const fig of document.querySelectorAll('figure, .cell_output img, .widget-image')) {
+                const box = fig.getBoundingClientRect();
+                const shown = fig.offsetParent !== null;
+                if (shown && (box.width === 0 || box.height === 0))
+                    bad.push(fig.tagName.toLowerCase() + '.' + fig.className + ' has no size');
+            }
+            return bad;
+        }"""
+    )
+
+
+@pytest.mark.parametrize("path", [f"{p}.html" for p in PAGES])
+def test_page_loads_offline_with_sized_images_and_no_errors(server, browser, path):
+    visit = open_page(browser, server, path)
+    page = visit.page
+    try:
+        assert page.title(), f"{path}: page has no title"
+        wait_for_widgets_and_math(page)
+        external = visit.external()
+        assert not external, f"{path} requested other hosts (the site must work offline):\n" + "\n".join(external)
+        assert not visit.failed, f"{path}: local requests failed:\n" + "\n".join(visit.failed)
+        bad = unsized_images_and_figures(page)
+        assert not bad, f"{path}: images or figures without a size:\n" + "\n".join(bad)
+        errors = [e for e in visit.errors if not any(known in e for known in KNOWN_HARMLESS)]
+        assert not errors, f"{path}: errors in the browser console:\n" + "\n".join(errors)
+    finally:
+        page.context.close()
+
+
+def test_every_toc_page_has_widgets_rendered_without_a_kernel_where_it_has_widgets(server, browser):
+    """A page whose notebook made widgets carries their state; the vendored html-manager draws them."""
+    for path in (f"{p}.html" for p in PAGES):
+        html = (SITE / path).read_text()
+        if "application/vnd.jupyter.widget-view+json" not in html:
+            continue
+        assert "application/vnd.jupyter.widget-state+json" in html, f"{path}: widget state not embedded"
+        assert "_static/vendor/html-manager/embed.js" in html, f"{path}: not the local html-manager"
+        assert html.count("html-manager/embed.js") == 1, f"{path}: html-manager loaded twice"
+
+
+SHORTCUTS_PAGE = "chapters/3_shortcuts.html"
+
+# The Stack child on show next to the toggle buttons labelled exactly A, B, C.
+VISIBLE_FIGURE = """() => {
+    const groups = [...document.querySelectorAll('.widget-toggle-buttons')].filter(g =>
+        JSON.stringify([...g.querySelectorAll('button')].map(b => b.textContent.trim())) === '["A","B","C"]');
+    if (groups.length === 0) return {error: 'no toggle buttons labelled A, B, C'};
+    groups[0].setAttribute('data-test-shortcuts', '');
+    const box = groups[0].parentElement;
+    const shown = [...box.querySelectorAll('img')].filter(img => {
+        const r = img.getBoundingClientRect();
+        return img.offsetParent !== null && r.width > 0 && r.height > 0;
+    });
+    const active = [...groups[0].querySelectorAll('button.mod-active')].map(b => b.textContent.trim());
+    return {srcs: shown.map(img => img.src), active: active};
+}"""
+
+
+def test_shortcut_buttons_switch_the_figure_without_a_kernel(server, browser):
+    """Sec. 3.3: clicking B, then C, shows another precomputed figure each time (jslink'd Stack)."""
+    visit = open_page(browser, server, SHORTCUTS_PAGE)
+    page = visit.page
+    try:
+        page.wait_for_selector(".widget-toggle-button", timeout=20_000)
+        shown = {}
+        for label in "ABC":
+            if label != "A":
+                group = page.locator(".widget-toggle-buttons[data-test-shortcuts]")
+                group.get_by_role("button", name=label, exact=True).click()
+                page.wait_for_timeout(300)
+            state = page.evaluate(VISIBLE_FIGURE)
+            assert "error" not in state, f"{SHORTCUTS_PAGE}: {state.get('error')}"
+            assert state["active"] == [label], f"after clicking {label}, active buttons: {state['active']}"
+            assert len(state["srcs"]) == 1, f"after clicking {label}, {len(state['srcs'])} figures on show"
+            shown[label] = state["srcs"][0]
+        assert len(set(shown.values())) == 3, f"the figure did not change between A, B, C: {shown}"
+        assert not visit.external(), visit.external()
+    finally:
+        page.context.close()
