@@ -1,0 +1,177 @@
+"""Command line: ``python -m resnet_book train MODEL`` and ``python -m resnet_book sweep NAME``.
+
+A run checkpoints to ``data/checkpoints/<id>.pt`` and continues from there when started again (or from
+``--resume PATH``); ``--max-minutes`` stops it cleanly with a checkpoint, so a long run fits in several
+short sessions. A finished run is written to ``data/runs/<id>.json`` (schema: ``resnet_book.runs``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from . import data as datamod
+from . import runs as runsmod
+from .analysis import layer_responses
+from .train import PRESETS, Trainer, preset
+
+SWEEPS = {
+    # Fig. 6 (left) and Fig. 1: plain nets get worse with depth.
+    "fig6-plain": [("plain20", None), ("plain32", None), ("plain44", None), ("plain56", None)],
+    # Fig. 6 (middle), Table 6: ResNets get better with depth (option A).
+    "fig6-resnet": [("resnet20", "A"), ("resnet32", "A"), ("resnet44", "A"), ("resnet56", "A"), ("resnet110", "A")],
+    # Sec. 3.3 / Table 3 on CIFAR-10: options B and C (A is in fig6-resnet).
+    "shortcuts": [("resnet20", "B"), ("resnet20", "C"), ("resnet56", "B"), ("resnet56", "C")],
+}
+# twins side by side (same cost, so they finish together when trained concurrently), ResNet-110 last
+SWEEPS["fig6"] = [run for pair in zip(SWEEPS["fig6-resnet"], SWEEPS["fig6-plain"]) for run in pair] + [("resnet110", "A")]
+SWEEPS["all"] = SWEEPS["fig6"] + SWEEPS["shortcuts"]
+
+CHECKPOINTS = datamod.REPO_ROOT / "data" / "checkpoints"
+
+
+def finish(trainer: Trainer, out: Path) -> Path:
+    """Fig. 7 statistics on the test set, then the run record."""
+    images = trainer.data.normalize(trainer.data.test_images)
+    if trainer.channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    stds = layer_responses(trainer.model, images)
+    path = runsmod.save_run(runsmod.make_record(trainer, stds), out)
+    return path
+
+
+def make_trainer(args, model: str, shortcut: str | None, data_cache: dict) -> Trainer:
+    cfg = preset(args.preset, model, shortcut=shortcut, seed=args.seed)
+    if args.iterations:
+        scale = args.iterations / cfg.iterations
+        cfg.milestones = tuple(round(m * scale) for m in cfg.milestones)
+        cfg.iterations = args.iterations
+        cfg.preset = "custom"
+    if args.cpu_graph_off:
+        cfg.cuda_graph = False
+    key = (cfg.train_per_class, cfg.test_per_class, cfg.split)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if key not in data_cache:
+        data_cache[key] = datamod.load_cifar10(
+            train_per_class=cfg.train_per_class, test_per_class=cfg.test_per_class, split=cfg.split, device=device
+        )
+    run = runsmod.run_id(model, shortcut if not model.startswith("plain") else None, cfg.preset, cfg.seed)
+    checkpoint = Path(args.resume) if getattr(args, "resume", None) else CHECKPOINTS / f"{run}.pt"
+    trainer = Trainer(cfg, data_cache[key], device, checkpoint=checkpoint)
+    if trainer.resumed_from is not None:
+        print(f"{run}: resuming from {checkpoint} at iteration {trainer.resumed_from:,}")
+    return trainer
+
+
+def cmd_train(args) -> int:
+    trainer = make_trainer(args, args.model, args.shortcut, {})
+    trainer.run(max_seconds=args.max_minutes * 60 if args.max_minutes else None)
+    if not trainer.done:
+        print(f"stopped at iteration {trainer.iteration:,} (time limit); run the same command again to continue")
+        return 0
+    path = finish(trainer, Path(args.out))
+    f = trainer.final()
+    print(f"{path}: train error {f['train_error']:.4f}, test error {f['test_error']:.4f}, {trainer.wall_seconds:.0f} s")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    out = Path(args.out)
+    todo = []
+    for model, shortcut in SWEEPS[args.name]:
+        cfg = preset(args.preset, model, seed=args.seed)
+        run = runsmod.run_id(model, shortcut, cfg.preset if not args.iterations else "custom", args.seed)
+        if (out / f"{run}.json").exists():
+            print(f"{run}: already recorded, skipped")
+            continue
+        todo.append((model, shortcut))
+    deadline = time.monotonic() + args.max_minutes * 60 if args.max_minutes else None
+    data_cache: dict = {}
+    for group_start in range(0, len(todo), args.concurrent):
+        group = [make_trainer(args, m, s, data_cache) for m, s in todo[group_start : group_start + args.concurrent]]
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            print("time limit reached before the next group; run the same command again to continue")
+            return 0
+        run_together(group, left)
+        for trainer in group:
+            if trainer.done:
+                print(f"{finish(trainer, out)}: test error {trainer.final()['test_error']:.4f}")
+        if not all(t.done for t in group):
+            print("time limit reached; run the same command again to continue")
+            return 0
+    return 0
+
+
+def run_together(trainers: list[Trainer], max_seconds: float | None) -> None:
+    """Advance several runs in lockstep, each on its own CUDA stream, so a small net never idles the GPU."""
+    if len(trainers) == 1:
+        trainers[0].run(max_seconds=max_seconds)
+        return
+    from tqdm.auto import tqdm
+
+    bars = [tqdm(total=t.config.iterations, initial=t.iteration, desc=t.config.model, position=i, unit="it")
+            for i, t in enumerate(trainers)]  # fmt: skip
+    start = time.perf_counter()
+    try:
+        while not all(t.done for t in trainers):
+            live = [t for t in trainers if not t.done]
+            stops = {id(t): t.next_stop() for t in live}
+            before = {id(t): t.iteration for t in live}
+            for t in live:  # queue every run's steps before any host sync
+                t.advance(stops[id(t)] - t.iteration)
+            elapsed = time.perf_counter() - start
+            for t, bar in zip(trainers, bars):
+                if id(t) in stops:
+                    t.check_warmup()
+                    entry = t.log(elapsed)
+                    bar.update(t.iteration - before[id(t)])
+                    if entry:
+                        bar.set_postfix(test_err=f"{entry['test_error']:.3f}")
+            if max_seconds is not None and elapsed > max_seconds:
+                for t in trainers:
+                    if not t.done:
+                        t._stop_at_time_limit(elapsed)
+                break
+    finally:
+        for t, bar in zip(trainers, bars):
+            bar.close()
+        took = time.perf_counter() - start
+        for t in trainers:
+            t.wall_seconds += took
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m resnet_book", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--preset", default="paper", choices=list(PRESETS))
+    common.add_argument("--seed", type=int, default=0)
+    common.add_argument("--out", default=str(runsmod.RUNS_DIR), help="where run records go (default data/runs)")
+    common.add_argument("--max-minutes", type=float, default=None, help="stop cleanly with a checkpoint after M minutes")
+    common.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
+    common.add_argument("--iterations", type=int, default=None, help="override the schedule's length (milestones scale)")
+    common.add_argument("--no-cuda-graph", dest="cpu_graph_off", action="store_true", help="eager steps on CUDA")
+    t = sub.add_parser("train", parents=[common], help="train one network")
+    t.add_argument("model", help="e.g. resnet20, plain56, resnet110")
+    t.add_argument("--shortcut", default=None, choices=["A", "B", "C"])
+    t.add_argument("--resume", default=None, help="checkpoint to continue from (default data/checkpoints/<id>.pt)")
+    t.set_defaults(func=cmd_train)
+    s = sub.add_parser("sweep", parents=[common], help="train a set of the paper's runs, skipping recorded ones")
+    s.add_argument("name", choices=list(SWEEPS))
+    s.add_argument("--concurrent", type=int, default=1, help="runs trained together on one GPU")
+    s.set_defaults(func=cmd_sweep)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, datamod.DatasetError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Analyses of networks that the chapters share: layer responses (Fig. 7) and gradient norms."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .models import BasicBlock, Bottleneck, ResNet
+
+
+def response_layers(model: ResNet) -> list[nn.BatchNorm2d]:
+    """The BN after each 3x3 conv, in layer order: where Fig. 7 reads its responses (Sec. 4.2).
+
+    "The responses are the outputs of each 3x3 layer, after BN and before other nonlinearity
+    (ReLU/addition)." The CIFAR stem's conv is a 3x3 layer too.
+    """
+    layers = []
+    if model.stem.conv.kernel_size == (3, 3):
+        layers.append(model.stem.bn)
+    for block in model.stages.modules():
+        if isinstance(block, BasicBlock):
+            layers += [block.bn1, block.bn2]
+        elif isinstance(block, Bottleneck):
+            layers.append(block.bn2)
+    return layers
+
+
+@torch.no_grad()
+def layer_responses(model: ResNet, images: torch.Tensor, batch_size: int = 1000) -> list[float]:
+    """Fig. 7: the standard deviation of each 3x3 layer's response over ``images`` (inference mode)."""
+    layers = response_layers(model)
+    sums = torch.zeros(len(layers), 2, dtype=torch.float64, device=images.device)
+    counts = [0] * len(layers)
+
+    def hook(i):
+        def record(_module, _inp, out):
+            out = out.double()
+            sums[i, 0] += out.sum()
+            sums[i, 1] += (out * out).sum()
+            counts[i] += out.numel()
+
+        return record
+
+    handles = [layer.register_forward_hook(hook(i)) for i, layer in enumerate(layers)]
+    was_training = model.training
+    model.eval()
+    try:
+        for i in range(0, len(images), batch_size):
+            model(images[i : i + batch_size].float())
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    n = torch.tensor(counts, dtype=torch.float64, device=images.device)
+    mean = sums[:, 0] / n
+    return (sums[:, 1] / n - mean * mean).clamp_min(0).sqrt().tolist()
+
+
+def gradient_norms(model: ResNet, images: torch.Tensor, labels: torch.Tensor) -> list[float]:
+    """The gradient norm of each weighted layer's weights (convs then fc, in order) for one batch.
+
+    At initialisation this shows why plain nets are hard to optimise: in a deep plain net the gradient
+    reaching the first layers differs by orders of magnitude from the last ones'; identity shortcuts
+    carry it back unchanged (Sec. 3.1, Eqn. (1)).
+    """
+    model.zero_grad(set_to_none=True)
+    F.cross_entropy(model(images.float()), labels).backward()
+    weights = [m.weight for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.grad is not None]
+    norms = [w.grad.norm().item() for w in weights]
+    model.zero_grad(set_to_none=True)
+    return norms

@@ -1,0 +1,178 @@
+"""Benchmark: the project's trainer against a plain PyTorch loop, same model, batch 128, same GPU, one run.
+
+``python -m resnet_book.bench`` (on a CUDA machine) measures images per second of
+
+* ``reference``: the loop a reader would write: torchvision ``DataLoader`` (4 workers, pinned memory) with
+  ``RandomCrop(32, 4)``, ``RandomHorizontalFlip``, ``ToTensor``, ``Normalize``; float32, eager;
+  ``torch.optim.SGD`` + ``MultiStepLR``;
+* ``ours``: ``resnet_book.train.Trainer`` with every switch on (GPU-resident data, bf16, channels_last,
+  the whole step in one CUDA graph), and each lever alone (``levers``);
+* ``sweep``: several runs trained together on one GPU (each on its own stream);
+
+checks that the fast path and the eager path give the same loss curve from the same seed, and writes
+``data/benchmarks/<gpu>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import re
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from . import __version__
+from . import data as datamod
+from .models import get_model
+from .runs import git_commit
+from .train import Trainer, preset
+
+OUT = datamod.REPO_ROOT / "data" / "benchmarks"
+
+
+class _PILDataset(torch.utils.data.Dataset):
+    """The CIFAR-10 training images as PIL images, as ``torchvision.datasets.CIFAR10`` gives them."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform) -> None:
+        self.images = images.permute(0, 2, 3, 1).contiguous().numpy()  # HWC uint8
+        self.labels = labels.tolist()
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        from PIL import Image
+
+        return self.transform(Image.fromarray(self.images[i])), self.labels[i]
+
+
+def reference_loop(model_name: str, data: datamod.CIFAR10, steps: int, warmup: int = 30) -> float:
+    """Images/s of the plain PyTorch loop (fp32, eager, DataLoader with 4 workers)."""
+    import torchvision.transforms as T
+
+    transform = T.Compose([
+        T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(),
+        T.Normalize((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    ])  # fmt: skip
+    loader = torch.utils.data.DataLoader(
+        _PILDataset(data.train_images.cpu(), data.train_labels.cpu(), transform),
+        batch_size=128, shuffle=True, num_workers=4, pin_memory=True, drop_last=True, persistent_workers=True,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    model = get_model(model_name).cuda()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[32000, 48000], gamma=0.1)
+    model.train()
+    done, start = 0, None
+    while done < warmup + steps:
+        for x, y in loader:
+            if done == warmup:
+                torch.cuda.synchronize()
+                start = time.perf_counter()
+            x, y = x.cuda(non_blocking=True), y.cuda(non_blocking=True)
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            done += 1
+            if done == warmup + steps:
+                break
+    torch.cuda.synchronize()
+    return steps * 128 / (time.perf_counter() - start)
+
+
+def ours(model_name: str, data: datamod.CIFAR10, steps: int, warmup: int = 30, **switches) -> float:
+    """Images/s of ``Trainer.advance`` with the given speed switches (default: all on)."""
+    cfg = preset("paper", model_name, iterations=warmup + steps + 1, **switches)
+    t = Trainer(cfg, data, "cuda")
+    t.advance(warmup)
+    t._sync()
+    start = time.perf_counter()
+    t.advance(steps)
+    t._sync()
+    return steps * 128 / (time.perf_counter() - start)
+
+
+def sweep_throughput(models: list[str], data: datamod.CIFAR10, steps: int) -> dict:
+    """Aggregate images/s of several runs advanced together, each on its own stream."""
+    trainers = [Trainer(preset("paper", m, iterations=steps + 31), data, "cuda") for m in models]
+    for t in trainers:
+        t.advance(30)
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(steps // 50):
+        for t in trainers:
+            t.advance(50)
+    torch.cuda.synchronize()
+    took = time.perf_counter() - start
+    return {"models": models, "seconds": took, "img_s_total": len(models) * (steps // 50) * 50 * 128 / took}
+
+
+def equivalence(model_name: str, data: datamod.CIFAR10, iterations: int = 400, every: int = 50) -> dict:
+    """Loss curves of the fast (CUDA graph) and eager paths from the same seed: they must agree."""
+    curves = {}
+    for name, graph in (("fast", True), ("eager", False)):
+        cfg = preset("paper", model_name, iterations=iterations, eval_every=every, cuda_graph=graph, test_per_class=100)
+        t = Trainer(cfg, data, "cuda").run(progress=False)
+        curves[name] = [round(e["train_loss"], 4) for e in t.history.entries]
+    diffs = [abs(a - b) for a, b in zip(curves["fast"], curves["eager"])]
+    return {"model": model_name, "every": every, **curves, "max_abs_diff": max(diffs)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m resnet_book.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", nargs="+", default=["resnet20", "resnet56", "resnet110"])
+    parser.add_argument("--steps", type=int, default=300, help="timed iterations per measurement")
+    parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--skip-levers", action="store_true")
+    args = parser.parse_args(argv)
+    if not torch.cuda.is_available():
+        raise SystemExit("the benchmark needs a CUDA GPU")
+    torch.backends.cudnn.benchmark = True
+    data = datamod.load_cifar10(device="cuda")
+    gpu = torch.cuda.get_device_name()
+    record: dict = {
+        "gpu": gpu, "torch": torch.__version__, "commit": git_commit(), "resnet_book": __version__,
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "batch_size": 128,
+        "dataset": data.name, "steps_timed": args.steps, "cudnn_benchmark": True, "models": {},
+    }  # fmt: skip
+
+    def save() -> Path:
+        path = Path(args.out) / (re.sub(r"[^A-Za-z0-9]+", "-", gpu).strip("-").lower() + ".json")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, indent=1) + "\n")
+        return path
+
+    record["equivalence"] = equivalence("resnet20", data)
+    print("fast vs eager train loss every 50 iterations:", json.dumps(record["equivalence"]), flush=True)
+    save()
+    for m in args.models:
+        row = {"ours_img_s": ours(m, data, args.steps), "reference_img_s": reference_loop(m, data, args.steps)}
+        row["speedup"] = row["ours_img_s"] / row["reference_img_s"]
+        if not args.skip_levers:
+            row["levers"] = {
+                "eager fp32": ours(m, data, args.steps // 2, amp=False, channels_last=False, cuda_graph=False),
+                "eager bf16 + channels_last": ours(m, data, args.steps // 2, cuda_graph=False),
+                "cuda graph fp32": ours(m, data, args.steps, amp=False, channels_last=False),
+                "cuda graph bf16": ours(m, data, args.steps, channels_last=False),
+                "cuda graph bf16 + channels_last": row["ours_img_s"],
+            }
+        record["models"][m] = row
+        print(f"{m}: ours {row['ours_img_s']:,.0f} img/s, reference {row['reference_img_s']:,.0f} img/s, "
+              f"x{row['speedup']:.1f}  {row.get('levers', '')}", flush=True)  # fmt: skip
+        save()
+    fig6 = ["plain20", "plain32", "plain44", "plain56", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]
+    record["sweep"] = sweep_throughput(fig6, data, 200)
+    print("sweep, nine runs together:", record["sweep"], flush=True)
+    print(f"wrote {save()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

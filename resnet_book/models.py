@@ -1,0 +1,340 @@
+"""Every network of the paper, built from data (block type + blocks per stage), torchvision-style.
+
+He, Zhang, Ren, Sun, "Deep Residual Learning for Image Recognition", CVPR 2016.
+
+* CIFAR-10 nets (Sec. 4.2): a 3x3 conv with 16 filters, then three stages of ``n`` basic blocks
+  (2n layers each) on 32, 16, 8 pixel maps with 16, 32, 64 filters, global average pooling and a
+  10-way fc: ``6n + 2`` weighted layers.  ``resnet20`` ... ``resnet1202``; ``plain20`` ... their twins.
+* ImageNet nets (Table 1): 7x7/2 conv with 64 filters, 3x3/2 max pool, four stages (conv2_x..conv5_x)
+  of basic blocks (18, 34 layers) or bottleneck blocks (50, 101, 152 layers), average pool, 1000-way fc.
+
+A *plain* net is the same code with the shortcut switched off (``shortcut=None``), so a ResNet with
+option A (parameter-free shortcuts) has exactly its plain twin's parameters, as Sec. 4.1 states.
+
+Where torchvision's ``resnet.py`` differs from the paper: its ``Bottleneck`` puts the stride-2 of a
+down-sampling block on the 3x3 conv ("ResNet v1.5"); the paper puts it on the first 1x1 conv.  Here the
+paper's placement is the default and ``stride_at="3x3"`` gives torchvision's (see ``resnet_book.flops``
+for what it costs).  torchvision also always uses projection shortcuts (option B).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Shortcut = Literal["A", "B", "C"]
+SHORTCUTS = ("A", "B", "C")
+STRIDE_AT = ("1x1", "3x3")
+
+
+def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
+    """3x3 convolution with padding; no bias, a BN follows (Sec. 3.4)."""
+    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)
+
+
+def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
+    """1x1 convolution, no bias."""
+    return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
+
+
+class ZeroPadShortcut(nn.Module):
+    """Option A (Sec. 3.3): the identity, with extra zero channels where the dimensions increase.
+
+    Parameter-free. Where the map size halves, the shortcut takes every second pixel (stride 2).
+    """
+
+    def __init__(self, in_planes: int, out_planes: int, stride: int) -> None:
+        super().__init__()
+        self.extra = out_planes - in_planes
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride != 1:
+            x = x[:, :, :: self.stride, :: self.stride]
+        return F.pad(x, (0, 0, 0, 0, 0, self.extra))  # zeros appended along channels
+
+    def extra_repr(self) -> str:
+        return f"zero channels={self.extra}, stride={self.stride}"
+
+
+class Projection(nn.Sequential):
+    """Options B and C (Sec. 3.3, Eqn. 2): ``W_s x`` as a 1x1 conv (stride 2 across map sizes) + BN."""
+
+    def __init__(self, in_planes: int, out_planes: int, stride: int) -> None:
+        super().__init__(conv1x1(in_planes, out_planes, stride), nn.BatchNorm2d(out_planes))
+
+
+def make_shortcut(
+    shortcut: Shortcut | None, in_planes: int, out_planes: int, stride: int
+) -> nn.Module | None:
+    """The shortcut of one block: ``None`` for a plain net, else identity, zero-pad or projection."""
+    if shortcut is None:
+        return None
+    changes = stride != 1 or in_planes != out_planes
+    if shortcut == "C" or (shortcut == "B" and changes):
+        return Projection(in_planes, out_planes, stride)
+    if changes:  # option A where dimensions increase
+        return ZeroPadShortcut(in_planes, out_planes, stride)
+    return nn.Identity()
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convs (Fig. 2, Fig. 5 left): ``y = relu(F(x) + x)`` with ``F = BN(W2 relu(BN(W1 x)))``."""
+
+    expansion = 1
+
+    def __init__(
+        self,
+        in_planes: int,
+        planes: int,
+        stride: int = 1,
+        shortcut: Shortcut | None = "A",
+        stride_at: str = "1x1",  # unused: a basic block has a single place for its stride
+    ) -> None:
+        super().__init__()
+        self.conv1 = conv3x3(in_planes, planes, stride)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.shortcut = make_shortcut(shortcut, in_planes, planes * self.expansion, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))  # F(x, {W_i})
+        if self.shortcut is not None:
+            out = out + self.shortcut(x)  # Eqn. (1): y = F(x, {W_i}) + x  (Eqn. (2) with W_s x)
+        return self.relu(out)
+
+
+class Bottleneck(nn.Module):
+    """1x1 (reduce) - 3x3 - 1x1 (restore, 4x wider) (Sec. 4.1 "Deeper Bottleneck Architectures", Fig. 5).
+
+    The paper strides the first 1x1 of a down-sampling block (``stride_at="1x1"``); torchvision strides
+    the 3x3 (``stride_at="3x3"``), which costs more FLOPs because the 3x3 then sees the larger map.
+    """
+
+    expansion = 4
+
+    def __init__(
+        self,
+        in_planes: int,
+        planes: int,
+        stride: int = 1,
+        shortcut: Shortcut | None = "B",
+        stride_at: str = "1x1",
+    ) -> None:
+        super().__init__()
+        s1, s3 = (stride, 1) if stride_at == "1x1" else (1, stride)
+        self.conv1 = conv1x1(in_planes, planes, s1)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = conv3x3(planes, planes, s3)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = conv1x1(planes, planes * self.expansion)
+        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.relu = nn.ReLU(inplace=True)
+        self.shortcut = make_shortcut(shortcut, in_planes, planes * self.expansion, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))  # F(x, {W_i})
+        if self.shortcut is not None:
+            out = out + self.shortcut(x)  # Eqn. (1)/(2)
+        return self.relu(out)
+
+
+class CifarStem(nn.Sequential):
+    """Sec. 4.2: "The first layer is 3x3 convolutions" with 16 filters, BN, ReLU."""
+
+    def __init__(self, planes: int = 16) -> None:
+        super().__init__()
+        self.conv = conv3x3(3, planes)
+        self.bn = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+
+
+class ImageNetStem(nn.Sequential):
+    """Table 1, conv1: 7x7, 64, stride 2; then conv2_x's 3x3 max pool, stride 2."""
+
+    def __init__(self, planes: int = 64) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, planes, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A network as data: which stem, which block, how many blocks per stage, how wide each stage."""
+
+    family: Literal["cifar", "imagenet"]
+    block: type[BasicBlock] | type[Bottleneck]
+    blocks_per_stage: tuple[int, ...]
+    widths: tuple[int, ...]
+
+    @property
+    def depth(self) -> int:
+        """Weighted layers: convs in the blocks, the first conv and the fc (Sec. 4.2: 6n + 2)."""
+        convs_per_block = 2 if self.block is BasicBlock else 3
+        return convs_per_block * sum(self.blocks_per_stage) + 2
+
+
+# Table 1: blocks per stage of the ImageNet nets.
+IMAGENET = {
+    18: Architecture("imagenet", BasicBlock, (2, 2, 2, 2), (64, 128, 256, 512)),
+    34: Architecture("imagenet", BasicBlock, (3, 4, 6, 3), (64, 128, 256, 512)),
+    50: Architecture("imagenet", Bottleneck, (3, 4, 6, 3), (64, 128, 256, 512)),
+    101: Architecture("imagenet", Bottleneck, (3, 4, 23, 3), (64, 128, 256, 512)),
+    152: Architecture("imagenet", Bottleneck, (3, 8, 36, 3), (64, 128, 256, 512)),
+}
+IMAGENET_PLAIN = (18, 34)  # the plain nets of Table 2
+# The paper's shortcut choice per ImageNet depth: A for Table 2 (18, 34), B for 50/101/152 (Sec. 4.1).
+IMAGENET_DEFAULT_SHORTCUT: dict[int, Shortcut] = {18: "A", 34: "A", 50: "B", 101: "B", 152: "B"}
+# Sec. 4.2: n = 3, 5, 7, 9, 18, 200 -> 20, 32, 44, 56, 110, 1202 layers.
+CIFAR_PAPER_DEPTHS = (20, 32, 44, 56, 110, 1202)
+
+
+def cifar_architecture(depth: int) -> Architecture:
+    """Sec. 4.2: 6n + 2 layers, n basic blocks on each of the 32, 16 and 8 pixel maps."""
+    n, rest = divmod(depth - 2, 6)
+    if rest or n < 1:
+        raise ValueError(
+            f"a CIFAR-10 net has 6n+2 layers for n >= 1 (8, 14, 20, 26, 32, ...; the paper's are "
+            f"{', '.join(map(str, CIFAR_PAPER_DEPTHS))}); got depth {depth}"
+        )
+    return Architecture("cifar", BasicBlock, (n, n, n), (16, 32, 64))
+
+
+class ResNet(nn.Module):
+    """One class for every depth: stem, stages of blocks, global average pool, fc (Table 1, Sec. 4.2).
+
+    ``shortcut=None`` builds the plain twin. The first block of every stage but the first halves the
+    map with stride 2 (conv3_1, conv4_1, conv5_1 in Table 1; the 16 and 8 pixel maps in Sec. 4.2).
+    """
+
+    def __init__(
+        self,
+        arch: Architecture,
+        shortcut: Shortcut | None = "A",
+        num_classes: int = 10,
+        stride_at: str = "1x1",
+    ) -> None:
+        super().__init__()
+        self.arch = arch
+        self.shortcut_option = shortcut
+        stem_width = arch.widths[0]
+        self.stem = CifarStem(stem_width) if arch.family == "cifar" else ImageNetStem(stem_width)
+        in_planes = stem_width
+        stages = []
+        for i, (blocks, planes) in enumerate(zip(arch.blocks_per_stage, arch.widths)):
+            stride = 1 if i == 0 else 2
+            stage = []
+            for b in range(blocks):
+                stage.append(arch.block(in_planes, planes, stride if b == 0 else 1, shortcut, stride_at))
+                in_planes = planes * arch.block.expansion
+            stages.append(nn.Sequential(*stage))
+        self.stages = nn.Sequential(*stages)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(in_planes, num_classes)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """He initialisation (Sec. 3.4, ref. [13]) for convs; BN starts as the identity map."""
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stages(self.stem(x))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+_NAME = re.compile(r"^(resnet|plain)(\d+)$")
+
+
+def list_models() -> list[str]:
+    """The paper's networks. Any ``resnet{6n+2}`` / ``plain{6n+2}`` is accepted by ``get_model`` too."""
+    cifar = [f"{kind}{d}" for kind in ("plain", "resnet") for d in CIFAR_PAPER_DEPTHS]
+    imagenet = [f"plain{d}" for d in IMAGENET_PLAIN] + [f"resnet{d}" for d in IMAGENET]
+    return cifar + imagenet
+
+
+def _valid_names() -> str:
+    return (
+        "resnet{6n+2} or plain{6n+2} for n >= 1 (CIFAR-10, Sec. 4.2; the paper's: "
+        + ", ".join(f"resnet{d}" for d in CIFAR_PAPER_DEPTHS)
+        + "), resnet18/34/50/101/152 and plain18/34 (ImageNet, Table 1)"
+    )
+
+
+def get_model(
+    name: str,
+    *,
+    shortcut: Shortcut | None = None,
+    num_classes: int | None = None,
+    family: Literal["cifar", "imagenet"] | None = None,
+    stride_at: str = "1x1",
+) -> ResNet:
+    """Build a network of the paper by name, e.g. ``get_model("resnet56")``.
+
+    Args:
+        name: ``resnet{d}`` or ``plain{d}``. ``d`` in 18, 34, 50, 101, 152 is the ImageNet net of
+            Table 1 (torchvision's names); any other ``d = 6n + 2`` is the CIFAR-10 net of Sec. 4.2.
+            Depths 50 and 152 are also 6n+2: pass ``family="cifar"`` for the CIFAR-10 net.
+        shortcut: ``"A"`` zero-padding, ``"B"`` projections where dimensions increase, ``"C"`` all
+            projections (Sec. 3.3). Default: the paper's choice (A on CIFAR-10 and for ResNet-18/34,
+            B for ResNet-50/101/152). Plain nets have none.
+        num_classes: width of the last fc; default 10 (CIFAR-10) or 1000 (ImageNet).
+        family: ``"cifar"`` or ``"imagenet"``; default from the depth as above.
+        stride_at: where a bottleneck strides, ``"1x1"`` (paper) or ``"3x3"`` (torchvision).
+    """
+    match = _NAME.match(name) if isinstance(name, str) else None
+    if match is None:
+        raise ValueError(f"unknown model {name!r}: valid names are {_valid_names()}")
+    kind, depth = match.group(1), int(match.group(2))
+    if family not in (None, "cifar", "imagenet"):
+        raise ValueError(f"unknown family {family!r}: valid are 'cifar', 'imagenet'")
+    if family is None:
+        family = "imagenet" if depth in IMAGENET else "cifar"
+    if family == "imagenet":
+        valid = IMAGENET_PLAIN if kind == "plain" else tuple(IMAGENET)
+        if depth not in valid:
+            raise ValueError(f"unknown model {name!r} for ImageNet: valid names are {_valid_names()}")
+        arch = IMAGENET[depth]
+    else:
+        try:
+            arch = cifar_architecture(depth)
+        except ValueError as err:
+            raise ValueError(f"unknown model {name!r}: {err}; valid names are {_valid_names()}") from None
+    if kind == "plain":
+        if shortcut is not None:
+            raise ValueError(f"{name} is a plain net: it has no shortcuts (got shortcut={shortcut!r})")
+    elif shortcut is None:
+        shortcut = IMAGENET_DEFAULT_SHORTCUT[depth] if family == "imagenet" else "A"
+    elif shortcut not in SHORTCUTS:
+        raise ValueError(
+            f"unknown shortcut {shortcut!r}: valid are 'A' (zero-padding), 'B' (projection where "
+            "dimensions increase), 'C' (all projections) (Sec. 3.3)"
+        )
+    if stride_at not in STRIDE_AT:
+        raise ValueError(f"unknown stride_at {stride_at!r}: valid are '1x1' (paper), '3x3' (torchvision)")
+    if num_classes is None:
+        num_classes = 1000 if family == "imagenet" else 10
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+    return ResNet(arch, shortcut=shortcut, num_classes=num_classes, stride_at=stride_at)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of learned parameters (BN's running statistics are buffers, not parameters)."""
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,104 @@
+"""The paper's numbers as data, each with the table or section it comes from.
+
+Chapters print "paper vs ours" from here, so a number of the paper is typed once, in this file.
+Errors are percentages as the paper prints them; FLOPs are multiply-adds x 10^9; parameters are millions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CITATION = (
+    'K. He, X. Zhang, S. Ren, J. Sun, "Deep Residual Learning for Image Recognition", CVPR 2016 '
+    "(arXiv:1512.03385)"
+)
+COMPANION = (
+    'K. He, X. Zhang, S. Ren, J. Sun, "Identity Mappings in Deep Residual Networks", ECCV 2016 '
+    "(arXiv:1603.05027): pre-activation ResNets"
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a table of the paper."""
+
+    name: str
+    source: str  # e.g. "Table 6"
+    values: dict
+
+
+# Table 1: FLOPs (multiply-adds, x10^9) at 224x224 of the ImageNet nets, and their blocks per stage.
+TABLE1_FLOPS = {"resnet18": 1.8, "resnet34": 3.6, "resnet50": 3.8, "resnet101": 7.6, "resnet152": 11.3}
+TABLE1_OTHER_FLOPS = {"vgg19": 19.6, "plain34": 3.6}
+TABLE1_BLOCKS = {
+    "resnet18": (2, 2, 2, 2),
+    "resnet34": (3, 4, 6, 3),
+    "resnet50": (3, 4, 6, 3),
+    "resnet101": (3, 4, 23, 3),
+    "resnet152": (3, 8, 36, 3),
+}
+
+# Table 2: ImageNet top-1 error (%, 10-crop testing), plain vs ResNet (option A).
+TABLE2_TOP1 = {"plain18": 27.94, "plain34": 28.54, "resnet18": 27.88, "resnet34": 25.03}
+
+# Table 3: ImageNet validation error (%, 10-crop testing), (top-1, top-5).
+TABLE3 = {
+    "plain34": (28.54, 10.02),
+    "resnet34 A": (25.03, 7.76),
+    "resnet34 B": (24.52, 7.46),
+    "resnet34 C": (24.19, 7.40),
+    "resnet50": (22.85, 6.71),
+    "resnet101": (21.75, 6.05),
+    "resnet152": (21.43, 5.71),
+    "VGG-16": (28.07, 9.33),
+    "PReLU-net": (24.27, 7.38),
+}
+
+# Table 6: CIFAR-10 test error (%) and parameters (millions) of the ResNets (option A).
+# ResNet-110: best of 5 runs; mean 6.61 +- 0.16.
+TABLE6 = {
+    "resnet20": {"layers": 20, "params_m": 0.27, "test_error": 8.75},
+    "resnet32": {"layers": 32, "params_m": 0.46, "test_error": 7.51},
+    "resnet44": {"layers": 44, "params_m": 0.66, "test_error": 7.17},
+    "resnet56": {"layers": 56, "params_m": 0.85, "test_error": 6.97},
+    "resnet110": {"layers": 110, "params_m": 1.7, "test_error": 6.43, "mean": 6.61, "std": 0.16},
+    "resnet1202": {"layers": 1202, "params_m": 19.4, "test_error": 7.93},
+}
+TABLE6_OTHERS = {
+    "Maxout": 9.38,
+    "NIN": 8.81,
+    "DSN": 8.22,
+    "FitNet": 8.39,
+    "Highway": 7.54,  # 7.72 +- 0.16
+}
+
+# Sec. 4.2: the CIFAR-10 training recipe.
+CIFAR_RECIPE = {
+    "source": "Sec. 4.2",
+    "batch_size": 128,  # on 2 GPUs
+    "lr": 0.1,
+    "milestones": (32_000, 48_000),  # lr divided by 10 at these iterations
+    "lr_factor": 0.1,
+    "iterations": 64_000,  # chosen on a 45k/5k train/val split
+    "weight_decay": 1e-4,
+    "momentum": 0.9,
+    "augmentation": "4 pixels padded on each side, random 32x32 crop of the padded image or its flip",
+    "normalization": "per-pixel mean subtracted",
+    "test": "the single view of the original 32x32 image",
+    # ResNet-110: lr 0.01 until training error < 80 % (about 400 iterations), then back to 0.1.
+    "warmup": {"models": ("resnet110", "resnet1202"), "lr": 0.01, "until_train_error": 0.80},
+}
+
+SECTIONS = {
+    "degradation": "Sec. 1, Fig. 1; Sec. 4.2, Fig. 6 (left)",
+    "residual": "Sec. 3.1-3.2, Eqn. (1)-(2)",
+    "shortcuts": "Sec. 3.3, Sec. 4.1, Table 3",
+    "bottleneck": "Sec. 4.1 (Deeper Bottleneck Architectures), Fig. 5, Table 1",
+    "depth": "Sec. 4.2, Table 6, Fig. 6 (right), Fig. 7",
+}
+
+
+def table6_error(model: str) -> float | None:
+    """The paper's CIFAR-10 test error (%) for ``model`` (Table 6), or None if the paper has none."""
+    row = TABLE6.get(model)
+    return None if row is None else row["test_error"]

@@ -1,0 +1,240 @@
+"""Recorded runs: one JSON file per training run in ``data/runs/``, validated when loaded.
+
+Schema (``resnet_book.run/1``); errors are fractions in [0, 1], times in seconds:
+
+.. code-block:: text
+
+    id            str    file stem, e.g. "resnet20-A-paper-seed0"
+    model         str    a name of resnet_book.models.get_model ("resnet20", "plain56", ...)
+    shortcut      str | null   "A" | "B" | "C"; null for plain nets
+    dataset       str    "cifar10", "cifar10-jpeg", or a subset such as "cifar10-jpeg[500/100 per class]"
+    seed          int
+    preset        str    "paper", "quick", "colab" or "custom"
+    schedule      {iterations, batch_size, lr, lr_factor, milestones, weight_decay, momentum,
+                   warmup: null | {lr, until_train_error, ended_at}, eval_every, split, ...}
+    history       [{iteration, lr, train_loss, train_error, test_loss, test_error, seconds}, ...]
+                  train_* over the iterations since the previous entry (the paper's dashed curves),
+                  test_* on the whole test split at that iteration (the bold curves)
+    final         {train_error, test_error, train_loss, layer_response_std?: [float, ...]}
+                  layer_response_std: Fig. 7, the std of each 3x3 layer's output after BN (test set)
+    provenance    {gpu, torch, commit, wall_seconds, date, resnet_book, python, device, fast_path}
+                  gpu is the GPU's name, or the CPU model for a CPU run
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .data import REPO_ROOT
+
+SCHEMA = "resnet_book.run/1"
+RUNS_DIR = REPO_ROOT / "data" / "runs"
+SCHEDULE_KEYS = ("iterations", "batch_size", "lr", "milestones", "weight_decay", "momentum", "warmup")
+HISTORY_KEYS = ("iteration", "lr", "train_loss", "train_error", "test_error", "seconds")
+PROVENANCE_KEYS = ("gpu", "torch", "commit", "wall_seconds", "date", "resnet_book")
+
+
+class RunRecordError(ValueError):
+    """A run record breaks the schema; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """A validated run record (the JSON as a dict in ``record``) and where it came from."""
+
+    record: dict
+    path: Path | None = None
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self.record[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    @property
+    def label(self) -> str:
+        """e.g. "ResNet-20 (A)", "plain-56"."""
+        m = self.record["model"]
+        kind, depth = ("plain", m[5:]) if m.startswith("plain") else ("ResNet", m[6:])
+        return f"{kind}-{depth}" + (f" ({self.record['shortcut']})" if self.record["shortcut"] else "")
+
+    def curve(self, key: str) -> tuple[list[int], list[float]]:
+        """(iterations, values) of one history field, e.g. ``run.curve("test_error")``."""
+        return [e["iteration"] for e in self.history], [e[key] for e in self.history]
+
+    def caption(self) -> str:
+        """Where the curve comes from: record id, GPU, dataset, wall time, commit."""
+        p = self.record["provenance"]
+        return (
+            f"{self.record['id']}: {p['gpu']}, torch {p['torch']}, dataset {self.record['dataset']}, "
+            f"{self.record['schedule']['iterations']:,} iterations in {p['wall_seconds'] / 60:.1f} min, "
+            f"commit {str(p['commit'])[:10]}"
+        )
+
+
+def _fail(where: str, field: str, problem: str) -> RunRecordError:
+    return RunRecordError(f"{where}: field '{field}' {problem}")
+
+
+def _fraction(where: str, field: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0.0 <= value <= 1.0):
+        raise _fail(where, field, f"must be a fraction in [0, 1], got {value!r}")
+
+
+def validate(record: Any, where: str = "run record") -> dict:
+    """Check a record against the schema; raise ``RunRecordError`` naming ``where`` and the field."""
+    from .models import get_model
+
+    if not isinstance(record, dict):
+        raise RunRecordError(f"{where}: a run record must be a JSON object, got {type(record).__name__}")
+    for key, kind in (("id", str), ("model", str), ("dataset", str), ("seed", int), ("schedule", dict),
+                      ("history", list), ("final", dict), ("provenance", dict)):  # fmt: skip
+        if key not in record:
+            raise _fail(where, key, "is missing")
+        if not isinstance(record[key], kind) or isinstance(record[key], bool):
+            raise _fail(where, key, f"must be {kind.__name__}, got {type(record[key]).__name__}")
+    if record.get("schema", SCHEMA) != SCHEMA:
+        raise _fail(where, "schema", f"must be {SCHEMA!r}, got {record['schema']!r}")
+    shortcut = record.get("shortcut", "missing")
+    if shortcut not in (None, "A", "B", "C"):
+        raise _fail(where, "shortcut", f"must be 'A', 'B', 'C' or null, got {shortcut!r}")
+    try:
+        get_model(record["model"], shortcut=shortcut, family="cifar")
+    except ValueError as err:
+        raise _fail(where, "model", f"is not a valid network: {err}") from None
+    for key in SCHEDULE_KEYS:
+        if key not in record["schedule"]:
+            raise _fail(where, f"schedule.{key}", "is missing")
+    if not record["history"]:
+        raise _fail(where, "history", "is empty")
+    last = -1
+    for i, entry in enumerate(record["history"]):
+        for key in HISTORY_KEYS:
+            if key not in entry:
+                raise _fail(where, f"history[{i}].{key}", "is missing")
+        for key in ("train_error", "test_error"):
+            _fraction(where, f"history[{i}].{key}", entry[key])
+        if not math.isfinite(entry["train_loss"]):
+            raise _fail(where, f"history[{i}].train_loss", f"must be finite, got {entry['train_loss']}")
+        if entry["iteration"] <= last:
+            raise _fail(where, f"history[{i}].iteration", "must increase")
+        last = entry["iteration"]
+    for key in ("train_error", "test_error"):
+        if key not in record["final"]:
+            raise _fail(where, f"final.{key}", "is missing")
+        _fraction(where, f"final.{key}", record["final"][key])
+    stds = record["final"].get("layer_response_std")
+    if stds is not None and (not isinstance(stds, list) or not all(isinstance(s, (int, float)) for s in stds)):
+        raise _fail(where, "final.layer_response_std", "must be a list of numbers")
+    for key in PROVENANCE_KEYS:
+        if key not in record["provenance"]:
+            raise _fail(where, f"provenance.{key}", "is missing")
+    wall = record["provenance"]["wall_seconds"]
+    if isinstance(wall, bool) or not isinstance(wall, (int, float)) or wall < 0:
+        raise _fail(where, "provenance.wall_seconds", f"must be a number of seconds >= 0, got {wall!r}")
+    return record
+
+
+def load_run(path: str | Path) -> Run:
+    """Read and validate one record; a broken file raises ``RunRecordError`` naming it."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise RunRecordError(f"{path}: not valid JSON ({err})") from None
+    return Run(validate(record, str(path)), path)
+
+
+def list_runs(directory: str | Path = RUNS_DIR, **match: Any) -> list[Run]:
+    """Every record in ``directory`` whose fields equal ``match`` (e.g. ``model="resnet20"``), by id."""
+    runs = [load_run(p) for p in sorted(Path(directory).glob("*.json"))]
+    return [r for r in runs if all(r.record.get(k) == v for k, v in match.items())]
+
+
+def find_run(
+    model: str, shortcut: str | None = "default", preset: str = "paper", directory: str | Path = RUNS_DIR, seed: int | None = None
+) -> Run | None:  # fmt: skip
+    """The record for ``model`` (option A by default for ResNets), lowest seed first; None if not recorded."""
+    if shortcut == "default":
+        shortcut = None if model.startswith("plain") else "A"
+    runs = list_runs(directory, model=model, shortcut=shortcut, preset=preset)
+    runs = [r for r in runs if seed is None or r.seed == seed]
+    return min(runs, key=lambda r: r.seed) if runs else None
+
+
+def run_id(model: str, shortcut: str | None, preset: str, seed: int) -> str:
+    return f"{model}-{shortcut or 'plain'}-{preset}-seed{seed}"
+
+
+def git_commit() -> str:
+    """The commit the code came from: ``$RESNET_BOOK_COMMIT`` (set where no .git travels), else git."""
+    if env := os.environ.get("RESNET_BOOK_COMMIT"):
+        return env
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()  # fmt: skip
+        return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def make_record(trainer, layer_response_std: list[float] | None = None) -> dict:
+    """The record of a finished ``train.Trainer`` run, with its provenance."""
+    import torch
+
+    from . import __version__
+    from .train import machine_name
+
+    cfg = trainer.config
+    schedule = cfg.schedule()
+    if schedule["warmup"] is not None:
+        schedule["warmup"]["ended_at"] = trainer.history.warmup_end
+    final = trainer.final()
+    if layer_response_std is not None:
+        final["layer_response_std"] = layer_response_std
+    record = {
+        "schema": SCHEMA,
+        "id": run_id(cfg.model, trainer.model.shortcut_option, cfg.preset, cfg.seed),
+        "model": cfg.model,
+        "shortcut": trainer.model.shortcut_option,
+        "dataset": trainer.data.name,
+        "seed": cfg.seed,
+        "preset": cfg.preset,
+        "schedule": schedule,
+        "history": trainer.history.entries,
+        "final": final,
+        "provenance": {
+            "gpu": machine_name(trainer.device),
+            "device": trainer.device.type,
+            "torch": torch.__version__,
+            "commit": git_commit(),
+            "wall_seconds": round(trainer.wall_seconds, 2),
+            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "resnet_book": __version__,
+            "python": platform.python_version(),
+            "fast_path": {"cuda_graph": trainer.use_graph, "bf16": trainer.amp, "channels_last": trainer.channels_last},
+            "resumed": trainer.resumed_from is not None,
+        },
+    }
+    return validate(record, record["id"])
+
+
+def save_run(record: dict, directory: str | Path = RUNS_DIR) -> Path:
+    """Validate and write ``<directory>/<id>.json``; returns the path."""
+    validate(record, record.get("id", "run record"))
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{record['id']}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=1) + "\n")
+    tmp.replace(path)
+    return path

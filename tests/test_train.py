@@ -1,0 +1,124 @@
+"""The recipe and trainer: schedule, SGD update, learning, resume, divergence, time limit."""
+
+import math
+
+import pytest
+import torch
+
+from resnet_book import data as datamod
+from resnet_book.train import Config, Trainer, TrainingDiverged, preset, sgd_update
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
+
+
+def tiny_config(**kw) -> Config:
+    settings = dict(model="resnet8", batch_size=16, iterations=12, milestones=(6, 9), eval_every=4, checkpoint_every=4)
+    settings.update(kw)
+    return Config(**settings)
+
+
+def test_paper_preset_is_sec_4_2():
+    cfg = preset("paper", "resnet56")
+    assert (cfg.batch_size, cfg.lr, cfg.milestones, cfg.iterations) == (128, 0.1, (32_000, 48_000), 64_000)
+    assert (cfg.momentum, cfg.weight_decay, cfg.warmup_lr) == (0.9, 1e-4, None)
+    assert preset("paper", "resnet110").warmup_lr == 0.01
+
+
+def test_learning_rate_steps_at_milestones():
+    cfg = preset("paper")
+    assert [cfg.lr_at(i, False) for i in (0, 31_999, 32_000, 47_999, 48_000, 63_999)] == pytest.approx(
+        [0.1, 0.1, 0.01, 0.01, 0.001, 0.001]
+    )
+    assert preset("paper", "resnet110").lr_at(0, warming_up=True) == 0.01
+
+
+def test_unknown_preset_and_bad_config_are_refused():
+    with pytest.raises(ValueError, match="unknown preset 'fast'.*paper"):
+        preset("fast")
+    with pytest.raises(ValueError, match="batch_size"):
+        Config(batch_size=0)
+
+
+def test_sgd_update_equals_torch_optim_sgd():
+    torch.manual_seed(0)
+    w = [torch.randn(5, 3), torch.randn(7)]
+    ref = [p.clone().requires_grad_() for p in w]
+    opt = torch.optim.SGD(ref, lr=0.1, momentum=0.9, weight_decay=1e-4)
+    bufs = [torch.zeros_like(p) for p in w]
+    for step in range(3):
+        grads = [torch.randn_like(p) for p in w]
+        for p, g in zip(ref, grads):
+            p.grad = g.clone()
+        opt.step()
+        sgd_update(w, grads, bufs, torch.tensor(0.1), 0.9, 1e-4)
+    for a, b in zip(w, ref):
+        torch.testing.assert_close(a, b.detach())
+
+
+def test_training_lowers_the_loss(tiny):
+    t = Trainer(tiny_config(iterations=24, milestones=(100,), eval_every=8, lr=0.05), tiny, "cpu").run(progress=False)
+    losses = [e["train_loss"] for e in t.history.entries]
+    assert losses[-1] < losses[0]
+    assert [e["iteration"] for e in t.history.entries] == [8, 16, 24]
+    assert all(0 <= e["test_error"] <= 1 and 0 <= e["train_error"] <= 1 for e in t.history.entries)
+
+
+def test_resume_equals_an_uninterrupted_run(tiny, tmp_path):
+    whole = Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "a.pt").run(progress=False)
+    # the same run, killed after 4 iterations (its checkpoint is all that survives), then resumed
+    first = Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "b.pt")
+    first.advance(4)
+    first.log()
+    del first
+    resumed = Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "b.pt")
+    assert resumed.resumed_from == 4
+    resumed.run(progress=False)
+    for a, b in zip(whole.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b)
+    strip = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h.entries]  # noqa: E731
+    assert strip(whole.history) == strip(resumed.history)
+
+
+def test_checkpoint_of_another_run_is_refused(tiny, tmp_path):
+    Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "c.pt").run(progress=False)
+    with pytest.raises(ValueError, match="different run.*seed"):
+        Trainer(tiny_config(seed=1), tiny, "cpu", checkpoint=tmp_path / "c.pt")
+
+
+def test_time_limit_stops_with_a_checkpoint_that_resumes(tiny, tmp_path):
+    t = Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "d.pt").run(max_seconds=0, progress=False)
+    assert not t.done and t.iteration == 4 and (tmp_path / "d.pt").exists()
+    again = Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "d.pt")
+    assert again.resumed_from == 4 and again.run(progress=False).done
+
+
+def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tiny, tmp_path):
+    t = Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "e.pt")
+    t.advance(4)
+    t.log()
+    good = torch.load(tmp_path / "e.pt", weights_only=True)
+    with torch.no_grad():
+        t.model.fc.weight.fill_(math.nan)
+    t.advance(4)
+    with pytest.raises(TrainingDiverged, match="loss became nan between iterations 4 and 8"):
+        t.log()
+    kept = torch.load(tmp_path / "e.pt", weights_only=True)
+    assert kept["iteration"] == 4 and torch.equal(kept["model"]["fc.weight"], good["model"]["fc.weight"])
+
+
+def test_warmup_ends_once_training_error_is_below_threshold(tiny):
+    cfg = tiny_config(warmup_lr=0.01, warmup_until_error=1.01, warmup_check_every=2)  # any error ends it
+    t = Trainer(cfg, tiny, "cpu").run(progress=False)
+    assert t.history.warmup_end == 2
+    cfg = tiny_config(warmup_lr=0.01, warmup_until_error=0.0, warmup_check_every=2)  # never ends
+    t = Trainer(cfg, tiny, "cpu").run(progress=False)
+    assert t.history.warmup_end is None and all(e["lr"] == 0.01 for e in t.history.entries)
+
+
+def test_callback_sees_every_history_entry(tiny):
+    seen = []
+    Trainer(tiny_config(), tiny, "cpu", callback=lambda tr, e: seen.append(e["iteration"])).run(progress=False)
+    assert seen == [4, 8, 12]
