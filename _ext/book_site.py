@@ -1,17 +1,22 @@
-"""Sphinx extension: keep the vendored scripts under ``_static/vendor/`` out of every page's <head>.
+"""Sphinx extension: the book's site works offline and its pages log no errors.
 
-Jupyter Book 1.x adds *every* ``.js`` and ``.css`` file found under ``_static/`` to the
+1. Vendored scripts only where needed.  Jupyter Book 1.x adds *every* ``.js`` and ``.css`` file found under ``_static/`` to the
 ``html_js_files`` / ``html_css_files`` of every page.  The vendored files are loaded on purpose, and
 only where needed: the ipywidgets html-manager by myst-nb (``nb_ipywidgets_js``, pages with widgets)
 and MathJax by ``sphinx.ext.mathjax`` (``mathjax_path``, pages with math; MathJax itself loads its TeX
 extensions on demand).  Loaded a second time, the html-manager renders every widget twice.
 
-It also bridges one gap between the two: the html-manager (1.0.15) typesets widget labels with
+2. A bridge between the two: the html-manager (1.0.15) typesets widget labels with
 MathJax 2's ``MathJax.Hub.Queue`` whenever ``window.MathJax`` exists, and the book loads MathJax 3,
 which has no ``Hub``: on a page with both math and widgets that threw an uncaught TypeError.  A few
 lines forward those calls to MathJax 3's ``typesetPromise``.  The html-manager renders on the window
 ``load`` event, after MathJax 3 (a deferred script) has replaced ``window.MathJax`` with itself, so
 the bridge is attached at ``DOMContentLoaded``, in between.
+
+3. No console errors from the theme's defaults.  sphinx-thebe adds its inline configuration
+(``const THEBE_JS_URL = ...``) to the page twice under Jupyter Book, and the second copy throws a
+SyntaxError on every page; identical inline scripts are dropped.  pydata-sphinx-theme logs "invalid
+theme mode" when its ``default_mode`` (an ``html_context`` value) is unset; it is set to ``auto`` (light or dark as the reader's system).
 """
 
 from __future__ import annotations
@@ -51,7 +56,33 @@ def drop_vendored(app: Sphinx, config: Config) -> None:
     config.html_css_files = [e for e in config.html_css_files if not _is_vendored(e)]
 
 
+def set_theme_mode(app: Sphinx, config: Config) -> None:
+    """``default_mode: auto`` unless the book sets one (Jupyter Book leaves it empty)."""
+    context = dict(config.html_context or {})
+    context.setdefault("default_mode", "auto")
+    config.html_context = context
+
+
+def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Keep the first of identical ``<script>`` entries (same file or same inline body, same attributes)."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        attributes = getattr(script, "attributes", {}) or {}
+        filename = getattr(script, "filename", script) or ""  # an inline script has None or ""
+        key = (str(filename), tuple(sorted((k, str(v)) for k, v in attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique  # in place: it is the builder's list, to which myst-nb then adds the page's own
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", drop_vendored)
+    app.connect("config-inited", set_theme_mode)
+    # Early (priority < 500): Sphinx stops calling html-page-context handlers once one returns a value.
+    app.connect("html-page-context", drop_duplicate_scripts, priority=100)
     app.add_js_file(None, body=MATHJAX2_HUB_BRIDGE)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
