@@ -415,9 +415,9 @@ class Trainer:
         self.history = History(list(state["history"]), state["warmup_end"])
         self.warming_up = bool(state["warming_up"])
         self.wall_seconds = float(state["wall_seconds"])
-        torch.set_rng_state(state["rng_cpu"])
+        torch.set_rng_state(state["rng_cpu"].cpu())
         if state["rng_cuda"] is not None and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["rng_cuda"], self.device)
+            torch.cuda.set_rng_state(state["rng_cuda"].cpu(), self.device)
         self.resumed_from = self.iteration
 
     # ------------------------------------------------------------------ a whole run
