@@ -1,0 +1,98 @@
+"""Figures drawn like the paper's: Fig. 6 curves (dashed training error, bold test error) and Fig. 7.
+
+Every function takes ``Run`` records (``resnet_book.runs``) or a live ``Trainer``'s history and returns a
+matplotlib ``Figure``; captions naming each curve's source come from ``caption(runs)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from .runs import Run
+
+# One colour per depth, shared by every figure so "56" always looks the same.
+DEPTH_COLORS = {20: "#e6a000", 32: "#2b83ba", 44: "#1a9641", 56: "#d7191c", 110: "#000000", 1202: "#7b3294"}
+
+
+def depth_of(model: str) -> int:
+    return int(model.lstrip("abcdefghijklmnopqrstuvwxyz"))
+
+
+def color_for(model: str) -> str:
+    return DEPTH_COLORS.get(depth_of(model), "#666666")
+
+
+def error_curves(
+    runs: Sequence[Run], ax: plt.Axes | None = None, title: str | None = None, ylim: tuple[float, float] = (0, 20)
+) -> Figure:  # fmt: skip
+    """Fig. 6 style: per run, training error (dashed, over each logging window) and test error (bold), in %."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 4))
+    else:
+        fig = ax.figure
+    for run in runs:
+        c = color_for(run.model)
+        it, train = run.curve("train_error")
+        _, test = run.curve("test_error")
+        ax.plot([i / 1e4 for i in it], [100 * e for e in train], "--", color=c, linewidth=1)
+        ax.plot([i / 1e4 for i in it], [100 * e for e in test], "-", color=c, linewidth=2, label=run.label)
+    ax.set_xlabel("iter. (1e4)")
+    ax.set_ylabel("error (%)")
+    ax.set_ylim(*ylim)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(title or "dashed: training error, bold: test error")
+    return fig
+
+
+def live_curves(trainers: dict[str, object], ax: plt.Axes | None = None) -> Figure:
+    """The same drawing for trainers still running (their ``history.entries``), for live cells."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 4))
+    else:
+        fig = ax.figure
+    for i, (label, trainer) in enumerate(trainers.items()):
+        entries = trainer.history.entries
+        if not entries:
+            continue
+        c = color_for(trainer.config.model)
+        it = [e["iteration"] for e in entries]
+        ax.plot(it, [100 * e["train_error"] for e in entries], "--", color=c, linewidth=1)
+        ax.plot(it, [100 * e["test_error"] for e in entries], "-", color=c, linewidth=2, label=label)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("error (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
+    return fig
+
+
+def layer_responses(runs: Sequence[Run], axes: Sequence[plt.Axes] | None = None) -> Figure:
+    """Fig. 7: std of each 3x3 layer's response, in layer order (top) and sorted descending (bottom)."""
+    if axes is None:
+        fig, axes = plt.subplots(2, 1, figsize=(6, 6))
+    else:
+        fig = axes[0].figure
+    for run in runs:
+        stds = run.final.get("layer_response_std")
+        if not stds:
+            continue
+        style = "-" if run.shortcut else "--"
+        c = color_for(run.model)
+        axes[0].plot(range(1, len(stds) + 1), stds, style, color=c, label=run.label)
+        axes[1].plot(range(1, len(stds) + 1), sorted(stds, reverse=True), style, color=c, label=run.label)
+    axes[0].set_xlabel("layer index (original)")
+    axes[1].set_xlabel("layer index (sorted by magnitude)")
+    for ax in axes:
+        ax.set_ylabel("std")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def caption(runs: Sequence[Run]) -> str:
+    """One line per run: record id, GPU, dataset, wall time (what the site prints under a figure)."""
+    return "\n".join("Source: " + run.caption() for run in runs)
