@@ -50,6 +50,7 @@ def make_trainer(args, model: str, shortcut: str | None, data_cache: dict) -> Tr
         scale = args.iterations / cfg.iterations
         cfg.milestones = tuple(round(m * scale) for m in cfg.milestones)
         cfg.iterations = args.iterations
+        cfg.eval_every = cfg.checkpoint_every = max(1, min(cfg.eval_every, args.iterations // 4))
         cfg.preset = "custom"
     if args.cpu_graph_off:
         cfg.cuda_graph = False
@@ -60,7 +61,7 @@ def make_trainer(args, model: str, shortcut: str | None, data_cache: dict) -> Tr
             train_per_class=cfg.train_per_class, test_per_class=cfg.test_per_class, split=cfg.split, device=device
         )
     run = runsmod.run_id(model, shortcut if not model.startswith("plain") else None, cfg.preset, cfg.seed)
-    checkpoint = Path(args.resume) if getattr(args, "resume", None) else CHECKPOINTS / f"{run}.pt"
+    checkpoint = Path(args.resume) if getattr(args, "resume", None) else Path(args.checkpoint_dir) / f"{run}.pt"
     trainer = Trainer(cfg, data_cache[key], device, checkpoint=checkpoint)
     if trainer.resumed_from is not None:
         print(f"{run}: resuming from {checkpoint} at iteration {trainer.resumed_from:,}")
@@ -69,7 +70,7 @@ def make_trainer(args, model: str, shortcut: str | None, data_cache: dict) -> Tr
 
 def cmd_train(args) -> int:
     trainer = make_trainer(args, args.model, args.shortcut, {})
-    trainer.run(max_seconds=args.max_minutes * 60 if args.max_minutes else None)
+    trainer.run(max_seconds=None if args.max_minutes is None else args.max_minutes * 60)
     if not trainer.done:
         print(f"stopped at iteration {trainer.iteration:,} (time limit); run the same command again to continue")
         return 0
@@ -89,14 +90,14 @@ def cmd_sweep(args) -> int:
             print(f"{run}: already recorded, skipped")
             continue
         todo.append((model, shortcut))
-    deadline = time.monotonic() + args.max_minutes * 60 if args.max_minutes else None
+    deadline = None if args.max_minutes is None else time.monotonic() + args.max_minutes * 60
     data_cache: dict = {}
     for group_start in range(0, len(todo), args.concurrent):
-        group = [make_trainer(args, m, s, data_cache) for m, s in todo[group_start : group_start + args.concurrent]]
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and left <= 0:
             print("time limit reached before the next group; run the same command again to continue")
             return 0
+        group = [make_trainer(args, m, s, data_cache) for m, s in todo[group_start : group_start + args.concurrent]]
         run_together(group, left)
         for trainer in group:
             if trainer.done:
@@ -153,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     common.add_argument("--seed", type=int, default=0)
     common.add_argument("--out", default=str(runsmod.RUNS_DIR), help="where run records go (default data/runs)")
     common.add_argument("--max-minutes", type=float, default=None, help="stop cleanly with a checkpoint after M minutes")
+    common.add_argument("--checkpoint-dir", default=str(CHECKPOINTS), help="default data/checkpoints")
     common.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
     common.add_argument("--iterations", type=int, default=None, help="override the schedule's length (milestones scale)")
     common.add_argument("--no-cuda-graph", dest="cpu_graph_off", action="store_true", help="eager steps on CUDA")

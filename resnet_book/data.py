@@ -174,13 +174,17 @@ def jpeg_candidates(data_dir: Path) -> list[Path]:
 
 
 def _decode(path: Path, jpeg: np.ndarray, offsets: np.ndarray, keep: np.ndarray) -> torch.Tensor:
+    import warnings
+
     from torchvision.io import decode_jpeg
 
     if offsets[0] != 0 or offsets[-1] != jpeg.size or np.any(np.diff(offsets) <= 0):
         raise DatasetError(f"{path}: the JPEG offsets do not partition the JPEG bytes; the file is corrupt")
     blobs = [torch.from_numpy(jpeg[offsets[i] : offsets[i + 1]].copy()) for i in keep]
     try:
-        images = decode_jpeg(blobs)
+        with warnings.catch_warnings():  # torchvision 0.29 points to TorchCodec; decode_jpeg still works
+            warnings.filterwarnings("ignore", message=".*image decoding.*deprecated", category=DeprecationWarning)
+            images = decode_jpeg(blobs)
     except RuntimeError as err:
         raise DatasetError(f"{path}: a JPEG image does not decode ({err}); the file is corrupt") from None
     return torch.stack(images)

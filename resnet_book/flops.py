@@ -18,6 +18,7 @@ match the paper with option B.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -28,16 +29,19 @@ from .models import count_parameters, get_model
 
 def count_flops(model: nn.Module, input_size: int = 32, by_module: bool = False) -> int | dict:
     """Multiply-adds of one forward pass of one ``3 x input_size x input_size`` image (fvcore)."""
-    from fvcore.nn import FlopCountAnalysis
-
     was_training = model.training
     model.eval()
     try:
-        x = torch.zeros(1, 3, input_size, input_size, device=next(model.parameters()).device)
-        analysis = FlopCountAnalysis(model, x)
-        analysis.unsupported_ops_warnings(False)  # add, relu, max_pool: not multiply-adds
-        analysis.uncalled_modules_warnings(False)
-        return analysis.by_module() if by_module else analysis.total()
+        with warnings.catch_warnings():
+            # fvcore scripts a loss with torch.jit when imported, which newer torch marks deprecated
+            warnings.filterwarnings("ignore", message=".*torch.jit.*deprecated", category=FutureWarning)
+            from fvcore.nn import FlopCountAnalysis
+
+            x = torch.zeros(1, 3, input_size, input_size, device=next(model.parameters()).device)
+            analysis = FlopCountAnalysis(model, x)
+            analysis.unsupported_ops_warnings(False)  # add, relu, max_pool: not multiply-adds
+            analysis.uncalled_modules_warnings(False)
+            return analysis.by_module() if by_module else analysis.total()
     finally:
         model.train(was_training)
 
@@ -53,7 +57,7 @@ class CostRow:
 
     name: str
     params: int
-    flops: int
+    flops: int | None  # None where only parameters were counted
     stages: dict[str, int] = field(default_factory=dict)
     paper_flops: float | None = None
     paper_params_m: float | None = None
@@ -84,10 +88,11 @@ class CostTable:
             head += ["paper params (M)"]
         body = []
         for r in self.rows:
-            line = [r.name, f"{r.params / 1e6:.3f}", f"{r.flops / 1e9:.3f}"]
+            line = [r.name, f"{r.params / 1e6:.3f}", "" if r.flops is None else f"{r.flops / 1e9:.3f}"]
             line += [f"{r.stages.get(s, 0) / 1e6:.1f}" for s in stage_names]
             if "paper" in head:
-                line += [f"{paper_precision(r.flops):.1f}", "" if r.paper_flops is None else f"{r.paper_flops}"]
+                ours = "" if r.flops is None else f"{paper_precision(r.flops):.1f}"
+                line += [ours, "" if r.paper_flops is None else f"{r.paper_flops}"]
             if "paper params (M)" in head:
                 line += ["" if r.paper_params_m is None else f"{r.paper_params_m}"]
             body.append(line)
@@ -122,6 +127,7 @@ def cost_table(
     input_size: int = 32,
     paper_flops: dict[str, float] | None = None,
     paper_params_m: dict[str, float] | None = None,
+    with_flops: bool = True,
 ) -> CostTable:
     """Parameters and FLOPs of several models at one input size, with a per-stage breakdown.
 
@@ -132,12 +138,12 @@ def cost_table(
         models = {name: get_model(name) for name in models}
     rows = []
     for name, model in models.items():
-        stages = stage_flops(model, input_size) if hasattr(model, "stages") else {}
+        stages = stage_flops(model, input_size) if with_flops and hasattr(model, "stages") else {}
         rows.append(
             CostRow(
                 name=name,
                 params=count_parameters(model),
-                flops=count_flops(model, input_size),
+                flops=count_flops(model, input_size) if with_flops else None,
                 stages=stages,
                 paper_flops=(paper_flops or {}).get(name),
                 paper_params_m=(paper_params_m or {}).get(name),
@@ -155,7 +161,8 @@ def table1(input_size: int = 224) -> CostTable:
 
 
 def table6_params() -> CostTable:
-    """Table 6's parameter column recomputed for the CIFAR-10 ResNets (option A)."""
+    """Table 6's parameter column recomputed for the CIFAR-10 ResNets (option A); FLOPs skipped."""
     from .paper import TABLE6
 
-    return cost_table(list(TABLE6), 32, paper_params_m={k: v["params_m"] for k, v in TABLE6.items()})
+    params = {k: v["params_m"] for k, v in TABLE6.items()}
+    return cost_table(list(TABLE6), 32, paper_params_m=params, with_flops=False)

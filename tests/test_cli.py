@@ -1,0 +1,48 @@
+"""The command line end to end on a small subset of the real (offline) CIFAR-10: record, stop, resume."""
+
+import json
+import subprocess
+import sys
+
+from resnet_book.data import REPO_ROOT
+from resnet_book.runs import load_run
+
+
+def cli(*args, cwd=REPO_ROOT):
+    return subprocess.run(
+        [sys.executable, "-m", "resnet_book", *args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
+
+
+def test_train_writes_a_valid_record_and_resumes_after_a_time_limit(tmp_path):
+    common = ["--preset", "quick", "--iterations", "8", "--out", str(tmp_path / "runs"),
+              "--checkpoint-dir", str(tmp_path / "ckpt"), "--device", "cpu"]  # fmt: skip
+    # a time limit of zero stops at the first log point with a checkpoint...
+    first = cli("train", "resnet8", *common, "--max-minutes", "0")
+    assert first.returncode == 0, first.stderr
+    assert "stopped at iteration" in first.stdout and list((tmp_path / "ckpt").glob("*.pt"))
+    assert "offline JPEG copy" in first.stdout
+    assert not (tmp_path / "runs").exists()
+    # ...and the same command continues from there to a valid record
+    second = cli("train", "resnet8", *common)
+    assert second.returncode == 0, second.stderr
+    assert "resuming from" in second.stdout
+    run = load_run(tmp_path / "runs" / "resnet8-A-custom-seed0.json")
+    assert run.dataset == "cifar10-jpeg[500/100 per class]" and run.provenance["resumed"]
+    assert run.schedule["iterations"] == 8 and len(run.final["layer_response_std"]) == 7
+    assert "it/s" in first.stderr + second.stderr  # the progress bar
+
+
+def test_sweep_skips_recorded_runs(tmp_path):
+    out = tmp_path / "runs"
+    out.mkdir()
+    for name in ("resnet20-A-paper-seed0", "plain20-plain-paper-seed0"):
+        (out / f"{name}.json").write_text(json.dumps({"id": name}))
+    result = cli("sweep", "fig6", "--out", str(out), "--max-minutes", "0", "--checkpoint-dir", str(tmp_path / "c"))
+    assert "resnet20-A-paper-seed0: already recorded, skipped" in result.stdout
+    assert "plain20-plain-paper-seed0: already recorded, skipped" in result.stdout
+
+
+def test_bad_model_is_a_clear_error():
+    result = cli("train", "resnet21", "--preset", "quick", "--device", "cpu")
+    assert result.returncode == 2 and "unknown model 'resnet21'" in result.stderr

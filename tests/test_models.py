@@ -1,0 +1,114 @@
+"""The networks of the paper: Table 6 / torchvision parameter counts, twins, options, shapes, bad names."""
+
+import pytest
+import torch
+import torchvision
+
+from resnet_book.models import BasicBlock, Bottleneck, count_parameters, get_model, list_models
+from resnet_book.paper import TABLE6
+
+
+@pytest.mark.parametrize("name", list(TABLE6))
+def test_cifar_parameter_counts_match_table6(name):
+    digits = 2 if TABLE6[name]["params_m"] < 1 else 1  # as Table 6 prints them: 0.27M ... 1.7M, 19.4M
+    assert round(count_parameters(get_model(name)) / 1e6, digits) == TABLE6[name]["params_m"]
+
+
+@pytest.mark.parametrize("depth", [18, 34, 50, 101, 152])
+def test_imagenet_parameter_counts_equal_torchvision(depth):
+    ours = get_model(f"resnet{depth}", shortcut="B")
+    theirs = getattr(torchvision.models, f"resnet{depth}")(weights=None)
+    assert count_parameters(ours) == count_parameters(theirs)
+
+
+@pytest.mark.parametrize("depth", [20, 56, 110])
+def test_option_a_resnet_has_exactly_its_plain_twins_parameters(depth):
+    assert count_parameters(get_model(f"resnet{depth}")) == count_parameters(get_model(f"plain{depth}"))
+
+
+def test_options_b_and_c_add_the_projection_parameters():
+    a, b, c = (count_parameters(get_model("resnet20", shortcut=s)) for s in "ABC")
+    # B: two projections where dimensions increase (16->32, 32->64): 1x1 conv + BN each
+    assert b - a == (16 * 32 + 2 * 32) + (32 * 64 + 2 * 64)
+    # C: every one of the 9 blocks has a projection
+    convs = 3 * (16 * 16) + (16 * 32 + 2 * 32 * 32) + (32 * 64 + 2 * 64 * 64)
+    bns = 2 * (3 * 16 + 3 * 32 + 3 * 64)
+    assert c - a == convs + bns
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_listed_model_gives_class_scores(name):
+    model = get_model(name).eval()
+    size = 224 if name in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "plain18", "plain34") else 32
+    if name in ("resnet101", "resnet152", "resnet1202"):
+        size = 64 if size == 224 else size  # global pooling: any size works; keep the test quick
+    with torch.no_grad():
+        out = model(torch.randn(1, 3, size, size))
+    assert out.shape == (1, 1000 if size != 32 else 10)
+
+
+def test_cifar_net_follows_sec_4_2():
+    model = get_model("resnet56")
+    assert model.arch.depth == 56 and model.arch.blocks_per_stage == (9, 9, 9)
+    assert [stage[0].conv1.out_channels for stage in model.stages] == [16, 32, 64]
+    assert [stage[0].conv1.stride for stage in model.stages] == [(1, 1), (2, 2), (2, 2)]
+    assert model.stem.conv.kernel_size == (3, 3) and model.fc.out_features == 10
+    text = str(model)
+    assert "ZeroPadShortcut" in text and "Conv2d(3, 16, kernel_size=(3, 3)" in text
+
+
+def test_bottleneck_strides_its_first_1x1_like_the_paper_and_3x3_like_torchvision():
+    paper = get_model("resnet50").stages[1][0]
+    tv = get_model("resnet50", stride_at="3x3").stages[1][0]
+    assert isinstance(paper, Bottleneck)
+    assert paper.conv1.stride == (2, 2) and paper.conv2.stride == (1, 1)
+    assert tv.conv1.stride == (1, 1) and tv.conv2.stride == (2, 2)
+
+
+def test_zeroed_residual_branch_leaves_the_identity():
+    block = BasicBlock(16, 16, shortcut="A").eval()
+    with torch.no_grad():
+        block.bn2.weight.zero_()
+        block.bn2.bias.zero_()
+        x = torch.randn(4, 16, 8, 8)
+        assert torch.equal(block(x), torch.relu(x))
+
+
+def test_option_a_pads_zero_channels_and_subsamples():
+    block = BasicBlock(16, 32, stride=2, shortcut="A").eval()
+    x = torch.randn(1, 16, 8, 8)
+    out = block.shortcut(x)
+    assert out.shape == (1, 32, 4, 4)
+    assert torch.equal(out[:, :16], x[:, :, ::2, ::2]) and not out[:, 16:].any()
+
+
+def test_he_initialisation():
+    conv = get_model("resnet20").stem.conv
+    fan_out = conv.out_channels * 9
+    assert conv.weight.std().item() == pytest.approx((2 / fan_out) ** 0.5, rel=0.2)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(name="resnet21"), "unknown model 'resnet21'.*6n\\+2.*resnet20, resnet32"),
+        (dict(name="plain7"), "unknown model 'plain7'.*valid names"),
+        (dict(name="vgg19"), "unknown model 'vgg19'.*resnet18/34/50/101/152"),
+        (dict(name="resnet20", shortcut="D"), "unknown shortcut 'D'.*'A'.*'B'.*'C'"),
+        (dict(name="resnet20", num_classes=-1), "num_classes must be a positive integer"),
+        (dict(name="plain20", shortcut="B"), "plain net: it has no shortcuts"),
+        (dict(name="resnet50", stride_at="7x7"), "unknown stride_at"),
+    ],
+)
+def test_bad_names_and_options_are_refused_with_what_is_valid(kwargs, message):
+    name = kwargs.pop("name")
+    with pytest.raises(ValueError, match=message):
+        get_model(name, **kwargs)
+
+
+def test_forward_backward_on_cpu():
+    for name, size in (("resnet20", 32), ("resnet50", 64)):
+        model = get_model(name)
+        out = model(torch.randn(2, 3, size, size))
+        out.sum().backward()
+        assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())

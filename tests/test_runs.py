@@ -1,0 +1,76 @@
+"""Run records: the committed ones load, broken ones are refused naming file and field, helpers find runs."""
+
+import copy
+import json
+
+import pytest
+
+from resnet_book import runs
+from resnet_book.runs import RunRecordError, load_run, validate
+
+
+@pytest.fixture(scope="module")
+def recorded():
+    return runs.list_runs()
+
+
+@pytest.fixture
+def good(recorded):
+    return copy.deepcopy(recorded[0].record)
+
+
+def test_committed_records_load_with_full_provenance(recorded):
+    assert len(recorded) >= 6
+    for run in recorded:
+        p = run.provenance
+        assert p["gpu"] and p["torch"] and p["commit"] and p["wall_seconds"] > 0 and p["date"]
+        assert run.dataset == "cifar10-jpeg"  # recorded from the offline copy: it must say so
+        assert run.schedule["iterations"] == 64_000 and run.history[-1]["iteration"] == 64_000
+        assert run.id in run.caption() and "cifar10-jpeg" in run.caption()
+
+
+def test_find_run_picks_the_paper_option(recorded):
+    assert runs.find_run("resnet20").shortcut == "A"
+    assert runs.find_run("plain20").shortcut is None
+    assert runs.find_run("resnet20", shortcut="C") is None or runs.find_run("resnet20", shortcut="C").shortcut == "C"
+    assert runs.find_run("resnet9999") is None
+    assert runs.find_run("resnet20").label == "ResNet-20 (A)"
+
+
+@pytest.mark.parametrize(
+    "breakage, field",
+    [
+        (lambda r: r.pop("provenance"), "provenance"),
+        (lambda r: r["provenance"].pop("commit"), "provenance.commit"),
+        (lambda r: r["final"].update(test_error=12.3), "final.test_error"),
+        (lambda r: r["history"][3].update(train_error=-0.1), "history[3].train_error"),
+        (lambda r: r["history"][2].pop("iteration"), "history[2].iteration"),
+        (lambda r: r.update(model="resnet21"), "model"),
+        (lambda r: r.update(shortcut="D"), "shortcut"),
+        (lambda r: r["schedule"].pop("milestones"), "schedule.milestones"),
+        (lambda r: r.update(seed="zero"), "seed"),
+        (lambda r: r["provenance"].update(wall_seconds=-1), "provenance.wall_seconds"),
+    ],
+)
+def test_broken_records_are_refused_naming_file_and_field(good, tmp_path, breakage, field):
+    breakage(good)
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(good))
+    with pytest.raises(RunRecordError) as err:
+        load_run(path)
+    assert str(path) in str(err.value) and f"'{field}'" in str(err.value)
+
+
+def test_invalid_json_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "half.json"
+    path.write_text('{"id": "x", "model": ')
+    with pytest.raises(RunRecordError, match="half.json: not valid JSON"):
+        load_run(path)
+
+
+def test_save_then_list_round_trips(good, tmp_path):
+    good["id"] = "resnet20-A-custom-seed7"
+    good["seed"] = 7
+    path = runs.save_run(good, tmp_path)
+    assert path.name == "resnet20-A-custom-seed7.json"
+    assert runs.list_runs(tmp_path, seed=7)[0].record == validate(good)
