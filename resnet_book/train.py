@@ -171,6 +171,14 @@ def machine_name(device: torch.device) -> str:
     return platform.processor() or platform.machine()
 
 
+def _bf16_supported(device: torch.device) -> bool:
+    """Native bf16 (Ampere and newer): older GPUs such as Colab's T4 train in float32 instead."""
+    try:
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError:  # older torch
+        return torch.cuda.get_device_capability(device)[0] >= 8
+
+
 class Trainer:
     """Trains one network with ``Config`` on a ``CIFAR10``; checkpoints, resumes, logs, stops cleanly.
 
@@ -190,7 +198,7 @@ class Trainer:
         self.config = cfg = config
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         cuda = self.device.type == "cuda"
-        self.amp = cuda if cfg.amp is None else cfg.amp
+        self.amp = (cuda and _bf16_supported(self.device)) if cfg.amp is None else cfg.amp
         self.channels_last = cuda if cfg.channels_last is None else cfg.channels_last
         self.use_graph = cuda if cfg.cuda_graph is None else cfg.cuda_graph
         if self.use_graph and not cuda:
