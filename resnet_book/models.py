@@ -212,6 +212,17 @@ def cifar_architecture(depth: int) -> Architecture:
     return Architecture("cifar", BasicBlock, (n, n, n), (16, 32, 64))
 
 
+class Stage(nn.Sequential):
+    """The blocks that share one map size (Table 1's conv2_x ... conv5_x; Sec. 4.2's 32, 16, 8 pixel maps)."""
+
+    def __init__(self, blocks: list[nn.Module], description: str) -> None:
+        super().__init__(*blocks)
+        self.description = description
+
+    def extra_repr(self) -> str:
+        return self.description
+
+
 class ResNet(nn.Module):
     """One class for every depth: stem, stages of blocks, global average pool, fc (Table 1, Sec. 4.2).
 
@@ -239,11 +250,24 @@ class ResNet(nn.Module):
             for b in range(blocks):
                 stage.append(arch.block(in_planes, planes, stride if b == 0 else 1, shortcut, stride_at))
                 in_planes = planes * arch.block.expansion
-            stages.append(nn.Sequential(*stage))
+            if arch.family == "cifar":
+                size = 32 // 2**i
+                where = f"{size}x{size} maps, {planes} filters, {blocks} blocks (Sec. 4.2)"
+            else:
+                size = 56 // 2**i
+                where = f"conv{i + 2}_x: {size}x{size} maps at 224x224 input, {blocks} blocks (Table 1)"
+            stages.append(Stage(stage, where))
         self.stages = nn.Sequential(*stages)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(in_planes, num_classes)
         self.reset_parameters()
+
+    def extra_repr(self) -> str:
+        a = self.arch
+        kind = "plain" if self.shortcut_option is None else f"shortcut option {self.shortcut_option} (Sec. 3.3)"
+        if a.family == "cifar":
+            return f"CIFAR-10 net, 6n+2 = {a.depth} weighted layers with n = {a.blocks_per_stage[0]}, {kind}"
+        return f"ImageNet net, {a.depth} layers, {a.block.__name__} x {list(a.blocks_per_stage)} (Table 1), {kind}"
 
     def reset_parameters(self) -> None:
         """He initialisation (Sec. 3.4, ref. [13]) for convs; BN starts as the identity map."""
