@@ -115,6 +115,8 @@ def run_together(trainers: list[Trainer], max_seconds: float | None) -> None:
         return
     from tqdm.auto import tqdm
 
+    for t in trainers:  # the record says so: wall time is shared with these runs
+        t.trained_with = [f"{o.config.model}-{o.model.shortcut_option or 'plain'}" for o in trainers if o is not t]
     bars = [tqdm(total=t.config.iterations, initial=t.iteration, desc=t.config.model, position=i, unit="it")
             for i, t in enumerate(trainers)]  # fmt: skip
     start = time.perf_counter()

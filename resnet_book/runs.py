@@ -223,6 +223,7 @@ def make_record(trainer, layer_response_std: list[float] | None = None) -> dict:
             "python": platform.python_version(),
             "fast_path": {"cuda_graph": trainer.use_graph, "bf16": trainer.amp, "channels_last": trainer.channels_last},
             "resumed": trainer.resumed_from is not None,
+            "trained_concurrently_with": getattr(trainer, "trained_with", []),
         },
     }
     return validate(record, record["id"])
