@@ -96,3 +96,71 @@ def layer_responses(runs: Sequence[Run], axes: Sequence[plt.Axes] | None = None)
 def caption(runs: Sequence[Run]) -> str:
     """One line per run: record id, GPU, dataset, wall time (what the site prints under a figure)."""
     return "\n".join("Source: " + run.caption() for run in runs)
+
+
+PLAIN_COLOR = "#888888"  # a plain net drawn beside its ResNet twin (same depth, so not its depth colour)
+
+
+def twin_curves(
+    plain: Run | None, resnet: Run | None, ax: plt.Axes | None = None, ylim: tuple[float, float] = (0, 20)
+) -> Figure:  # fmt: skip
+    """Fig. 6 left and middle on one axes for one depth: plain net in grey, its ResNet twin in the depth's colour."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 4))
+    else:
+        fig = ax.figure
+    for run, color in ((plain, PLAIN_COLOR), (resnet, None)):
+        if run is None:
+            continue
+        c = color or color_for(run.model)
+        it, train = run.curve("train_error")
+        _, test = run.curve("test_error")
+        ax.plot([i / 1e4 for i in it], [100 * e for e in train], "--", color=c, linewidth=1)
+        ax.plot([i / 1e4 for i in it], [100 * e for e in test], "-", color=c, linewidth=2, label=run.label)
+    ax.set_xlabel("iter. (1e4)")
+    ax.set_ylabel("error (%)")
+    ax.set_ylim(*ylim)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title("dashed: training error, bold: test error")
+    return fig
+
+
+def gradient_norms(norms: dict[str, Sequence[float]], ax: plt.Axes | None = None) -> Figure:
+    """Gradient norm of each weighted layer (``analysis.gradient_norms``), log scale; plain dashed, ResNet solid."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+    else:
+        fig = ax.figure
+    for model, values in norms.items():
+        style = "--" if model.startswith("plain") else "-"
+        label = ("plain-" if model.startswith("plain") else "ResNet-") + str(depth_of(model))
+        ax.semilogy(range(1, len(values) + 1), values, style, color=color_for(model), label=label)
+    ax.set_xlabel("weighted layer (1 = first conv, last = fc)")
+    ax.set_ylabel("gradient norm")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return fig
+
+
+class Table:
+    """A small table that renders as HTML in a notebook (and as text elsewhere): the paper beside ours."""
+
+    def __init__(self, head: Sequence[str], rows: Sequence[Sequence[object]], caption: str = "") -> None:
+        self.head, self.rows, self.caption = list(head), [[str(c) for c in r] for r in rows], caption
+
+    def __str__(self) -> str:
+        widths = [max(len(x) for x in col) for col in zip(self.head, *self.rows)]
+        lines = ["  ".join(h.rjust(w) for h, w in zip(self.head, widths))]
+        lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in self.rows]
+        return (self.caption + "\n" if self.caption else "") + "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        cap = f"<caption>{escape(self.caption)}</caption>" if self.caption else ""
+        th = "".join(f"<th>{escape(h)}</th>" for h in self.head)
+        trs = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in self.rows)
+        return f"<table>{cap}<thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
