@@ -160,7 +160,28 @@ class Table:
     def _repr_html_(self) -> str:
         from html import escape
 
+        pad = "padding: 0.2em 0.8em; border-bottom: 1px solid #ddd; text-align: left"
         cap = f"<caption>{escape(self.caption)}</caption>" if self.caption else ""
-        th = "".join(f"<th>{escape(h)}</th>" for h in self.head)
-        trs = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in self.rows)
-        return f"<table>{cap}<thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+        th = "".join(f'<th style="{pad}">{escape(h)}</th>' for h in self.head)
+        trs = "".join("<tr>" + "".join(f'<td style="{pad}">{escape(c)}</td>' for c in r) + "</tr>" for r in self.rows)
+        return f'<table style="border-collapse: collapse">{cap}<thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>'
+
+
+class Caption:
+    """The caption under a recorded figure: one "Source:" line per run, then what is not recorded yet."""
+
+    def __init__(self, runs: Sequence[Run], not_recorded: Sequence[str] = ()) -> None:
+        self.lines = ["Source: " + run.caption() for run in runs]
+        if not_recorded:
+            self.lines.append("Not recorded yet: " + ", ".join(not_recorded))
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        body = "<br>".join(escape(line) for line in self.lines)
+        return f'<p style="font-size: 0.8em; color: #555; margin: 0">{body}</p>'
