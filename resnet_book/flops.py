@@ -9,9 +9,10 @@ convolution-only counts (3.86 for ResNet-50, 7.57 for ResNet-101) meet Table 1 u
 ``paper_precision`` therefore truncates, and the chapters show the unrounded counts beside it.
 
 Why torchvision's numbers differ (4.1, 7.8, 11.5 for ResNet-50/101/152): torchvision's ``Bottleneck``
-strides the 3x3 conv of a down-sampling block instead of the first 1x1 ("ResNet v1.5"), so that 3x3 runs
-on the map before it is halved: four times its multiply-adds in the first block of conv3_x, conv4_x and
-conv5_x. The parameters are identical (the same weights, a different stride). Its basic blocks (18, 34)
+strides the 3x3 conv of a down-sampling block instead of the first 1x1 ("ResNet v1.5"), so the first 1x1,
+no longer strided, runs on the map before it is halved: four times its multiply-adds in the first block of
+conv3_x, conv4_x and conv5_x (the strided 3x3 still outputs the halved map and costs the same). The
+parameters are identical (the same weights, a different stride). Its basic blocks (18, 34)
 match the paper with option B.
 """
 
@@ -112,9 +113,10 @@ class CostTable:
         return f"<table><caption>input {self.input_size}x{self.input_size}</caption><tr>{th}</tr>{trs}</table>"
 
 
-def stage_flops(model: nn.Module, input_size: int) -> dict[str, int]:
+def stage_flops(model: nn.Module, input_size: int, per_module: dict | None = None) -> dict[str, int]:
     """FLOPs of the stem, each stage and the head (pool + fc) of a ``resnet_book`` ResNet."""
-    per_module = count_flops(model, input_size, by_module=True)
+    if per_module is None:
+        per_module = count_flops(model, input_size, by_module=True)
     stages = {"stem": per_module.get("stem", 0)}
     for i in range(len(model.stages)):
         stages[f"stage{i + 1}"] = per_module.get(f"stages.{i}", 0)
@@ -138,12 +140,13 @@ def cost_table(
         models = {name: get_model(name) for name in models}
     rows = []
     for name, model in models.items():
-        stages = stage_flops(model, input_size) if with_flops and hasattr(model, "stages") else {}
+        per_module = count_flops(model, input_size, by_module=True) if with_flops else {}  # one trace
+        stages = stage_flops(model, input_size, per_module) if with_flops and hasattr(model, "stages") else {}
         rows.append(
             CostRow(
                 name=name,
                 params=count_parameters(model),
-                flops=count_flops(model, input_size) if with_flops else None,
+                flops=per_module[""] if with_flops else None,
                 stages=stages,
                 paper_flops=(paper_flops or {}).get(name),
                 paper_params_m=(paper_params_m or {}).get(name),

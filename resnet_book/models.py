@@ -116,7 +116,7 @@ class Bottleneck(nn.Module):
     """1x1 (reduce) - 3x3 - 1x1 (restore, 4x wider) (Sec. 4.1 "Deeper Bottleneck Architectures", Fig. 5).
 
     The paper strides the first 1x1 of a down-sampling block (``stride_at="1x1"``); torchvision strides
-    the 3x3 (``stride_at="3x3"``), which costs more FLOPs because the 3x3 then sees the larger map.
+    the 3x3 (``stride_at="3x3"``), which costs more FLOPs because the first 1x1 then runs on the un-halved map.
     """
 
     expansion = 4
