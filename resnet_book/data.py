@@ -153,7 +153,8 @@ def download_cifar10_binary(data_dir: Path, timeout: float = 20.0) -> Path | Non
     try:
         download_url(BINARY_URL, str(data_dir), md5=BINARY_MD5)
     except Exception as err:  # no network, proxy, DNS: fall back to the offline copy
-        print(f"CIFAR-10: download failed ({type(err).__name__}: {err}); looking for the offline copy")
+        reason = getattr(err, "reason", err)
+        print(f"CIFAR-10: real CIFAR-10 could not be downloaded ({reason}); looking for the offline copy")
         return None
     finally:
         socket.setdefaulttimeout(old)

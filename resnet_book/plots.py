@@ -65,7 +65,8 @@ def live_curves(trainers: dict[str, object], ax: plt.Axes | None = None) -> Figu
     ax.set_xlabel("iteration")
     ax.set_ylabel("error (%)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right", fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # nothing to name before the first evaluation
+        ax.legend(loc="upper right", fontsize=8)
     return fig
 
 
