@@ -20,8 +20,9 @@ def good(recorded):
 
 
 def test_committed_records_load_with_full_provenance(recorded):
-    assert len(recorded) >= 6
-    for run in recorded:
+    paper = [run for run in recorded if run.preset == "paper"]  # a reader's own quick runs may sit beside them
+    assert len(paper) >= 6
+    for run in paper:
         p = run.provenance
         assert p["gpu"] and p["torch"] and p["commit"] and p["wall_seconds"] > 0 and p["date"]
         assert run.dataset == "cifar10-jpeg"  # recorded from the offline copy: it must say so
