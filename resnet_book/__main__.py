@@ -52,7 +52,7 @@ def make_trainer(args, model: str, shortcut: str | None, data_cache: dict) -> Tr
         cfg.iterations = args.iterations
         cfg.eval_every = cfg.checkpoint_every = max(1, min(cfg.eval_every, args.iterations // 4))
         cfg.preset = "custom"
-    if args.cpu_graph_off:
+    if args.no_cuda_graph:
         cfg.cuda_graph = False
     key = (cfg.train_per_class, cfg.test_per_class, cfg.split)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -138,7 +138,7 @@ def run_together(trainers: list[Trainer], max_seconds: float | None) -> None:
             if max_seconds is not None and elapsed > max_seconds:
                 for t in trainers:
                     if not t.done:
-                        t._stop_at_time_limit(elapsed)
+                        t.stop_at_time_limit(elapsed)
                 break
     finally:
         for t, bar in zip(trainers, bars):
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     common.add_argument("--checkpoint-dir", default=str(CHECKPOINTS), help="default data/checkpoints")
     common.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
     common.add_argument("--iterations", type=int, default=None, help="override the schedule's length (milestones scale)")
-    common.add_argument("--no-cuda-graph", dest="cpu_graph_off", action="store_true", help="eager steps on CUDA")
+    common.add_argument("--no-cuda-graph", dest="no_cuda_graph", action="store_true", help="eager steps on CUDA")
     t = sub.add_parser("train", parents=[common], help="train one network")
     t.add_argument("model", help="e.g. resnet20, plain56, resnet110")
     t.add_argument("--shortcut", default=None, choices=["A", "B", "C"])

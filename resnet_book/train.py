@@ -450,14 +450,14 @@ class Trainer:
                 if entry is not None:
                     bar.set_postfix(train_err=f"{entry['train_error']:.3f}", test_err=f"{entry['test_error']:.3f}")
                 if max_seconds is not None and elapsed > max_seconds and not self.done:
-                    self._stop_at_time_limit(elapsed)
+                    self.stop_at_time_limit(elapsed)
                     break
         finally:
             bar.close()
             self.wall_seconds += time.perf_counter() - start
         return self
 
-    def _stop_at_time_limit(self, elapsed: float) -> None:
+    def stop_at_time_limit(self, elapsed: float) -> None:
         """Checkpoint at a log point so the resumed run logs exactly as an uninterrupted one."""
         while self.iteration % self.config.eval_every and not self.done:
             self.advance(self.next_stop() - self.iteration)
