@@ -46,3 +46,30 @@ def test_sweep_skips_recorded_runs(tmp_path):
 def test_bad_model_is_a_clear_error():
     result = cli("train", "resnet21", "--preset", "quick", "--device", "cpu")
     assert result.returncode == 2 and "unknown model 'resnet21'" in result.stderr
+
+
+def test_a_killed_run_resumes_to_the_same_result(tmp_path):
+    """kill -9 after the first checkpoint, run the same command again: same history as an uninterrupted run."""
+    import signal
+    import time
+
+    def command(name):
+        return [sys.executable, "-m", "resnet_book", "train", "resnet8", "--preset", "quick", "--iterations", "12",
+                "--device", "cpu", "--out", str(tmp_path / name), "--checkpoint-dir", str(tmp_path / f"{name}-ckpt")]  # fmt: skip
+
+    assert subprocess.run(command("whole"), cwd=REPO_ROOT, capture_output=True, timeout=600).returncode == 0
+    victim = subprocess.Popen(command("killed"), cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not list((tmp_path / "killed-ckpt").glob("*.pt")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    again = cli(*command("killed")[3:])
+    assert again.returncode == 0, again.stderr
+    resumed_at = int(again.stdout.split("at iteration ")[1].split()[0])
+    assert 0 < resumed_at < 12  # it really was killed mid-run
+    whole = load_run(tmp_path / "whole" / "resnet8-A-custom-seed0.json")
+    resumed = load_run(tmp_path / "killed" / "resnet8-A-custom-seed0.json")
+    strip = lambda run: [{k: v for k, v in e.items() if k != "seconds"} for e in run.history]  # noqa: E731
+    assert strip(resumed) == strip(whole) and resumed.final["test_error"] == whole.final["test_error"]
+    assert resumed.final["layer_response_std"] == whole.final["layer_response_std"]
