@@ -26,15 +26,19 @@ def color_for(model: str) -> str:
 
 
 def error_curves(
-    runs: Sequence[Run], ax: plt.Axes | None = None, title: str | None = None, ylim: tuple[float, float] = (0, 20)
+    runs: Sequence[Run], ax: plt.Axes | None = None, title: str | None = None, ylim: tuple[float, float] = (0, 20),
+    colors: Sequence[str] | None = None,
 ) -> Figure:  # fmt: skip
-    """Fig. 6 style: per run, training error (dashed, over each logging window) and test error (bold), in %."""
+    """Fig. 6 style: per run, training error (dashed, over each logging window) and test error (bold), in %.
+
+    Each run is drawn in its depth's colour, or in ``colors[i]`` where given.
+    """
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 4))
     else:
         fig = ax.figure
-    for run in runs:
-        c = color_for(run.model)
+    for i, run in enumerate(runs):
+        c = colors[i] if colors else color_for(run.model)
         it, train = run.curve("train_error")
         _, test = run.curve("test_error")
         ax.plot([i / 1e4 for i in it], [100 * e for e in train], "--", color=c, linewidth=1)
@@ -43,7 +47,8 @@ def error_curves(
     ax.set_ylabel("error (%)")
     ax.set_ylim(*ylim)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right", fontsize=8)
+    if runs:
+        ax.legend(loc="upper right", fontsize=8)
     ax.set_title(title or "dashed: training error, bold: test error")
     return fig
 
@@ -106,25 +111,10 @@ def twin_curves(
     plain: Run | None, resnet: Run | None, ax: plt.Axes | None = None, ylim: tuple[float, float] = (0, 20)
 ) -> Figure:  # fmt: skip
     """Fig. 6 left and middle on one axes for one depth: plain net in grey, its ResNet twin in the depth's colour."""
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 4))
-    else:
-        fig = ax.figure
-    for run, color in ((plain, PLAIN_COLOR), (resnet, None)):
-        if run is None:
-            continue
-        c = color or color_for(run.model)
-        it, train = run.curve("train_error")
-        _, test = run.curve("test_error")
-        ax.plot([i / 1e4 for i in it], [100 * e for e in train], "--", color=c, linewidth=1)
-        ax.plot([i / 1e4 for i in it], [100 * e for e in test], "-", color=c, linewidth=2, label=run.label)
-    ax.set_xlabel("iter. (1e4)")
-    ax.set_ylabel("error (%)")
-    ax.set_ylim(*ylim)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper right", fontsize=8)
-    ax.set_title("dashed: training error, bold: test error")
-    return fig
+    pairs = [(run, color) for run, color in ((plain, PLAIN_COLOR), (resnet, None)) if run is not None]
+    runs = [run for run, _ in pairs]
+    colors = [color or color_for(run.model) for run, color in pairs]
+    return error_curves(runs, ax, ylim=ylim, colors=colors)
 
 
 def gradient_norms(norms: dict[str, Sequence[float]], ax: plt.Axes | None = None) -> Figure:
