@@ -122,3 +122,11 @@ def test_callback_sees_every_history_entry(tiny):
     seen = []
     Trainer(tiny_config(), tiny, "cpu", callback=lambda tr, e: seen.append(e["iteration"])).run(progress=False)
     assert seen == [4, 8, 12]
+
+
+def test_inductor_lever_trains_like_eager(tiny):
+    """The compile switch (torch.compile of the model) composes with the step and gives the same losses."""
+    eager = Trainer(tiny_config(iterations=4, eval_every=2), tiny, "cpu").run(progress=False)
+    compiled = Trainer(tiny_config(iterations=4, eval_every=2, compile=True), tiny, "cpu").run(progress=False)
+    for a, b in zip(eager.history.entries, compiled.history.entries):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
