@@ -221,7 +221,10 @@ def make_record(trainer, layer_response_std: list[float] | None = None) -> dict:
             "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "resnet_book": __version__,
             "python": platform.python_version(),
-            "fast_path": {"cuda_graph": trainer.use_graph, "bf16": trainer.amp, "channels_last": trainer.channels_last},
+            "fast_path": {
+                "cuda_graph": trainer.use_graph, "bf16": trainer.amp,
+                "channels_last": trainer.channels_last, "inductor": trainer.use_compile,
+            },  # fmt: skip
             "resumed": trainer.resumed_from is not None,
             "trained_concurrently_with": getattr(trainer, "trained_with", []),
         },
