@@ -86,6 +86,10 @@ class CIFAR10:
         return self.train_images.device
 
     def to(self, device: str | torch.device) -> "CIFAR10":
+        """The same data on ``device``; itself when it is there already (no copy, no new mean)."""
+        target = torch.device(device)
+        if target.type == self.device.type and target.index in (None, self.device.index):
+            return self
         moved = replace(
             self,
             train_images=self.train_images.to(device),

@@ -25,6 +25,12 @@ def color_for(model: str) -> str:
     return DEPTH_COLORS.get(depth_of(model), "#666666")
 
 
+def _draw_pair(ax: plt.Axes, xs: list[float], entries: Sequence[dict], color: str, label: str) -> None:
+    """One net as in Fig. 6: training error dashed and thin, test error bold, in %."""
+    ax.plot(xs, [100 * e["train_error"] for e in entries], "--", color=color, linewidth=1)
+    ax.plot(xs, [100 * e["test_error"] for e in entries], "-", color=color, linewidth=2, label=label)
+
+
 def error_curves(
     runs: Sequence[Run], ax: plt.Axes | None = None, title: str | None = None, ylim: tuple[float, float] = (0, 20),
     colors: Sequence[str] | None = None,
@@ -38,11 +44,8 @@ def error_curves(
     else:
         fig = ax.figure
     for i, run in enumerate(runs):
-        c = colors[i] if colors else color_for(run.model)
-        it, train = run.curve("train_error")
-        _, test = run.curve("test_error")
-        ax.plot([i / 1e4 for i in it], [100 * e for e in train], "--", color=c, linewidth=1)
-        ax.plot([i / 1e4 for i in it], [100 * e for e in test], "-", color=c, linewidth=2, label=run.label)
+        xs = [e["iteration"] / 1e4 for e in run.history]
+        _draw_pair(ax, xs, run.history, colors[i] if colors else color_for(run.model), run.label)
     ax.set_xlabel("iter. (1e4)")
     ax.set_ylabel("error (%)")
     ax.set_ylim(*ylim)
@@ -59,14 +62,10 @@ def live_curves(trainers: dict[str, object], ax: plt.Axes | None = None) -> Figu
         fig, ax = plt.subplots(figsize=(6, 4))
     else:
         fig = ax.figure
-    for i, (label, trainer) in enumerate(trainers.items()):
+    for label, trainer in trainers.items():
         entries = trainer.history.entries
-        if not entries:
-            continue
-        c = color_for(trainer.config.model)
-        it = [e["iteration"] for e in entries]
-        ax.plot(it, [100 * e["train_error"] for e in entries], "--", color=c, linewidth=1)
-        ax.plot(it, [100 * e["test_error"] for e in entries], "-", color=c, linewidth=2, label=label)
+        if entries:
+            _draw_pair(ax, [e["iteration"] for e in entries], entries, color_for(trainer.config.model), label)
     ax.set_xlabel("iteration")
     ax.set_ylabel("error (%)")
     ax.grid(alpha=0.3)

@@ -217,7 +217,7 @@ class Trainer:
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         # the training forward; evaluation runs the eager model (BN in inference mode)
-        self.forward = torch.compile(self.model) if cfg.compile else self.model
+        self.forward = torch.compile(self.model) if self.use_compile else self.model
         self.params = [p for p in self.model.parameters()]
         self.bufs = [torch.zeros_like(p) for p in self.params]
         self.lr_t = torch.tensor(cfg.lr_at(0, cfg.warmup_lr is not None), device=self.device)

@@ -11,33 +11,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 from jupyter_client.kernelspec import NATIVE_KERNEL_NAME
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from toc import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 CELL_TIMEOUT_S = 600
 
 
-def toc_notebooks() -> list[Path]:
-    """The chapter notebooks named in ``_toc.yml``, in book order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files: list[str] = []
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections", []))
-
-    walk(toc.get("chapters", []))
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
-    return [ROOT / f"{f}.ipynb" for f in files]
-
-
-NOTEBOOKS = toc_notebooks()
+NOTEBOOKS = [ROOT / f"{f}.ipynb" for f in toc_files()[1]]  # the chapters, in book order
 
 
 def test_toc_lists_the_five_chapters():

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
+from toc import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "_build" / "html"
@@ -37,24 +37,8 @@ HOST = "127.0.0.1"
 # console error at all fails the test.
 
 
-def toc_pages() -> list[str]:
-    """Page paths of the book (``intro``, ``chapters/1_degradation``, ...) in ``_toc.yml`` order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    pages = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries or []:
-            if "file" in entry:
-                pages.append(str(Path(entry["file"]).with_suffix("")))
-            walk(entry.get("sections", []))
-
-    walk(toc.get("chapters", []))
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
-    return pages
-
-
-PAGES = toc_pages()
+ROOT_PAGE, CHAPTERS = toc_files()
+PAGES = [ROOT_PAGE, *CHAPTERS]  # intro, chapters/1_degradation, ... in _toc.yml order
 
 
 def require_built_site() -> None:
