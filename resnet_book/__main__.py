@@ -17,7 +17,8 @@ import torch
 from . import data as datamod
 from . import runs as runsmod
 from .analysis import layer_responses
-from .train import PRESETS, Trainer, preset
+from .models import get_model
+from .train import PRESETS, WARMUP_MODELS, Trainer, progress_text, preset
 
 SWEEPS = {
     # Fig. 6 (left) and Fig. 1: plain nets get worse with depth.
@@ -29,22 +30,26 @@ SWEEPS = {
 }
 # twins side by side (same cost, so they finish together when trained concurrently), ResNet-110 last
 SWEEPS["fig6"] = [run for pair in zip(SWEEPS["fig6-resnet"], SWEEPS["fig6-plain"]) for run in pair] + [("resnet110", "A")]
-SWEEPS["all"] = SWEEPS["fig6"] + SWEEPS["shortcuts"]
+SWEEPS["all"] = SWEEPS["fig6"][:-1] + SWEEPS["shortcuts"] + SWEEPS["fig6"][-1:]
 
 CHECKPOINTS = datamod.REPO_ROOT / "data" / "checkpoints"
 
 
-def finish(trainer: Trainer, out: Path) -> Path:
-    """Fig. 7 statistics on the test set, then the run record."""
+def finish(trainer: Trainer, out: Path) -> list[Path]:
+    """Fig. 7 statistics on the test set, then the run record (one per run of a pack)."""
     images = trainer.data.normalize(trainer.data.test_images)
     if trainer.channels_last:
         images = images.contiguous(memory_format=torch.channels_last)
-    stds = layer_responses(trainer.model, images)
-    path = runsmod.save_run(runsmod.make_record(trainer, stds), out)
-    return path
+    paths = []
+    for run in trainer.members():
+        stds = layer_responses(run.model, images)
+        path = runsmod.save_run(runsmod.make_record(run, stds), out)
+        print(f"{path}: train error {run.final()['train_error']:.4f}, test error {run.final()['test_error']:.4f}")
+        paths.append(path)
+    return paths
 
 
-def make_trainer(args, model: str, shortcut: str | None, data_cache: dict) -> Trainer:
+def make_config(args, model: str, shortcut: str | None):
     cfg = preset(args.preset, model, shortcut=shortcut, seed=args.seed)
     if args.iterations:
         scale = args.iterations / cfg.iterations
@@ -54,30 +59,46 @@ def make_trainer(args, model: str, shortcut: str | None, data_cache: dict) -> Tr
         cfg.preset = "custom"
     if args.no_cuda_graph:
         cfg.cuda_graph = False
+    return cfg
+
+
+def make_trainer(args, runs: list[tuple[str, str | None]], data_cache: dict) -> Trainer:
+    """A trainer for one run, or for several packed into one network (``resnet_book.packed``)."""
+    configs = [make_config(args, model, shortcut) for model, shortcut in runs]
+    cfg = configs[0]
     key = (cfg.train_per_class, cfg.test_per_class, cfg.split)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if key not in data_cache:
         data_cache[key] = datamod.load_cifar10(
             train_per_class=cfg.train_per_class, test_per_class=cfg.test_per_class, split=cfg.split, device=device
         )
-    run = runsmod.run_id(model, shortcut if not model.startswith("plain") else None, cfg.preset, cfg.seed)
+    run = "+".join(runsmod.run_id(m, s if not m.startswith("plain") else None, cfg.preset, cfg.seed) for m, s in runs)
     checkpoint = Path(args.resume) if getattr(args, "resume", None) else Path(args.checkpoint_dir) / f"{run}.pt"
-    trainer = Trainer(cfg, data_cache[key], device, checkpoint=checkpoint)
+    trainer = Trainer(configs if len(configs) > 1 else cfg, data_cache[key], device, checkpoint=checkpoint)
     if trainer.resumed_from is not None:
         print(f"{run}: resuming from {checkpoint} at iteration {trainer.resumed_from:,}")
     return trainer
 
 
 def cmd_train(args) -> int:
-    trainer = make_trainer(args, args.model, args.shortcut, {})
+    trainer = make_trainer(args, [(args.model, args.shortcut)], {})
     trainer.run(max_seconds=None if args.max_minutes is None else args.max_minutes * 60)
     if not trainer.done:
         print(f"stopped at iteration {trainer.iteration:,} (time limit); run the same command again to continue")
         return 0
-    path = finish(trainer, Path(args.out))
-    f = trainer.final()
-    print(f"{path}: train error {f['train_error']:.4f}, test error {f['test_error']:.4f}, {trainer.wall_seconds:.0f} s")
+    finish(trainer, Path(args.out))
+    print(f"{trainer.wall_seconds:.0f} s")
     return 0
+
+
+def packs(runs: list[tuple[str, str | None]], size: int) -> list[list[tuple[str, str | None]]]:
+    """Runs of one depth go into packs of up to ``size`` (first-seen order); warm-up runs train alone."""
+    groups: dict = {}
+    for model, shortcut in runs:
+        alone = size == 1 or model in WARMUP_MODELS
+        key = (model, shortcut) if alone else get_model(model, shortcut=shortcut, family="cifar").arch.depth
+        groups.setdefault(key, []).append((model, shortcut))
+    return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
 
 
 def cmd_sweep(args) -> int:
@@ -92,16 +113,17 @@ def cmd_sweep(args) -> int:
         todo.append((model, shortcut))
     deadline = None if args.max_minutes is None else time.monotonic() + args.max_minutes * 60
     data_cache: dict = {}
-    for group_start in range(0, len(todo), args.concurrent):
+    jobs = packs(todo, args.pack)
+    for group_start in range(0, len(jobs), args.concurrent):
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and left <= 0:
             print("time limit reached before the next group; run the same command again to continue")
             return 0
-        group = [make_trainer(args, m, s, data_cache) for m, s in todo[group_start : group_start + args.concurrent]]
+        group = [make_trainer(args, runs, data_cache) for runs in jobs[group_start : group_start + args.concurrent]]
         run_together(group, left)
         for trainer in group:
             if trainer.done:
-                print(f"{finish(trainer, out)}: test error {trainer.final()['test_error']:.4f}")
+                finish(trainer, out)
         if not all(t.done for t in group):
             print("time limit reached; run the same command again to continue")
             return 0
@@ -116,8 +138,8 @@ def run_together(trainers: list[Trainer], max_seconds: float | None) -> None:
     from tqdm.auto import tqdm
 
     for t in trainers:  # the record says so: wall time is shared with these runs
-        t.trained_with = [f"{o.config.model}-{o.model.shortcut_option or 'plain'}" for o in trainers if o is not t]
-    bars = [tqdm(total=t.config.iterations, initial=t.iteration, desc=t.config.model, position=i, unit="it")
+        t.trained_with = [o.label for o in trainers if o is not t]
+    bars = [tqdm(total=t.config.iterations, initial=t.iteration, desc=t.label, position=i, unit="it")
             for i, t in enumerate(trainers)]  # fmt: skip
     start = time.perf_counter()
     try:
@@ -134,7 +156,7 @@ def run_together(trainers: list[Trainer], max_seconds: float | None) -> None:
                     entry = t.log(elapsed)
                     bar.update(t.iteration - before[id(t)])
                     if entry:
-                        bar.set_postfix(test_err=f"{entry['test_error']:.3f}")
+                        bar.set_postfix_str(progress_text(entry))
             if max_seconds is not None and elapsed > max_seconds:
                 for t in trainers:
                     if not t.done:
@@ -167,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     t.set_defaults(func=cmd_train)
     s = sub.add_parser("sweep", parents=[common], help="train a set of the paper's runs, skipping recorded ones")
     s.add_argument("name", choices=list(SWEEPS))
-    s.add_argument("--concurrent", type=int, default=1, help="runs trained together on one GPU")
+    s.add_argument("--concurrent", type=int, default=1, help="runs (or packs) trained together, each on a stream")
+    s.add_argument("--pack", type=int, default=1, help="up to P runs of one depth trained as one network (resnet_book.packed)")
     s.set_defaults(func=cmd_sweep)
     args = parser.parse_args(argv)
     try:

@@ -8,6 +8,9 @@
 * ``ours``: ``resnet_book.train.Trainer`` with every switch on (GPU-resident data, bf16, channels_last,
   the whole step in one CUDA graph), and each lever alone (``levers``);
 * ``sweep``: several runs trained together on one GPU (each on its own stream);
+* ``packed``: runs of one depth trained as one network (``resnet_book.packed``): aggregate images/s of a
+  pack of 2 (a ResNet and its plain twin) and of 4 (plain, options A, B, C), and the nine-run Fig. 6 sweep
+  timed pack by pack;
 
 checks that the fast path and the eager path give the same loss curve from the same seed, and writes
 ``data/benchmarks/<gpu>.json``.
@@ -99,6 +102,52 @@ def ours(model_name: str, data: datamod.CIFAR10, steps: int, warmup: int = 30, *
     return steps * 128 / (time.perf_counter() - start)
 
 
+def packed(runs: list[tuple[str, str | None]], data: datamod.CIFAR10, steps: int, warmup: int = 30) -> float:
+    """Aggregate images/s of ``runs`` packed into one network (all switches on)."""
+    configs = [preset("paper", m, shortcut=s, iterations=warmup + steps + 1) for m, s in runs]
+    for c in configs:
+        c.warmup_lr = None  # throughput only: the warm-up changes the learning rate, not the work
+    t = Trainer(configs, data, "cuda")
+    t.advance(warmup)
+    t._sync()
+    start = time.perf_counter()
+    t.advance(steps)
+    t._sync()
+    return len(runs) * steps * 128 / (time.perf_counter() - start)
+
+
+def twins(model: str) -> list[tuple[str, str | None]]:
+    depth = model.removeprefix("resnet").removeprefix("plain")
+    return [(f"plain{depth}", None), (f"resnet{depth}", "A")]
+
+
+def sweep_estimate(data: datamod.CIFAR10, steps: int, pack: bool) -> dict:
+    """The nine-run Fig. 6 sweep (64k iterations each), timed job by job: twins packed (or run alone) and
+    ResNet-110 alone (its warm-up keeps it out of a pack). Estimated from measured throughput."""
+    jobs = [twins(f"resnet{d}") for d in (20, 32, 44, 56)] if pack else [
+        [(f"{k}{d}", None if k == "plain" else "A")] for d in (20, 32, 44, 56) for k in ("plain", "resnet")]
+    jobs.append([("resnet110", "A")])
+    seconds = {}
+    for runs in jobs:
+        img_s = packed(runs, data, steps) if len(runs) > 1 else ours(runs[0][0], data, steps)
+        seconds[" + ".join(m for m, _ in runs)] = round(64_000 * 128 * len(runs) / img_s, 1)
+    return {"packed": pack, "seconds_per_job": seconds, "minutes_total": round(sum(seconds.values()) / 60, 2)}
+
+
+def packed_equivalence(model: str, data: datamod.CIFAR10, iterations: int = 400, every: int = 50) -> dict:
+    """Loss curves of a ResNet and its plain twin trained alone and packed, fast path, same seed."""
+    curves: dict = {}
+    for m, s in twins(model):
+        cfg = preset("paper", m, shortcut=s, iterations=iterations, eval_every=every, test_per_class=100)
+        curves[f"{m} alone"] = [round(e["train_loss"], 4) for e in Trainer(cfg, data, "cuda").run(progress=False).history.entries]
+    configs = [preset("paper", m, shortcut=s, iterations=iterations, eval_every=every, test_per_class=100) for m, s in twins(model)]
+    t = Trainer(configs, data, "cuda").run(progress=False)
+    for (m, _), h in zip(twins(model), t.histories):
+        curves[f"{m} packed"] = [round(e["train_loss"], 4) for e in h.entries]
+    diffs = [abs(a - b) for m, _ in twins(model) for a, b in zip(curves[f"{m} alone"], curves[f"{m} packed"])]
+    return {"every": every, **curves, "max_abs_diff": max(diffs)}
+
+
 def _try(measure, *args, **kwargs) -> float | str:
     """A lever that may not work on every torch/GPU: its figure, or why it failed."""
     try:
@@ -142,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=300, help="timed iterations per measurement")
     parser.add_argument("--out", default=str(OUT))
     parser.add_argument("--skip-levers", action="store_true")
+    parser.add_argument("--inductor", nargs="*", default=["resnet20"], help="models whose inductor lever is measured")
     args = parser.parse_args(argv)
     if not torch.cuda.is_available():
         raise SystemExit("the benchmark needs a CUDA GPU")
@@ -162,10 +212,22 @@ def main(argv: list[str] | None = None) -> int:
 
     record["equivalence"] = equivalence("resnet20", data)
     print("fast vs eager train loss every 50 iterations:", json.dumps(record["equivalence"]), flush=True)
+    record["packed_equivalence"] = _try(packed_equivalence, "resnet20", data)
+    print("alone vs packed train loss every 50 iterations:", json.dumps(record["packed_equivalence"]), flush=True)
     save()
     for m in args.models:
         row = {"ours_img_s": ours(m, data, args.steps), "reference_img_s": reference_loop(m, data, args.steps)}
         row["speedup"] = row["ours_img_s"] / row["reference_img_s"]
+        row["packed"] = {
+            "2 runs (plain + ResNet), img/s all runs": _try(packed, twins(m), data, args.steps),
+            "4 runs (plain, A, B, C), img/s all runs": _try(
+                packed, twins(m) + [(m, "B"), (m, "C")], data, args.steps
+            ),
+            "note": f"aggregate images/s of the runs trained as one network; one {m} alone: {row['ours_img_s']:,.0f}",
+        }
+        for k, v in list(row["packed"].items())[:2]:
+            if isinstance(v, float):
+                row["packed"][k.replace("img/s", "speedup over the reference loop")] = v / row["reference_img_s"]
         if not args.skip_levers:
             row["levers"] = {
                 "eager fp32": ours(m, data, args.steps // 2, amp=False, channels_last=False, cuda_graph=False),
@@ -173,8 +235,9 @@ def main(argv: list[str] | None = None) -> int:
                 "cuda graph fp32": ours(m, data, args.steps, amp=False, channels_last=False),
                 "cuda graph bf16": ours(m, data, args.steps, channels_last=False),
                 "cuda graph bf16 + channels_last": row["ours_img_s"],
-                "cuda graph bf16 + channels_last + inductor": _try(ours, m, data, args.steps, compile=True),
             }
+            if m in args.inductor:
+                row["levers"]["cuda graph bf16 + channels_last + inductor"] = _try(ours, m, data, args.steps, compile=True)
         record["models"][m] = row
         print(f"{m}: ours {row['ours_img_s']:,.0f} img/s, reference {row['reference_img_s']:,.0f} img/s, "
               f"x{row['speedup']:.1f}  {row.get('levers', '')}", flush=True)  # fmt: skip
@@ -182,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     fig6 = ["plain20", "plain32", "plain44", "plain56", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]
     record["sweep"] = sweep_throughput(fig6, data, 200)
     print("sweep, nine runs together:", record["sweep"], flush=True)
+    save()
+    record["sweep_estimate"] = {"alone": sweep_estimate(data, 200, pack=False), "packed": _try(sweep_estimate, data, 200, pack=True)}
+    print("nine-run sweep, estimated:", json.dumps(record["sweep_estimate"]), flush=True)
     print(f"wrote {save()}")
     return 0
 

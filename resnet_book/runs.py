@@ -224,6 +224,7 @@ def make_record(trainer, layer_response_std: list[float] | None = None) -> dict:
             "fast_path": {
                 "cuda_graph": trainer.use_graph, "bf16": trainer.amp,
                 "channels_last": trainer.channels_last, "inductor": trainer.use_compile,
+                "packed_runs": len(trainer.configs),  # 1, or the runs trained as one network with it
             },  # fmt: skip
             "resumed": trainer.resumed_from is not None,
             "trained_concurrently_with": getattr(trainer, "trained_with", []),

@@ -25,7 +25,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +33,7 @@ from torch import nn
 
 from . import data as datamod
 from .models import get_model
+from .packed import PackedResNet
 
 
 @dataclass
@@ -147,6 +148,9 @@ def sgd_update(
         torch._foreach_sub_(params, torch._foreach_mul(bufs, lr))
 
 
+CHECKPOINT_FORMAT = "resnet_book.checkpoint/2"
+
+
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
@@ -182,23 +186,46 @@ def _bf16_supported(device: torch.device) -> bool:
         return torch.cuda.get_device_capability(device)[0] >= 8
 
 
+# what may differ between the runs of a pack (``packed``): everything else is one shared schedule
+PACK_MAY_DIFFER = ("model", "shortcut")
+
+
+def check_pack(configs: Sequence[Config]) -> None:
+    """Runs can be packed if they have one depth and one schedule, and none warms up (Sec. 4.2's
+    ResNet-110 warm-up ends when its own training error drops below 80 %, so it trains alone)."""
+    first = asdict(configs[0])
+    for cfg in configs[1:]:
+        differ = [k for k, v in asdict(cfg).items() if k not in PACK_MAY_DIFFER and v != first[k]]
+        if differ:
+            raise ValueError(f"runs of a pack share everything but model and shortcut; {', '.join(differ)} differ")
+    depths = {get_model(c.model, shortcut=c.shortcut, family="cifar").arch.depth for c in configs}
+    if len(depths) > 1:
+        raise ValueError(f"runs of a pack have one depth; got {sorted(depths)}")
+    if configs[0].warmup_lr is not None:
+        raise ValueError(f"{configs[0].model} warms up (Sec. 4.2) until its own error drops: train it alone, not in a pack")
+
+
 class Trainer:
     """Trains one network with ``Config`` on a ``CIFAR10``; checkpoints, resumes, logs, stops cleanly.
 
     Use ``run()`` for a whole run; ``advance`` / ``log`` let a sweep interleave several trainers on
-    one GPU (each on its own CUDA stream).
+    one GPU (each on its own CUDA stream). Given a list of configs, it trains them as one network
+    (``resnet_book.packed``); ``members()`` gives each run's view (config, history, model).
     """
 
     def __init__(
         self,
-        config: Config,
+        config: Config | Sequence[Config],
         data: datamod.CIFAR10,
         device: str | torch.device | None = None,
         checkpoint: str | Path | None = None,
         resume: bool = True,
         callback: Callable[["Trainer", dict], None] | None = None,
     ) -> None:
-        self.config = cfg = config
+        self.configs = [config] if isinstance(config, Config) else list(config)
+        if len(self.configs) > 1:
+            check_pack(self.configs)
+        self.config = cfg = self.configs[0]  # the schedule (shared by a pack)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         cuda = self.device.type == "cuda"
         self.amp = (cuda and _bf16_supported(self.device)) if cfg.amp is None else cfg.amp
@@ -212,8 +239,11 @@ class Trainer:
         self.checkpoint_path = Path(checkpoint) if checkpoint else None
         self.stream = torch.cuda.Stream(self.device) if cuda else None
 
-        torch.manual_seed(cfg.seed)
-        self.model = get_model(cfg.model, shortcut=cfg.shortcut, num_classes=10, family="cifar").to(self.device)
+        models = []
+        for c in self.configs:  # each run starts from the weights it would have alone
+            torch.manual_seed(c.seed)
+            models.append(get_model(c.model, shortcut=c.shortcut, num_classes=10, family="cifar").to(self.device))
+        self.model = models[0] if len(models) == 1 else PackedResNet(models, [c.model for c in self.configs])
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         # the training forward; evaluation runs the eager model (BN in inference mode)
@@ -221,7 +251,8 @@ class Trainer:
         self.params = [p for p in self.model.parameters()]
         self.bufs = [torch.zeros_like(p) for p in self.params]
         self.lr_t = torch.tensor(cfg.lr_at(0, cfg.warmup_lr is not None), device=self.device)
-        self.sums = torch.zeros(2, device=self.device)  # summed loss and wrong answers since the last log
+        # per run: summed loss and wrong answers since the last log
+        self.sums = torch.zeros(len(self.configs), 2, device=self.device)
         self.step_t = torch.zeros((), dtype=torch.long, device=self.device)
         self.batch_ar = torch.arange(cfg.batch_size, device=self.device)
         self.augment = datamod.Augmenter(self.data)
@@ -229,7 +260,7 @@ class Trainer:
             cfg.seed, len(self.data.train_labels), cfg.iterations * cfg.batch_size, self.device
         )
         self.iteration = 0
-        self.history = History()
+        self.histories = [History() for _ in self.configs]
         self.warming_up = cfg.warmup_lr is not None
         self.wall_seconds = 0.0  # over every segment of the run, resumed ones included
         self.resumed_from: int | None = None
@@ -239,6 +270,11 @@ class Trainer:
         if resume and self.checkpoint_path and self.checkpoint_path.is_file():
             self.load_checkpoint(self.checkpoint_path)
 
+    @property
+    def history(self) -> History:
+        """The run's history (for a pack, the first run's; see ``members()``)."""
+        return self.histories[0]
+
     # ------------------------------------------------------------------ the step, eager or graphed
     def _step(self) -> None:
         """One iteration on the device, no host sync: batch, forward, backward, update, running sums."""
@@ -247,12 +283,13 @@ class Trainer:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp, cache_enabled=False):
-            out = self.forward(x)
-        loss = F.cross_entropy(out.float(), y)
-        grads = torch.autograd.grad(loss, self.params)
+            out = self.forward(x).float().view(len(y), len(self.configs), -1)  # (batch, runs, classes)
+        # each run's mean loss; their sum gives each run exactly its own gradient
+        losses = F.cross_entropy(out.transpose(1, 2), y[:, None].expand(-1, out.shape[1]), reduction="none").mean(0)
+        grads = torch.autograd.grad(losses.sum(), self.params)
         sgd_update(self.params, list(grads), self.bufs, self.lr_t, cfg.momentum, cfg.weight_decay)
-        wrong = (out.argmax(1) != y).sum()
-        self.sums += torch.stack([loss.detach() * len(y), wrong.float()])
+        wrong = (out.argmax(2) != y[:, None]).sum(0)
+        self.sums += torch.stack([losses.detach() * len(y), wrong.float()], 1)
         self.step_t += 1
 
     def _capture(self) -> None:
@@ -312,9 +349,13 @@ class Trainer:
         return stop
 
     # ------------------------------------------------------------------ evaluation and logging
-    @torch.no_grad()
     def evaluate(self) -> tuple[float, float]:
         """(error, loss) on the whole test split, single 32x32 view (Sec. 4.2), BN in inference mode."""
+        return self.evaluate_all()[0]
+
+    @torch.no_grad()
+    def evaluate_all(self) -> list[tuple[float, float]]:
+        """``evaluate`` for every run of a pack."""
         self.model.eval()
         wrong, loss, images, labels = 0.0, 0.0, self.data.test_images, self.data.test_labels
         try:
@@ -325,60 +366,65 @@ class Trainer:
                     if self.channels_last:
                         x = x.contiguous(memory_format=torch.channels_last)
                     with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
-                        out = self.model(x).float()
-                    wrong += (out.argmax(1) != y).sum()
-                    loss += F.cross_entropy(out, y, reduction="sum")
+                        out = self.model(x).float().view(len(y), len(self.configs), -1)
+                    wrong += (out.argmax(2) != y[:, None]).sum(0)
+                    loss += F.cross_entropy(out.transpose(1, 2), y[:, None].expand(-1, out.shape[1]), reduction="none").sum(0)
             self._sync()
-            return float(wrong) / len(labels), float(loss) / len(labels)
+            n = len(labels)
+            return [(w / n, l / n) for w, l in zip(wrong.tolist(), loss.tolist())]
         finally:
             self.model.train()
 
-    def _read_sums(self, reset: bool) -> tuple[float, float, int]:
-        """Summed loss, wrong answers and images since the last log (the one host sync of a window)."""
+    def _read_sums(self, reset: bool) -> tuple[list[list[float]], int]:
+        """Per run [summed loss, wrong answers], and images, since the last log (the window's one host sync)."""
         self._sync()
-        loss_sum, wrong = self.sums.tolist()
+        sums = self.sums.tolist()
         count = (self.iteration - self._last_log) * self.config.batch_size
         if reset:
             with self._on_stream():
                 self.sums.zero_()
-        return loss_sum, wrong, count
+        return sums, count
 
     def check_warmup(self) -> None:
         """Sec. 4.2: end the warm-up once the training error since the last check is below 80 %."""
         if not self.warming_up or self.iteration % self.config.warmup_check_every:
             return
-        loss_sum, wrong, count = self._read_sums(reset=False)  # peek: the history entry still gets them
-        if count and wrong / count < self.config.warmup_until_error:
+        sums, count = self._read_sums(reset=False)  # peek: the history entry still gets them
+        if count and sums[0][1] / count < self.config.warmup_until_error:  # a warming-up run is never packed
             self.warming_up = False
             self.history.warmup_end = self.iteration
 
-    def log(self, elapsed: float = 0.0) -> dict | None:
-        """At a log point: one history entry (train error since the last entry, test error now)."""
+    def log(self, elapsed: float = 0.0) -> dict | list[dict] | None:
+        """At a log point: one history entry (train error since the last entry, test error now).
+
+        For a pack, one entry per run (a list, in the order of the configs)."""
         cfg = self.config
         if self.iteration == self._last_log or (self.iteration % cfg.eval_every and not self.done):
             return None
-        loss_sum, wrong, count = self._read_sums(reset=True)
-        train_loss = loss_sum / count
-        if not math.isfinite(train_loss):
-            where = f"{self.checkpoint_path}" if self.checkpoint_path else "no checkpoint path was given"
-            raise TrainingDiverged(
-                f"{cfg.model}: the training loss became {train_loss} between iterations {self._last_log} "
-                f"and {self.iteration} (lr {self._lr_value}); the last good checkpoint is kept ({where})"
-            )
-        test_error, test_loss = self.evaluate()
-        entry = {
-            "iteration": self.iteration,
-            "lr": self._lr_value,  # the rate of the window's last iteration
-            "train_loss": train_loss,
-            "train_error": wrong / count,
-            "test_loss": test_loss,
-            "test_error": test_error,
-            "seconds": round(self.wall_seconds + elapsed, 3),
-        }
-        self.history.entries.append(entry)
+        sums, count = self._read_sums(reset=True)
+        for c, (loss_sum, _) in zip(self.configs, sums):
+            if not math.isfinite(loss_sum / count):
+                where = f"{self.checkpoint_path}" if self.checkpoint_path else "no checkpoint path was given"
+                raise TrainingDiverged(
+                    f"{c.model}: the training loss became {loss_sum / count} between iterations {self._last_log} "
+                    f"and {self.iteration} (lr {self._lr_value}); the last good checkpoint is kept ({where})"
+                )
+        entries = []
+        for history, (loss_sum, wrong), (test_error, test_loss) in zip(self.histories, sums, self.evaluate_all()):
+            entries.append({
+                "iteration": self.iteration,
+                "lr": self._lr_value,  # the rate of the window's last iteration
+                "train_loss": loss_sum / count,
+                "train_error": wrong / count,
+                "test_loss": test_loss,
+                "test_error": test_error,
+                "seconds": round(self.wall_seconds + elapsed, 3),
+            })  # fmt: skip
+            history.entries.append(entries[-1])
         self._last_log = self.iteration
         if self.checkpoint_path and (self.iteration % cfg.checkpoint_every == 0 or self.done):
             self.save_checkpoint(self.checkpoint_path, elapsed)
+        entry = entries[0] if len(entries) == 1 else entries
         if self.callback is not None:
             self.callback(self, entry)
         return entry
@@ -387,12 +433,12 @@ class Trainer:
     def state_dict(self, elapsed: float = 0.0) -> dict:
         self._sync()
         return {
-            "format": "resnet_book.checkpoint/1",
-            "config": asdict(self.config),
+            "format": CHECKPOINT_FORMAT,
+            "configs": [asdict(c) for c in self.configs],
             "iteration": self.iteration,
             "model": self.model.state_dict(),
             "momentum": [b.detach().clone() for b in self.bufs],
-            "history": copy.deepcopy(self.history.entries),
+            "histories": [copy.deepcopy(h.entries) for h in self.histories],
             "warmup_end": self.history.warmup_end,
             "warming_up": self.warming_up,
             "wall_seconds": self.wall_seconds + elapsed,
@@ -411,22 +457,26 @@ class Trainer:
     def load_checkpoint(self, path: Path) -> None:
         """Resume from ``path`` (``weights_only=True``): the run continues as if never interrupted."""
         state = torch.load(path, map_location=self.device, weights_only=True)
-        if state.get("format") != "resnet_book.checkpoint/1":
-            raise ValueError(f"{path}: not a resnet_book checkpoint")
-        mine, theirs = asdict(self.config), state["config"]
-        theirs["milestones"] = tuple(theirs["milestones"])
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint (format {state.get('format')!r})")
+        if len(state["configs"]) != len(self.configs):
+            raise ValueError(f"{path}: checkpoint of {len(state['configs'])} packed runs, not {len(self.configs)}")
         keys = ("model", "shortcut", "seed", "batch_size", "lr", "milestones", "iterations", "momentum",
                 "weight_decay", "warmup_lr", "train_per_class", "test_per_class", "split")  # fmt: skip
-        differ = [k for k in keys if mine[k] != theirs[k]]
-        if differ:
-            raise ValueError(f"{path}: checkpoint of a different run ({', '.join(differ)} differ); not resuming")
+        for cfg, theirs in zip(self.configs, state["configs"]):
+            mine = asdict(cfg)
+            theirs["milestones"] = tuple(theirs["milestones"])
+            differ = [k for k in keys if mine[k] != theirs[k]]
+            if differ:
+                raise ValueError(f"{path}: checkpoint of a different run ({', '.join(differ)} differ); not resuming")
         self.model.load_state_dict(state["model"])
         with torch.no_grad():
             for b, s in zip(self.bufs, state["momentum"]):
                 b.copy_(s)
         self.iteration = self._last_log = int(state["iteration"])
         self.step_t.fill_(self.iteration)
-        self.history = History(list(state["history"]), state["warmup_end"])
+        self.histories = [History(list(h)) for h in state["histories"]]
+        self.history.warmup_end = state["warmup_end"]
         self.warming_up = bool(state["warming_up"])
         self.wall_seconds = float(state["wall_seconds"])
         torch.set_rng_state(state["rng_cpu"].cpu())
@@ -441,7 +491,7 @@ class Trainer:
 
         bar = tqdm(
             total=self.config.iterations, initial=self.iteration, disable=not progress,
-            desc=f"{self.config.model}" + (f" {self.config.shortcut}" if self.config.shortcut else ""),
+            desc=self.label,
             unit="it", dynamic_ncols=True,
         )  # fmt: skip
         start = time.perf_counter()
@@ -454,7 +504,7 @@ class Trainer:
                 entry = self.log(elapsed)
                 bar.update(self.iteration - before)
                 if entry is not None:
-                    bar.set_postfix(train_err=f"{entry['train_error']:.3f}", test_err=f"{entry['test_error']:.3f}")
+                    bar.set_postfix_str(progress_text(entry))
                 if max_seconds is not None and elapsed > max_seconds and not self.done:
                     self.stop_at_time_limit(elapsed)
                     break
@@ -474,8 +524,59 @@ class Trainer:
 
     def final(self) -> dict:
         """Final training error (the last history window) and test error, fractions in [0, 1]."""
-        last = self.history.entries[-1]
-        return {"train_error": last["train_error"], "test_error": last["test_error"], "train_loss": last["train_loss"]}
+        return _final(self.history)
+
+    def members(self) -> list["Trainer | PackMember"]:
+        """One view per run: the trainer itself, or for a pack each run's config, history and model."""
+        if len(self.configs) == 1:
+            return [self]
+        return [PackMember(self, g) for g in range(len(self.configs))]
+
+    @property
+    def label(self) -> str:
+        """e.g. ``resnet56-A`` or, for a pack, ``plain56-plain + resnet56-A``."""
+        return " + ".join(run_name(c) for c in self.configs)
+
+
+def run_name(cfg: Config) -> str:
+    """``model-shortcut`` (``plain`` for a plain net; a CIFAR ResNet's default is option A)."""
+    return f"{cfg.model}-{cfg.shortcut or ('plain' if cfg.model.startswith('plain') else 'A')}"
+
+
+def progress_text(entry: dict | list[dict]) -> str:
+    """Progress-bar text: train and test error of the last entry (every run's test error in a pack)."""
+    if isinstance(entry, dict):
+        return f"train_err={entry['train_error']:.3f}, test_err={entry['test_error']:.3f}"
+    return "test_err=" + "/".join(f"{e['test_error']:.3f}" for e in entry)
+
+
+def _final(history: History) -> dict:
+    last = history.entries[-1]
+    return {"train_error": last["train_error"], "test_error": last["test_error"], "train_loss": last["train_loss"]}
+
+
+class PackMember:
+    """One run of a packed ``Trainer``: its own config, history and (unpacked) model; the rest is shared."""
+
+    def __init__(self, trainer: Trainer, g: int) -> None:
+        self.trainer, self.g = trainer, g
+        self.config = trainer.configs[g]
+        self.history = trainer.histories[g]
+        others = [c for i, c in enumerate(trainer.configs) if i != g]
+        self.trained_with = [run_name(c) for c in others] + getattr(trainer, "trained_with", [])
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            self._model = self.trainer.model.unpack(self.g)
+        return self._model
+
+    def final(self) -> dict:
+        return _final(self.history)
+
+    def __getattr__(self, name: str):  # data, device, fast-path switches, wall time: the pack's
+        return getattr(self.trainer, name)
 
 
 def train(

@@ -73,3 +73,14 @@ def test_a_killed_run_resumes_to_the_same_result(tmp_path):
     strip = lambda run: [{k: v for k, v in e.items() if k != "seconds"} for e in run.history]  # noqa: E731
     assert strip(resumed) == strip(whole) and resumed.final["test_error"] == whole.final["test_error"]
     assert resumed.final["layer_response_std"] == whole.final["layer_response_std"]
+
+
+def test_sweep_packs_runs_of_one_depth_and_leaves_warm_up_runs_alone():
+    from resnet_book.__main__ import SWEEPS, packs
+
+    jobs = packs(SWEEPS["all"], 4)
+    assert jobs[0] == [("resnet20", "A"), ("plain20", None), ("resnet20", "B"), ("resnet20", "C")]
+    assert [("resnet56", "A"), ("plain56", None), ("resnet56", "B"), ("resnet56", "C")] in jobs
+    assert jobs[-1] == [("resnet110", "A")]  # its warm-up ends on its own error: never packed
+    assert sorted(run for job in jobs for run in job) == sorted(SWEEPS["all"])
+    assert packs(SWEEPS["all"], 1) == [[run] for run in SWEEPS["all"]]

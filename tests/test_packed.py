@@ -1,0 +1,71 @@
+"""Packed runs (several nets of one depth as one grouped network) train exactly like the runs alone."""
+
+import pytest
+import torch
+
+from resnet_book import data as datamod
+from resnet_book.models import get_model
+from resnet_book.packed import PackedResNet
+from resnet_book.train import Config, Trainer
+
+RUNS = [("plain8", None), ("resnet8", "A"), ("resnet8", "B"), ("resnet8", "C")]
+
+
+def alone(seed: int = 0) -> list:
+    models = []
+    for name, shortcut in RUNS:
+        torch.manual_seed(seed)
+        models.append(get_model(name, shortcut=shortcut))
+    return models
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_a_pack_computes_each_runs_own_output(training):
+    models = alone()
+    pack = PackedResNet(models).train(training)
+    x = torch.randn(8, 3, 32, 32)
+    out = pack(x)
+    assert out.shape == (8, len(RUNS), 10)
+    for g, m in enumerate(models):
+        torch.testing.assert_close(out[:, g], m.train(training)(x), atol=1e-5, rtol=1e-5)
+
+
+def test_unpack_gives_back_each_run_with_its_shortcut():
+    models = alone()
+    pack = PackedResNet(models)
+    for g, m in enumerate(models):
+        back = pack.unpack(g)
+        assert back.shortcut_option == RUNS[g][1]
+        for (k, a), b in zip(back.state_dict().items(), m.state_dict().values()):
+            assert torch.equal(a, b), k
+
+
+def test_a_pack_needs_one_depth():
+    with pytest.raises(ValueError, match="one depth"):
+        PackedResNet([get_model("resnet8"), get_model("resnet14")])
+    with pytest.raises(ValueError, match="share everything but model and shortcut; seed"):
+        Trainer([Config(model="resnet8"), Config(model="plain8", seed=1)], datamod.synthetic_cifar10(2, 1), "cpu")
+    with pytest.raises(ValueError, match="warms up"):
+        Trainer([Config(model="resnet8", warmup_lr=0.01), Config(model="plain8", warmup_lr=0.01)],
+                datamod.synthetic_cifar10(2, 1), "cpu")  # fmt: skip
+
+
+def test_packed_training_equals_training_each_run_alone(tmp_path):
+    """Same seed, same batches, same updates: every run's history and weights match its run alone."""
+    data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
+    settings = dict(batch_size=16, iterations=6, milestones=(3,), eval_every=3, checkpoint_every=3)
+    configs = [Config(model=m, shortcut=s, **settings) for m, s in RUNS]
+    pack = Trainer(configs, data, "cpu", checkpoint=tmp_path / "pack.pt").run(progress=False)
+    assert pack.done and (tmp_path / "pack.pt").exists()
+    for cfg, member in zip(configs, pack.members()):
+        single = Trainer(cfg, data, "cpu").run(progress=False)
+        assert member.model.shortcut_option == single.model.shortcut_option
+        for a, b in zip(single.history.entries, member.history.entries):
+            assert a["iteration"] == b["iteration"]
+            for key in ("train_loss", "train_error", "test_loss", "test_error"):
+                assert a[key] == pytest.approx(b[key], abs=1e-4), (cfg.model, cfg.shortcut, key)
+        for (k, a), b in zip(single.model.state_dict().items(), member.model.state_dict().values()):
+            torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4, msg=k)
+    # resuming the pack from its checkpoint needs the same runs
+    with pytest.raises(ValueError, match="3 packed runs, not 4|4 packed runs, not 3"):
+        Trainer(configs[:3], data, "cpu", checkpoint=tmp_path / "pack.pt")
