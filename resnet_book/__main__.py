@@ -138,7 +138,8 @@ def run_together(trainers: list[Trainer], max_seconds: float | None) -> None:
     from tqdm.auto import tqdm
 
     for t in trainers:  # the record says so: wall time is shared with these runs
-        t.trained_with = [o.label for o in trainers if o is not t]
+        # a resumed run keeps the partners of its earlier segments
+        t.trained_with += [o.label for o in trainers if o is not t and o.label not in t.trained_with]
     bars = [tqdm(total=t.config.iterations, initial=t.iteration, desc=t.label, position=i, unit="it")
             for i, t in enumerate(trainers)]  # fmt: skip
     start = time.perf_counter()

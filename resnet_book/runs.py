@@ -227,7 +227,7 @@ def make_record(trainer, layer_response_std: list[float] | None = None) -> dict:
                 "packed_runs": len(trainer.configs),  # 1, or the runs trained as one network with it
             },  # fmt: skip
             "resumed": trainer.resumed_from is not None,
-            "trained_concurrently_with": getattr(trainer, "trained_with", []),
+            "trained_concurrently_with": trainer.trained_with,
         },
     }
     return validate(record, record["id"])

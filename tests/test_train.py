@@ -130,3 +130,12 @@ def test_inductor_lever_trains_like_eager(tiny):
     compiled = Trainer(tiny_config(iterations=4, eval_every=2, compile=True), tiny, "cpu").run(progress=False)
     for a, b in zip(eager.history.entries, compiled.history.entries):
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
+
+
+def test_a_resumed_run_remembers_which_runs_shared_the_gpu(tiny, tmp_path):
+    """The record's trained_concurrently_with covers every segment, so its wall time reads right."""
+    first = Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "f.pt")
+    first.trained_with = ["resnet56-A + plain56-plain"]
+    first.advance(4)
+    first.log()
+    assert Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "f.pt").trained_with == ["resnet56-A + plain56-plain"]
