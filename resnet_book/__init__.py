@@ -2,7 +2,7 @@
 
 Modules, one per concept of the book: ``models`` (the networks), ``flops`` (parameters and FLOPs),
 ``paper`` (the paper's numbers), ``data`` (CIFAR-10 and its augmentation), ``train`` (the recipe and
-trainer), ``runs`` (recorded runs), ``analysis`` (Fig. 7 responses, gradient norms), ``plots``,
+trainer), ``packed`` (runs of one depth trained as one network), ``runs`` (recorded runs), ``analysis`` (Fig. 7 responses, gradient norms), ``plots``,
 ``widgets``; ``python -m resnet_book`` is the command line, ``python -m resnet_book.bench`` the benchmark.
 """
 

@@ -11,6 +11,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -111,64 +112,81 @@ def cmd_sweep(args) -> int:
             print(f"{run}: already recorded, skipped")
             continue
         todo.append((model, shortcut))
-    deadline = None if args.max_minutes is None else time.monotonic() + args.max_minutes * 60
+    # longest jobs first (layers x runs), so the last job to start is a short one
+    jobs = sorted(packs(todo, args.pack), key=lambda runs: -sum(get_model(m, shortcut=s, family="cifar").arch.depth for m, s in runs))
     data_cache: dict = {}
-    jobs = packs(todo, args.pack)
-    for group_start in range(0, len(jobs), args.concurrent):
-        left = None if deadline is None else deadline - time.monotonic()
-        if left is not None and left <= 0:
-            print("time limit reached before the next group; run the same command again to continue")
-            return 0
-        group = [make_trainer(args, runs, data_cache) for runs in jobs[group_start : group_start + args.concurrent]]
-        run_together(group, left)
-        for trainer in group:
-            if trainer.done:
-                finish(trainer, out)
-        if not all(t.done for t in group):
-            print("time limit reached; run the same command again to continue")
-            return 0
+    finished = run_pool([lambda runs=runs: make_trainer(args, runs, data_cache) for runs in jobs], args.concurrent,
+                        None if args.max_minutes is None else args.max_minutes * 60, lambda t: finish(t, out))  # fmt: skip
+    if finished < len(jobs):
+        print("time limit reached; run the same command again to continue")
     return 0
 
 
 def run_together(trainers: list[Trainer], max_seconds: float | None) -> None:
-    """Advance several runs in lockstep, each on its own CUDA stream, so a small net never idles the GPU."""
-    if len(trainers) == 1:
-        trainers[0].run(max_seconds=max_seconds)
-        return
+    """Train ``trainers`` at once (see ``run_pool``)."""
+    run_pool([lambda t=t: t for t in trainers], len(trainers), max_seconds)
+
+
+def run_pool(
+    jobs: list[Callable[[], Trainer]], concurrent: int, max_seconds: float | None,
+    on_done: Callable[[Trainer], None] | None = None,
+) -> int:  # fmt: skip
+    """Train up to ``concurrent`` jobs at once, each on its own CUDA stream and at its own pace.
+
+    Each run has a window of steps (up to its next log point) queued on its stream; the host looks at a
+    run only once its window is done (``Trainer.ready``), logs it and queues the next one, so a fast run
+    never waits for a slow one, and a finished run's slot goes to the next job at once. After
+    ``max_seconds`` every live run stops at its next log point with a checkpoint and no other job starts.
+    Returns the number of jobs finished.
+    """
     from tqdm.auto import tqdm
 
-    for t in trainers:  # the record says so: wall time is shared with these runs
-        # a resumed run keeps the partners of its earlier segments
-        t.trained_with += [o.label for o in trainers if o is not t and o.label not in t.trained_with]
-    bars = [tqdm(total=t.config.iterations, initial=t.iteration, desc=t.label, position=i, unit="it")
-            for i, t in enumerate(trainers)]  # fmt: skip
+    pending, live, bars, started, finished = list(jobs), [], {}, {}, 0
     start = time.perf_counter()
+
+    def leave(t: Trainer, elapsed: float) -> None:
+        live.remove(t)
+        t.wall_seconds += elapsed - started.pop(id(t))
+        bars.pop(id(t)).close()
+
     try:
-        while not all(t.done for t in trainers):
-            live = [t for t in trainers if not t.done]
-            stops = {id(t): t.next_stop() for t in live}
-            before = {id(t): t.iteration for t in live}
-            for t in live:  # queue every run's steps before any host sync
-                t.advance(stops[id(t)] - t.iteration)
-            elapsed = time.perf_counter() - start
-            for t, bar in zip(trainers, bars):
-                if id(t) in stops:
-                    t.check_warmup()
-                    entry = t.log(elapsed)
-                    bar.update(t.iteration - before[id(t)])
-                    if entry:
-                        bar.set_postfix_str(progress_text(entry))
-            if max_seconds is not None and elapsed > max_seconds:
-                for t in trainers:
-                    if not t.done:
-                        t.stop_at_time_limit(elapsed)
+        while pending or live:
+            while pending and len(live) < concurrent and (max_seconds is None or time.perf_counter() - start < max_seconds):
+                t = pending.pop(0)()
+                started[id(t)] = time.perf_counter() - start
+                live.append(t)
+                for o in live:  # the record says so: wall time is shared with these runs
+                    o.trained_with += [p.label for p in live if p is not o and p.label not in o.trained_with]
+                bars[id(t)] = tqdm(total=t.config.iterations, initial=t.iteration, desc=t.label, unit="it",
+                                   position=len(live) - 1, disable=t.done)  # fmt: skip
+                t.advance(t.next_stop() - t.iteration)  # queue its first window before any host sync
+            if not live:
                 break
+            ready = [t for t in live if t.ready()]
+            if not ready:
+                time.sleep(0.0005)
+                continue
+            for t in ready:
+                elapsed, bar = time.perf_counter() - start, bars[id(t)]
+                t.check_warmup()
+                entry = t.log(elapsed - started[id(t)])
+                if entry:
+                    bar.set_postfix_str(progress_text(entry), refresh=False)
+                bar.update(t.iteration - bar.n)  # the window just done
+                if t.done:
+                    leave(t, elapsed)
+                    finished += 1
+                    if on_done is not None:
+                        on_done(t)
+                elif max_seconds is not None and elapsed > max_seconds:
+                    t.stop_at_time_limit(elapsed - started[id(t)])
+                    leave(t, elapsed)
+                else:
+                    t.advance(t.next_stop() - t.iteration)
     finally:
-        for t, bar in zip(trainers, bars):
-            bar.close()
-        took = time.perf_counter() - start
-        for t in trainers:
-            t.wall_seconds += took
+        for t in list(live):  # only after an error
+            leave(t, time.perf_counter() - start)
+    return finished
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -322,6 +322,10 @@ class Trainer:
         """Everything of this run goes to its own CUDA stream (so a sweep can interleave runs)."""
         return torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext()
 
+    def ready(self) -> bool:
+        """Whether the steps queued so far have run (never blocks; always true on a CPU)."""
+        return self.stream is None or self.stream.query()
+
     def _sync(self) -> None:
         if self.stream is not None:
             self.stream.synchronize()

@@ -84,3 +84,38 @@ def test_sweep_packs_runs_of_one_depth_and_leaves_warm_up_runs_alone():
     assert jobs[-1] == [("resnet110", "A")]  # its warm-up ends on its own error: never packed
     assert sorted(run for job in jobs for run in job) == sorted(SWEEPS["all"])
     assert packs(SWEEPS["all"], 1) == [[run] for run in SWEEPS["all"]]
+
+
+def test_runs_trained_together_log_as_runs_trained_alone():
+    """run_together (each run at its own pace) leaves every run's history as training it alone would."""
+    from resnet_book import data as datamod
+    from resnet_book.__main__ import run_together
+    from resnet_book.train import Config, Trainer
+
+    data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
+    configs = [Config(model="resnet8", batch_size=16, iterations=8, milestones=(4,), eval_every=2),
+               Config(model="plain14", batch_size=16, iterations=4, milestones=(2,), eval_every=2)]  # fmt: skip
+    together = [Trainer(c, data, "cpu") for c in configs]
+    run_together(together, None)
+    for cfg, t in zip(configs, together):
+        alone = Trainer(cfg, data, "cpu").run(progress=False)
+        strip = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h.entries]  # noqa: E731
+        assert t.done and strip(t.history) == strip(alone.history)
+        assert t.trained_with == [o.label for o in together if o is not t]
+
+
+def test_a_pool_of_one_slot_runs_jobs_one_after_another_and_starts_none_after_its_time_limit(tmp_path):
+    from resnet_book import data as datamod
+    from resnet_book.__main__ import run_pool
+    from resnet_book.train import Config, Trainer
+
+    data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
+    make = lambda model: lambda: Trainer(  # noqa: E731
+        Config(model=model, batch_size=16, iterations=6, milestones=(3,), eval_every=2, checkpoint_every=2),
+        data, "cpu", checkpoint=tmp_path / f"{model}.pt")  # fmt: skip
+    done = []
+    assert run_pool([make("resnet8"), make("plain8")], 1, None, done.append) == 2
+    assert [t.config.model for t in done] == ["resnet8", "plain8"] and all(t.trained_with == [] for t in done)
+    (tmp_path / "resnet8.pt").unlink()
+    assert run_pool([make("resnet8"), make("plain8")], 1, 0, done.append) == 0  # time is up: nothing starts
+    assert not (tmp_path / "resnet8.pt").exists() and len(done) == 2
