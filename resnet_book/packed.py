@@ -59,12 +59,11 @@ class PackedBlock(nn.Module):
         self.conv1, self.bn1 = _grouped_conv(b.conv1, self.groups), _packed_bn(b.bn1, self.groups)
         self.conv2, self.bn2 = _grouped_conv(b.conv2, self.groups), _packed_bn(b.bn2, self.groups)
         self.relu = nn.ReLU(inplace=True)
-        kinds = [_shortcut_kind(k.shortcut) for k in blocks]
         self.in_planes, self.planes, self.stride = b.conv1.in_channels, b.conv2.out_channels, b.conv1.stride[0]
-        self.kinds = kinds
+        self.kinds = kinds = [_shortcut_kind(k.shortcut) for k in blocks]
         uses_identity = [k in ("identity", "zero-pad") for k in kinds]
         uses_projection = [k == "projection" for k in kinds]
-        self.identity = any(uses_identity)
+        self.adds_identity = any(uses_identity)
         self.projection = None
         if any(uses_projection):  # runs without one get an unused, masked-out slice that stays zero
             conv, bn = next(k.shortcut for k, uses in zip(blocks, uses_projection) if uses)
@@ -72,6 +71,9 @@ class PackedBlock(nn.Module):
             nn.init.zeros_(self.projection[0].weight)
         self.register_buffer("identity_mask", self._mask(uses_identity), persistent=False)
         self.register_buffer("projection_mask", self._mask(uses_projection), persistent=False)
+
+    def extra_repr(self) -> str:
+        return "shortcut per run: " + ", ".join(self.kinds)
 
     def _mask(self, uses: list[bool]) -> torch.Tensor | None:
         """1 on the channels of the runs that use a shortcut, 0 elsewhere; None if all or none use it."""
@@ -91,7 +93,7 @@ class PackedBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        if self.identity:
+        if self.adds_identity:
             s = self._identity(x)
             out = out + (s if self.identity_mask is None else s * self.identity_mask.to(s.dtype))
         if self.projection is not None:
