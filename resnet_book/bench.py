@@ -37,6 +37,28 @@ from .train import Trainer, preset
 OUT = datamod.REPO_ROOT / "data" / "benchmarks"
 
 
+REQUIRED = ("gpu", "torch", "commit", "date", "dataset", "batch_size", "models")
+
+
+def load_benchmarks(directory: str | Path = OUT) -> list[dict]:
+    """Every benchmark record in ``directory`` (one per GPU), checked; a broken file is named in the error."""
+    records = []
+    for path in sorted(Path(directory).glob("*.json")):
+        try:
+            record = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not a benchmark record: invalid JSON ({err})") from None
+        missing = [k for k in REQUIRED if k not in record] if isinstance(record, dict) else list(REQUIRED)
+        if missing:
+            raise ValueError(f"{path}: not a benchmark record: {', '.join(missing)} missing")
+        for model, row in record["models"].items():
+            for key in ("ours_img_s", "reference_img_s"):
+                if not isinstance(row.get(key), (int, float)) or row[key] <= 0:
+                    raise ValueError(f"{path}: models.{model}.{key} must be a positive number, got {row.get(key)!r}")
+        records.append(record)
+    return records
+
+
 class _PILDataset(torch.utils.data.Dataset):
     """The CIFAR-10 training images as PIL images, as ``torchvision.datasets.CIFAR10`` gives them."""
 
