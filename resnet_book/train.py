@@ -63,8 +63,8 @@ class Config:
     amp: bool | None = None
     channels_last: bool | None = None
     cuda_graph: bool | None = None
-    # cuDNN tries its algorithms once per shape and keeps the fastest (shapes never change here); a
-    # pack's grouped convs ran at about half speed without it on an H100
+    # cuDNN tries its algorithms once per shape and keeps the fastest (shapes never change here); without
+    # it a pack of two ResNet-56s ran at about half the benchmark's speed on an H100 (61 vs 116 it/s)
     cudnn_benchmark: bool | None = None
     # inductor (torch.compile) for the model's forward and backward: fuses BN, ReLU and the shortcut
     # addition into a few kernels. Off by default until the benchmark has measured it on a GPU.
