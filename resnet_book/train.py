@@ -63,8 +63,9 @@ class Config:
     amp: bool | None = None
     channels_last: bool | None = None
     cuda_graph: bool | None = None
-    # cuDNN tries its algorithms once per shape and keeps the fastest (shapes never change here); without
-    # it a pack of two ResNet-56s ran at about half the benchmark's speed on an H100 (61 vs 116 it/s)
+    # cuDNN tries its algorithms once per shape and keeps the fastest (shapes never change here). On an
+    # H100 the sweep (without it) ran a pack of two ResNet-56s (B+C) at 61 it/s, the benchmark (with it) a
+    # pack of two (plain + A) at 116 it/s; projections account for part of that gap, not all of it
     cudnn_benchmark: bool | None = None
     # inductor (torch.compile) for the model's forward and backward: fuses BN, ReLU and the shortcut
     # addition into a few kernels. Off by default until the benchmark has measured it on a GPU.
