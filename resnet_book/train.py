@@ -65,7 +65,7 @@ class Config:
     cuda_graph: bool | None = None
     # cuDNN tries its algorithms once per shape and keeps the fastest (shapes never change here). On an
     # H100 the sweep (without it) ran a pack of two ResNet-56s (B+C) at 61 it/s, the benchmark (with it) a
-    # pack of two (plain + A) at 116 it/s; projections account for part of that gap, not all of it
+    # pack of two (plain + A) at 116 it/s: how much of that gap is cuDNN's, not the projections', is unmeasured
     cudnn_benchmark: bool | None = None
     # inductor (torch.compile) for the model's forward and backward: fuses BN, ReLU and the shortcut
     # addition into a few kernels. Off by default until the benchmark has measured it on a GPU.
