@@ -33,3 +33,10 @@ def test_a_broken_benchmark_record_is_named(tmp_path):
                                                    "models": {"resnet20": {"ours_img_s": -1, "reference_img_s": 5}}}))
     with pytest.raises(ValueError, match=r"models\.resnet20\.ours_img_s must be a positive number"):
         bench.load_benchmarks(tmp_path)
+
+
+def test_divergence_starts_at_rounding_level_for_a_pack_and_a_nudge():
+    data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
+    gaps = bench.divergence("resnet8", data, iterations=3, device="cpu")
+    assert len(gaps["packed vs alone"]) == len(gaps["nudged vs alone"]) == 3
+    assert gaps["packed vs alone"][0] < 1e-5 and gaps["nudged vs alone"][0] < 1e-5  # the first step agrees
