@@ -115,13 +115,7 @@ def reference_loop(model_name: str, data: datamod.CIFAR10, steps: int, warmup: i
 def ours(model_name: str, data: datamod.CIFAR10, steps: int, warmup: int = 30, **switches) -> float:
     """Images/s of ``Trainer.advance`` with the given speed switches (default: all on)."""
     cfg = preset("paper", model_name, iterations=warmup + steps + 1, **switches)
-    t = Trainer(cfg, data, "cuda")
-    t.advance(warmup)
-    t._sync()
-    start = time.perf_counter()
-    t.advance(steps)
-    t._sync()
-    return steps * 128 / (time.perf_counter() - start)
+    return _images_per_second(Trainer(cfg, data, "cuda"), steps, warmup)
 
 
 def packed(runs: list[tuple[str, str | None]], data: datamod.CIFAR10, steps: int, warmup: int = 30, **switches) -> float:
@@ -129,13 +123,17 @@ def packed(runs: list[tuple[str, str | None]], data: datamod.CIFAR10, steps: int
     configs = [preset("paper", m, shortcut=s, iterations=warmup + steps + 1, **switches) for m, s in runs]
     for c in configs:
         c.warmup_lr = None  # throughput only: the warm-up changes the learning rate, not the work
-    t = Trainer(configs, data, "cuda")
-    t.advance(warmup)
-    t._sync()
+    return _images_per_second(Trainer(configs, data, "cuda"), steps, warmup)
+
+
+def _images_per_second(trainer: Trainer, steps: int, warmup: int) -> float:
+    """Images/s of ``trainer.advance`` over ``steps`` iterations after ``warmup`` ones (a pack: all its runs)."""
+    trainer.advance(warmup)
+    trainer._sync()
     start = time.perf_counter()
-    t.advance(steps)
-    t._sync()
-    return len(runs) * steps * 128 / (time.perf_counter() - start)
+    trainer.advance(steps)
+    trainer._sync()
+    return len(trainer.configs) * steps * trainer.config.batch_size / (time.perf_counter() - start)
 
 
 def twins(model: str) -> list[tuple[str, str | None]]:
