@@ -90,14 +90,13 @@ class CIFAR10:
         target = torch.device(device)
         if target.type == self.device.type and target.index in (None, self.device.index):
             return self
-        moved = replace(
+        return replace(
             self,
             train_images=self.train_images.to(device),
             train_labels=self.train_labels.to(device),
             test_images=self.test_images.to(device),
             test_labels=self.test_labels.to(device),
         )
-        return moved
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 images -> float, per-pixel mean subtracted (Sec. 4.2), no augmentation (test view)."""
@@ -234,13 +233,12 @@ def subset(data: CIFAR10, train_per_class: int | None, test_per_class: int | Non
     """The first k images per class of each split; the dataset name records the subset."""
     if train_per_class is None and test_per_class is None:
         return data
-    tr = torch.from_numpy(first_per_class(data.train_labels.cpu().numpy(), train_per_class))
-    te = torch.from_numpy(first_per_class(data.test_labels.cpu().numpy(), test_per_class))
+    tr = torch.from_numpy(first_per_class(data.train_labels.cpu().numpy(), train_per_class)).to(data.device)
+    te = torch.from_numpy(first_per_class(data.test_labels.cpu().numpy(), test_per_class)).to(data.device)
     tag = f"{train_per_class or 'all'}/{test_per_class or 'all'} per class"
     name = data.name if "[" in data.name else f"{data.name}[{tag}]"
     return CIFAR10(
-        data.train_images[tr.to(data.device)], data.train_labels[tr.to(data.device)],
-        data.test_images[te.to(data.device)], data.test_labels[te.to(data.device)],
+        data.train_images[tr], data.train_labels[tr], data.test_images[te], data.test_labels[te],
         name=name, source=data.source, classes=data.classes,
     )  # fmt: skip
 

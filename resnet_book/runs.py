@@ -17,8 +17,11 @@ Schema (``resnet_book.run/1``); errors are fractions in [0, 1], times in seconds
                   test_* on the whole test split at that iteration (the bold curves)
     final         {train_error, test_error, train_loss, layer_response_std?: [float, ...]}
                   layer_response_std: Fig. 7, the std of each 3x3 layer's output after BN (test set)
-    provenance    {gpu, torch, commit, wall_seconds, date, resnet_book, python, device, fast_path}
-                  gpu is the GPU's name, or the CPU model for a CPU run
+    provenance    {gpu, torch, commit, wall_seconds, date, resnet_book, python, device, fast_path,
+                   resumed, trained_concurrently_with}
+                  gpu is the GPU's name, or the CPU model for a CPU run; fast_path holds the speed
+                  switches and packed_runs (1, or the runs trained as one network with this one);
+                  wall_seconds is shared with the runs in trained_concurrently_with
 """
 
 from __future__ import annotations
