@@ -155,6 +155,12 @@ def sgd_update(
 CHECKPOINT_FORMAT = "resnet_book.checkpoint/2"
 
 
+def per_run_scores(out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For logits ``(batch, runs, classes)``: each run's loss per image ``(batch, runs)`` and its wrong answers ``(runs,)``."""
+    losses = F.cross_entropy(out.transpose(1, 2), y[:, None].expand(-1, out.shape[1]), reduction="none")
+    return losses, (out.argmax(2) != y[:, None]).sum(0)
+
+
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
@@ -291,11 +297,10 @@ class Trainer:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp, cache_enabled=False):
             out = self.forward(x).float().view(len(y), len(self.configs), -1)  # (batch, runs, classes)
-        # each run's mean loss; their sum gives each run exactly its own gradient
-        losses = F.cross_entropy(out.transpose(1, 2), y[:, None].expand(-1, out.shape[1]), reduction="none").mean(0)
+        losses, wrong = per_run_scores(out, y)
+        losses = losses.mean(0)  # each run's mean loss; their sum gives each run exactly its own gradient
         grads = torch.autograd.grad(losses.sum(), self.params)
         sgd_update(self.params, list(grads), self.bufs, self.lr_t, cfg.momentum, cfg.weight_decay)
-        wrong = (out.argmax(2) != y[:, None]).sum(0)
         self.sums += torch.stack([losses.detach() * len(y), wrong.float()], 1)
         self.step_t += 1
 
@@ -378,8 +383,9 @@ class Trainer:
                         x = x.contiguous(memory_format=torch.channels_last)
                     with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
                         out = self.model(x).float().view(len(y), len(self.configs), -1)
-                    wrong += (out.argmax(2) != y[:, None]).sum(0)
-                    loss += F.cross_entropy(out.transpose(1, 2), y[:, None].expand(-1, out.shape[1]), reduction="none").sum(0)
+                    losses, wrong_here = per_run_scores(out, y)
+                    wrong += wrong_here
+                    loss += losses.sum(0)
             self._sync()
             n = len(labels)
             return [(w / n, l / n) for w, l in zip(wrong.tolist(), loss.tolist())]
