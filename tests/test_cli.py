@@ -86,6 +86,15 @@ def test_sweep_packs_runs_of_one_depth_and_leaves_warm_up_runs_alone():
     assert packs(SWEEPS["all"], 1) == [[run] for run in SWEEPS["all"]]
 
 
+def test_the_sweep_starts_the_longest_job_first_counting_what_packing_saves():
+    from resnet_book.__main__ import job_cost, packs
+
+    jobs = sorted(packs([("resnet56", "A"), ("plain56", None), ("resnet56", "B"), ("resnet56", "C"), ("resnet110", "A")], 2),
+                  key=job_cost, reverse=True)  # fmt: skip
+    assert jobs == [[("resnet110", "A")], [("resnet56", "A"), ("plain56", None)], [("resnet56", "B"), ("resnet56", "C")]]
+    assert job_cost([("resnet56", "A")] * 4) > job_cost([("resnet110", "A")]) > job_cost([("resnet56", "A")] * 2)
+
+
 def test_runs_trained_together_log_as_runs_trained_alone():
     """run_together (each run at its own pace) leaves every run's history as training it alone would."""
     from resnet_book import data as datamod
