@@ -60,6 +60,8 @@ def make_config(args, model: str, shortcut: str | None):
         cfg.preset = "custom"
     if args.no_cuda_graph:
         cfg.cuda_graph = False
+    if args.inductor:
+        cfg.compile = True
     return cfg
 
 
@@ -207,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     common.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
     common.add_argument("--iterations", type=int, default=None, help="override the schedule's length (milestones scale)")
     common.add_argument("--no-cuda-graph", dest="no_cuda_graph", action="store_true", help="eager steps on CUDA")
+    common.add_argument("--inductor", action="store_true",
+                        help="compile the model with inductor (Config.compile): fused kernels, same recipe")  # fmt: skip
     t = sub.add_parser("train", parents=[common], help="train one network")
     t.add_argument("model", help="e.g. resnet20, plain56, resnet110")
     t.add_argument("--shortcut", default=None, choices=["A", "B", "C"])

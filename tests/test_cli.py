@@ -128,3 +128,13 @@ def test_a_pool_of_one_slot_runs_jobs_one_after_another_and_starts_none_after_it
     (tmp_path / "resnet8.pt").unlink()
     assert run_pool([make("resnet8"), make("plain8")], 1, 0, done.append) == 0  # time is up: nothing starts
     assert not (tmp_path / "resnet8.pt").exists() and len(done) == 2
+
+
+def test_the_inductor_switch_reaches_the_config(monkeypatch):
+    import resnet_book.__main__ as cli
+
+    seen = []
+    monkeypatch.setattr(cli, "cmd_train", lambda args: seen.append(cli.make_config(args, args.model, None)) or 0)
+    assert cli.main(["train", "resnet20", "--inductor"]) == 0
+    assert cli.main(["train", "resnet20"]) == 0
+    assert [cfg.compile for cfg in seen] == [True, False]
