@@ -17,9 +17,21 @@ the bridge is attached at ``DOMContentLoaded``, in between.
 (``const THEBE_JS_URL = ...``) to the page twice under Jupyter Book, and the second copy throws a
 SyntaxError on every page; identical inline scripts are dropped.  pydata-sphinx-theme logs "invalid
 theme mode" when its ``default_mode`` (an ``html_context`` value) is unset; it is set to ``auto`` (light or dark as the reader's system).
+
+4. Chapters re-run when what they read changes.  Sphinx re-reads a page only when its source changed,
+and myst-nb's execution cache is keyed on a notebook's code, so a new run record or a changed plot
+function left every unchanged chapter with its old outputs.  The inputs (``data/runs``,
+``data/benchmarks``, the ``resnet_book`` package) are hashed, and the execution cache lives in a folder
+named by that hash (older ones are removed).  That folder is myst-nb's ``nb_execution_cache_path``, a
+config value registered with ``rebuild="env"``: when it changes, Sphinx re-reads every page, and the
+new, empty cache makes each notebook execute.
 """
 
 from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
 
 from sphinx.application import Sphinx
 from sphinx.config import Config
@@ -79,7 +91,30 @@ def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, contex
     scripts[:] = unique  # in place: it is the builder's list, to which myst-nb then adds the page's own
 
 
+INPUTS = ("data/runs/*.json", "data/benchmarks/*.json", "resnet_book/**/*.py")
+
+
+def inputs_hash(root: Path) -> str:
+    """sha256 over the names and bytes of the files the chapters read (a new, changed or removed file changes it)."""
+    digest = hashlib.sha256()
+    for path in sorted({p for pattern in INPUTS for p in root.glob(pattern) if p.is_file()}):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def cache_per_inputs(app: Sphinx, config: Config) -> None:
+    """myst-nb's execution cache in ``_build/.jupyter_cache/<inputs hash>``; caches of other inputs go."""
+    app.book_inputs = inputs_hash(Path(app.srcdir))
+    caches = Path(app.outdir).parent / ".jupyter_cache"
+    if caches.is_dir():
+        for old in caches.iterdir():
+            if old.name != app.book_inputs:
+                shutil.rmtree(old) if old.is_dir() else old.unlink()
+    config.nb_execution_cache_path = str(caches / app.book_inputs)
+
+
 def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", cache_per_inputs)
     app.connect("config-inited", drop_vendored)
     app.connect("config-inited", set_theme_mode)
     # Early (priority < 500): Sphinx stops calling html-page-context handlers once one returns a value.
