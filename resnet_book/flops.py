@@ -99,18 +99,17 @@ class CostTable:
             body.append(line)
         return head, body
 
+    def table(self):
+        """As a ``plots.Table`` (text and HTML), captioned with the input size."""
+        from .plots import Table  # plots imports matplotlib: only when shown
+
+        return Table(*self._columns(), caption=f"input {self.input_size}x{self.input_size}")
+
     def __str__(self) -> str:
-        head, body = self._columns()
-        widths = [max(len(x) for x in col) for col in zip(head, *body)]
-        lines = ["  ".join(h.rjust(w) for h, w in zip(head, widths))]
-        lines += ["  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in body]
-        return f"(input {self.input_size}x{self.input_size})\n" + "\n".join(lines)
+        return str(self.table())
 
     def _repr_html_(self) -> str:
-        head, body = self._columns()
-        th = "".join(f"<th>{h}</th>" for h in head)
-        trs = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in line) + "</tr>" for line in body)
-        return f"<table><caption>input {self.input_size}x{self.input_size}</caption><tr>{th}</tr>{trs}</table>"
+        return self.table()._repr_html_()
 
 
 def stage_flops(model: nn.Module, input_size: int, per_module: dict | None = None) -> dict[str, int]:

@@ -19,8 +19,9 @@ def test_table1_flops_at_the_papers_precision(t1):
 
 def test_table1_renders_with_the_papers_column(t1):
     html = t1._repr_html_()
-    assert "<table>" in html and "11.3" in html and "resnet152" in html
-    assert "resnet50" in str(t1)
+    assert html.startswith("<table") and "<caption>input 224x224</caption>" in html
+    assert "11.3" in html and "resnet152" in html
+    assert "input 224x224" in str(t1) and "resnet50" in str(t1)
 
 
 def test_stages_add_up_to_the_total(t1):
