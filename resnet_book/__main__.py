@@ -94,12 +94,17 @@ def cmd_train(args) -> int:
     return 0
 
 
+def depth(model: str, shortcut: str | None) -> int:
+    """Layers of a CIFAR-10 net (the name is checked: an impossible depth is a clear error)."""
+    return get_model(model, shortcut=shortcut, family="cifar").arch.depth
+
+
 def packs(runs: list[tuple[str, str | None]], size: int) -> list[list[tuple[str, str | None]]]:
     """Runs of one depth go into packs of up to ``size`` (first-seen order); warm-up runs train alone."""
     groups: dict = {}
     for model, shortcut in runs:
         alone = size == 1 or model in WARMUP_MODELS
-        key = (model, shortcut) if alone else get_model(model, shortcut=shortcut, family="cifar").arch.depth
+        key = (model, shortcut) if alone else depth(model, shortcut)
         groups.setdefault(key, []).append((model, shortcut))
     return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
 
@@ -108,7 +113,7 @@ def job_cost(runs: list[tuple[str, str | None]]) -> float:
     """Relative time of a job: depth x runs**0.75. On the H100 a pack of 2 took 1.6x and a pack of 4
     2.8x the time per step of one run (``data/benchmarks``), so a pack of two ResNet-56s (94) is shorter
     than one ResNet-110 (110), and a pack of four (158) is longer."""
-    return get_model(runs[0][0], shortcut=runs[0][1], family="cifar").arch.depth * len(runs) ** 0.75
+    return depth(*runs[0]) * len(runs) ** 0.75
 
 
 def cmd_sweep(args) -> int:
