@@ -194,8 +194,8 @@ def divergence(model: str, data: datamod.CIFAR10, iterations: int = 40, device: 
             "nudged vs alone": gaps(alone.history, nudged.history)}  # fmt: skip
 
 
-def _try(measure, *args, **kwargs) -> float | str:
-    """A lever that may not work on every torch/GPU: its figure, or why it failed."""
+def _try(measure, *args, **kwargs):
+    """A lever that may not work on every torch/GPU: its figure (or curve), or why it failed."""
     try:
         return measure(*args, **kwargs)
     except Exception as err:  # recorded in the benchmark file, not hidden
@@ -217,6 +217,10 @@ def sweep_throughput(models: list[str], data: datamod.CIFAR10, steps: int) -> di
     return {"models": models, "seconds": took, "img_s_total": len(models) * (steps // 50) * 50 * 128 / took}
 
 
+def _loss_curve(cfg, data: datamod.CIFAR10) -> list[float]:
+    return [round(e["train_loss"], 4) for e in Trainer(cfg, data, "cuda").run(progress=False).history.entries]
+
+
 def equivalence(model_name: str, data: datamod.CIFAR10, iterations: int = 400, every: int = 50) -> dict:
     """Loss curves of the fast paths (CUDA graph; + inductor) and the eager path from the same seed.
 
@@ -227,11 +231,7 @@ def equivalence(model_name: str, data: datamod.CIFAR10, iterations: int = 400, e
     for name, switches in (("fast", {}), ("eager", dict(cuda_graph=False)), ("fast+inductor", dict(compile=True)),
                            ("fast fp32", dict(amp=False))):  # fmt: skip
         cfg = preset("paper", model_name, iterations=iterations, eval_every=every, test_per_class=100, **switches)
-        try:
-            t = Trainer(cfg, data, "cuda").run(progress=False)
-            curves[name] = [round(e["train_loss"], 4) for e in t.history.entries]
-        except Exception as err:  # only the inductor lever may fail; the record says why
-            curves[name] = f"failed: {type(err).__name__}: {str(err)[:300]}"
+        curves[name] = _try(_loss_curve, cfg, data)  # only the inductor lever may fail; the record says why
     def gap(name: str) -> float | None:
         other = curves[name]
         return None if isinstance(other, str) else max(abs(a - b) for a, b in zip(curves["fast"], other))
