@@ -67,6 +67,8 @@ def make_config(args, model: str, shortcut: str | None):
 
 def make_trainer(args, runs: list[tuple[str, str | None]], data_cache: dict) -> Trainer:
     """A trainer for one run, or for several packed into one network (``resnet_book.packed``)."""
+    for model, shortcut in runs:
+        depth(model, shortcut)  # a bad name fails here, before the data set loads
     configs = [make_config(args, model, shortcut) for model, shortcut in runs]
     cfg = configs[0]
     key = (cfg.train_per_class, cfg.test_per_class, cfg.split)

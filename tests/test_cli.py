@@ -46,6 +46,7 @@ def test_sweep_skips_recorded_runs(tmp_path):
 def test_bad_model_is_a_clear_error():
     result = cli("train", "resnet21", "--preset", "quick", "--device", "cpu")
     assert result.returncode == 2 and "unknown model 'resnet21'" in result.stderr
+    assert "CIFAR-10" not in result.stdout  # the name is checked before the data set loads
 
 
 def test_a_killed_run_resumes_to_the_same_result(tmp_path):
