@@ -2,7 +2,8 @@
 
 Every page of ``_toc.yml`` must load with no request to another host (the site works offline), every
 image and figure must have a size, widgets and math must render, and nothing may log an error.  The
-shortcut chapter's A/B/C buttons must switch figures with no kernel (``resnet_book.widgets.toggle``).
+shortcut chapter's A/B/C buttons and the depth chapter's menu must switch figures with no kernel
+(``resnet_book.widgets.toggle`` and ``dropdown``).
 
 Needs Debian's ``chromium`` (``apt-get install chromium``); playwright drives it, no browser download.
 """
@@ -235,6 +236,46 @@ def test_shortcut_buttons_switch_the_figure_without_a_kernel(server, browser):
             assert len(state["srcs"]) == 1, f"after clicking {label}, {len(state['srcs'])} figures on show"
             shown[label] = state["srcs"][0]
         assert len(set(shown.values())) == 3, f"the figure did not change between A, B, C: {shown}"
+        assert not visit.external(), visit.external()
+    finally:
+        page.context.close()
+
+
+DEPTH_PAGE = "chapters/5_depth_scaling.html"
+
+# The figure on show under the dropdown labelled "layers", and the dropdown's options.
+DEPTH_MENU = """() => {
+    const menus = [...document.querySelectorAll('.widget-dropdown')].filter(d =>
+        d.querySelector('label') && d.querySelector('label').textContent.trim() === 'layers');
+    if (menus.length === 0) return {error: 'no dropdown labelled layers'};
+    const select = menus[0].querySelector('select');
+    select.setAttribute('data-test-depths', '');
+    const box = menus[0].parentElement;
+    const shown = [...box.querySelectorAll('img')].filter(img => {
+        const r = img.getBoundingClientRect();
+        return img.offsetParent !== null && r.width > 0 && r.height > 0;
+    });
+    return {options: [...select.options].map(o => o.textContent.trim()), srcs: shown.map(img => img.src)};
+}"""
+
+
+def test_depth_menu_switches_the_twin_figure_without_a_kernel(server, browser):
+    """Chapter 5: each depth of the menu shows its own precomputed plain-vs-ResNet figure."""
+    visit = open_page(browser, server, DEPTH_PAGE)
+    page = visit.page
+    try:
+        page.wait_for_selector(".widget-dropdown select", timeout=20_000)
+        state = page.evaluate(DEPTH_MENU)
+        assert "error" not in state, f"{DEPTH_PAGE}: {state.get('error')}"
+        options, shown = state["options"], {}
+        assert len(options) >= 2, f"{DEPTH_PAGE}: the depth menu offers {options}"
+        for option in options:
+            page.locator("select[data-test-depths]").select_option(label=option)
+            page.wait_for_timeout(300)
+            state = page.evaluate(DEPTH_MENU)
+            assert len(state["srcs"]) == 1, f"with {option} chosen, {len(state['srcs'])} figures on show"
+            shown[option] = state["srcs"][0]
+        assert len(set(shown.values())) == len(options), f"the figure did not change with the depth: {shown}"
         assert not visit.external(), visit.external()
     finally:
         page.context.close()
