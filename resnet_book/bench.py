@@ -12,6 +12,7 @@
   pack of 2 (a ResNet and its plain twin) and of 4 (plain, options A, B, C), and the nine-run Fig. 6 sweep
   timed pack by pack;
 
+profiles one step of each (``profile``: kernels by kind, and how much of the step the GPU is busy);
 checks that the fast path and the eager path give the same loss curve from the same seed, and writes
 ``data/benchmarks/<gpu>.json``.
 """
@@ -32,7 +33,7 @@ from . import __version__
 from . import data as datamod
 from .models import get_model
 from .runs import git_commit
-from .train import Trainer, preset
+from .train import Trainer, machine_name, preset
 
 OUT = datamod.REPO_ROOT / "data" / "benchmarks"
 
@@ -194,6 +195,85 @@ def divergence(model: str, data: datamod.CIFAR10, iterations: int = 40, device: 
             "nudged vs alone": gaps(alone.history, nudged.history)}  # fmt: skip
 
 
+# kernel (or, on a CPU, aten op) name -> what it does; first match wins
+KERNEL_KINDS = (
+    ("batch norm", r"batch_?norm|\bbn_|welford"),  # cuDNN's (bn_fw_tr_...), aten's, inductor's fused ones
+    ("convolution", r"conv|xmma|implicit_gemm|wgrad|dgrad|fprop|winograd|cudnn"),
+    ("SGD update", r"foreach|multi_tensor"),
+    ("fc (matmul)", r"gemm|addmm|\bmm\b|matmul|cutlass"),
+    ("memory copy", r"memcpy|memset|copy"),
+    ("elementwise (ReLU, addition, ...)", r"elementwise|threshold|relu|add|mul|triton_poi"),
+)
+
+
+def kernel_kind(name: str) -> str:
+    """What a kernel (or aten op) does, by its name: ``convolution``, ``batch norm``, ... or ``other``."""
+    low = name.lower()
+    return next((kind for kind, pattern in KERNEL_KINDS if re.search(pattern, low)), "other")
+
+
+def profile(model_name: str, data: datamod.CIFAR10, steps: int = 20, device: str = "cuda", **switches) -> dict:
+    """Where one training step's time goes, by kind of kernel (``torch.profiler``), ``steps`` steps after
+    warm-up, with the given speed switches (default: the fast path).
+
+    On a GPU it counts the kernels of a step, their summed time and the share of the step's wall time in
+    which a kernel runs (``busy``): close to 1, the step is bound by the kernels themselves and only
+    fewer or faster kernels help (inductor's fusion, better convolution algorithms); far below 1, the
+    gaps between kernels (launches) cost more. On a CPU it reports aten ops by self time instead.
+    """
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    cfg = preset("paper", model_name, iterations=steps + 4, **switches)
+    trainer = Trainer(cfg, data, device)
+    trainer.advance(3)  # capture (graph), cuDNN's algorithm search, allocator warm-up
+    trainer._sync()
+    cuda = trainer.device.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with torch_profile(activities=activities) as prof:
+        start = time.perf_counter()
+        trainer.advance(steps)
+        trainer._sync()
+        wall_us = (time.perf_counter() - start) * 1e6
+    if cuda:  # kernels and copies on the GPU, with their own time stamps
+        events = [(e.name, e.time_range.start, e.time_range.end) for e in prof.events()
+                  if e.device_type == DeviceType.CUDA]  # fmt: skip
+    else:  # aten ops, each by the time spent in it and not in the ops it called
+        events = [(e.name, 0, e.self_cpu_time_total) for e in prof.events()
+                  if e.device_type == DeviceType.CPU and e.name.startswith("aten::")]  # fmt: skip
+    if not events:
+        raise RuntimeError(f"the profiler recorded no {'kernels' if cuda else 'aten ops'}")
+    kinds: dict[str, float] = {}
+    by_name: dict[str, list[float]] = {}
+    for name, begin, end in events:
+        kind = kernel_kind(name)
+        kinds[kind] = kinds.get(kind, 0.0) + (end - begin)
+        entry = by_name.setdefault(name[:90], [0.0, 0])
+        entry[0] += end - begin
+        entry[1] += 1
+    busy_us = 0.0  # the union of the kernels' time intervals (kernels may overlap)
+    if cuda:
+        reach = float("-inf")
+        for _, begin, end in sorted(events, key=lambda t: t[1]):
+            busy_us += max(0.0, end - max(begin, reach))
+            reach = max(reach, end)
+    total_us = sum(kinds.values())
+    top = sorted(by_name.items(), key=lambda kv: -kv[1][0])[:8]
+    return {
+        "model": model_name, "device": machine_name(trainer.device), "steps": steps,
+        "unit": "GPU kernels" if cuda else "aten ops (self CPU time)",
+        "switches": {"cuda_graph": trainer.use_graph, "bf16": trainer.amp, "channels_last": trainer.channels_last,
+                     "inductor": trainer.use_compile},
+        "wall_us_per_step": round(wall_us / steps, 1),
+        "kernels_per_step": round(len(events) / steps, 1),
+        "kernel_us_per_step": round(total_us / steps, 1),
+        "busy": round(busy_us / wall_us, 3) if cuda else None,
+        "us_per_step_by_kind": {k: round(v / steps, 1) for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])},
+        "top": [[name, round(t / steps, 1), round(n / steps, 1)] for name, (t, n) in top],
+    }  # fmt: skip
+
+
 def _try(measure, *args, **kwargs):
     """A lever that may not work on every torch/GPU: its figure (or curve), or why it failed."""
     try:
@@ -297,6 +377,10 @@ def main(argv: list[str] | None = None) -> int:
                 row["packed"]["4 runs + inductor, img/s all runs"] = _try(
                     packed, twins(m) + [(m, "B"), (m, "C")], data, args.steps, compile=True
                 )
+        # where a step's time goes: kernels by kind, and how much of the step the GPU is busy
+        row["profile"] = {"cuda graph": _try(profile, m, data), "no graph": _try(profile, m, data, cuda_graph=False)}
+        if m in args.inductor:
+            row["profile"]["cuda graph + inductor"] = _try(profile, m, data, compile=True)
         record["models"][m] = row
         print(f"{m}: ours {row['ours_img_s']:,.0f} img/s, reference {row['reference_img_s']:,.0f} img/s, "
               f"x{row['speedup']:.1f}  {row.get('levers', '')}", flush=True)  # fmt: skip

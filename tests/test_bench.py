@@ -40,3 +40,24 @@ def test_divergence_starts_at_rounding_level_for_a_pack_and_a_nudge():
     gaps = bench.divergence("resnet8", data, iterations=3, device="cpu")
     assert len(gaps["packed vs alone"]) == len(gaps["nudged vs alone"]) == 3
     assert gaps["packed vs alone"][0] < 1e-5 and gaps["nudged vs alone"][0] < 1e-5  # the first step agrees
+
+
+def test_profile_finds_each_convolution_of_a_step_and_sorts_time_by_kind():
+    """resnet8 has 7 convolutions: the profile sees each one forward and backward in every step."""
+    data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
+    result = bench.profile("resnet8", data, steps=2, device="cpu")
+    top = {name: calls for name, _, calls in result["top"]}
+    assert top["aten::convolution_backward"] == 7.0
+    kinds = result["us_per_step_by_kind"]
+    assert max(kinds, key=kinds.get) == "convolution" and kinds["batch norm"] > 0
+    assert abs(sum(kinds.values()) - result["kernel_us_per_step"]) < 1
+    assert result["kernel_us_per_step"] <= result["wall_us_per_step"]
+
+
+def test_kernels_are_sorted_by_what_they_do():
+    assert bench.kernel_kind("sm90_xmma_fprop_implicit_gemm_bf16bf16_bf16f32_f32_nhwckrsc_nhwc") == "convolution"
+    assert bench.kernel_kind("void cudnn::bn_fw_tr_1C11_kernel_NCHW<__nv_bfloat16, float, 512>") == "batch norm"
+    assert bench.kernel_kind("triton_poi_fused__native_batch_norm_legit_functional_add_relu_3") == "batch norm"
+    assert bench.kernel_kind("ampere_bf16_s16816gemm_bf16_64x64_ldg8_f2f_stages_64x5_tn") == "fc (matmul)"
+    assert bench.kernel_kind("void at::native::multi_tensor_apply_kernel<...>") == "SGD update"
+    assert bench.kernel_kind("aten::index") == "other"
