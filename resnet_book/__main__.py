@@ -67,8 +67,7 @@ def make_config(args, model: str, shortcut: str | None):
 
 def make_trainer(args, runs: list[tuple[str, str | None]], data_cache: dict) -> Trainer:
     """A trainer for one run, or for several packed into one network (``resnet_book.packed``)."""
-    for model, shortcut in runs:
-        depth(model, shortcut)  # a bad name fails here, before the data set loads
+    runs = [(model, shortcut_of(model, shortcut)) for model, shortcut in runs]  # a bad name fails before the data loads
     configs = [make_config(args, model, shortcut) for model, shortcut in runs]
     cfg = configs[0]
     key = (cfg.train_per_class, cfg.test_per_class, cfg.split)
@@ -77,7 +76,7 @@ def make_trainer(args, runs: list[tuple[str, str | None]], data_cache: dict) -> 
         data_cache[key] = datamod.load_cifar10(
             train_per_class=cfg.train_per_class, test_per_class=cfg.test_per_class, split=cfg.split, device=device
         )
-    run = "+".join(runsmod.run_id(m, s if not m.startswith("plain") else None, cfg.preset, cfg.seed) for m, s in runs)
+    run = "+".join(runsmod.run_id(m, s, cfg.preset, cfg.seed) for m, s in runs)
     checkpoint = Path(args.resume) if getattr(args, "resume", None) else Path(args.checkpoint_dir) / f"{run}.pt"
     trainer = Trainer(configs if len(configs) > 1 else cfg, data_cache[key], device, checkpoint=checkpoint)
     if trainer.resumed_from is not None:
@@ -94,6 +93,12 @@ def cmd_train(args) -> int:
     finish(trainer, Path(args.out))
     print(f"{trainer.wall_seconds:.0f} s")
     return 0
+
+
+def shortcut_of(model: str, shortcut: str | None) -> str | None:
+    """The run's real shortcut: the model's default (option A for a CIFAR ResNet, none for a plain net) when
+    not given, so ``train resnet56`` and ``train resnet56 --shortcut A`` share one checkpoint and record."""
+    return get_model(model, shortcut=shortcut, family="cifar").shortcut_option
 
 
 def depth(model: str, shortcut: str | None) -> int:

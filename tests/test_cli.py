@@ -23,8 +23,9 @@ def test_train_writes_a_valid_record_and_resumes_after_a_time_limit(tmp_path):
     assert "stopped at iteration" in first.stdout and list((tmp_path / "ckpt").glob("*.pt"))
     assert "offline JPEG copy" in first.stdout
     assert not (tmp_path / "runs").exists()
-    # ...and the same command continues from there to a valid record
-    second = cli("train", "resnet8", *common)
+    assert [p.name for p in (tmp_path / "ckpt").glob("*.pt")] == ["resnet8-A-custom-seed0.pt"]
+    # ...and the same command (naming the default option A or not) continues from there to a valid record
+    second = cli("train", "resnet8", "--shortcut", "A", *common)
     assert second.returncode == 0, second.stderr
     assert "resuming from" in second.stdout
     run = load_run(tmp_path / "runs" / "resnet8-A-custom-seed0.json")
