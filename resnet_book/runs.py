@@ -73,6 +73,15 @@ class Run:
         """(iterations, values) of one history field, e.g. ``run.curve("test_error")``."""
         return [e["iteration"] for e in self.history], [e[key] for e in self.history]
 
+    @property
+    def packed_with(self) -> list[str] | None:
+        """The runs trained as one network with this one (``resnet_book.packed``): ``[]`` if it trained
+        alone, None for the first records, written before the trainer kept track. They lead
+        ``trained_concurrently_with``, followed by the runs that shared the GPU on their own streams."""
+        p = self.record["provenance"]
+        n = p.get("fast_path", {}).get("packed_runs")
+        return None if n is None else p.get("trained_concurrently_with", [])[: n - 1]
+
     def caption(self) -> str:
         """Where the curve comes from: record id, GPU, dataset, wall time, commit."""
         p = self.record["provenance"]

@@ -75,3 +75,13 @@ def test_save_then_list_round_trips(good, tmp_path):
     path = runs.save_run(good, tmp_path)
     assert path.name == "resnet20-A-custom-seed7.json"
     assert runs.list_runs(tmp_path, seed=7)[0].record == validate(good)
+
+
+def test_packed_with_names_the_runs_of_a_pack_not_the_runs_beside_it(good):
+    good["provenance"]["fast_path"]["packed_runs"] = 2
+    good["provenance"]["trained_concurrently_with"] = ["plain56-plain", "resnet110-A"]
+    assert runs.Run(good).packed_with == ["plain56-plain"]  # resnet110-A ran beside the pack
+    good["provenance"]["fast_path"]["packed_runs"] = 1
+    assert runs.Run(good).packed_with == []
+    del good["provenance"]["fast_path"]["packed_runs"]  # the first records
+    assert runs.Run(good).packed_with is None
