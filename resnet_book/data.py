@@ -23,6 +23,7 @@ and the CUDA-graph paths, and across an interrupted and resumed run.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import socket
 import tarfile
@@ -45,8 +46,12 @@ BINARY_TRAIN = [f"data_batch_{i}.bin" for i in range(1, 6)]
 BINARY_TEST = "test_batch.bin"
 RECORD = 1 + 3 * SIZE * SIZE  # one label byte, then 3072 pixel bytes (R, G, B planes)
 JPEG_NAME = "cifar10-jpeg.npz"
-JPEG_MD5 = "72a2e06cfc97c2d6236299973d30f714"
+JPEG_MD5 = "72a2e06cfc97c2d6236299973d30f714"  # the one offline copy this project knows (shared/datasets)
+JPEG_SIZE = 55_793_123
 JPEG_KEYS = ("classes", "train_jpeg", "train_offsets", "train_labels", "test_jpeg", "test_offsets", "test_labels")
+
+
+log = logging.getLogger(__name__)
 
 
 class DatasetError(RuntimeError):
@@ -156,8 +161,9 @@ def download_cifar10_binary(data_dir: Path, timeout: float = 20.0) -> Path | Non
     try:
         download_url(BINARY_URL, str(data_dir), md5=BINARY_MD5)
     except Exception as err:  # no network, proxy, DNS: fall back to the offline copy
-        reason = getattr(err, "reason", err)
-        print(f"CIFAR-10: real CIFAR-10 could not be downloaded ({reason}); looking for the offline copy")
+        # The reason (a DNS or proxy error of this machine) goes to the log, not to a reader's page.
+        log.info("CIFAR-10 download from %s failed: %s", BINARY_URL, getattr(err, "reason", err))
+        print("CIFAR-10: real CIFAR-10 is not here and could not be downloaded")
         return None
     finally:
         socket.setdefaulttimeout(old)
@@ -200,9 +206,9 @@ def read_cifar10_jpeg(path: Path, train_per_class: int | None = None, test_per_c
     ``*_per_class`` decode only the first k images of each class (the stored order), for quick runs.
     """
     path = Path(path)
-    if path.stat().st_size != 55_793_123 or _md5(path) != JPEG_MD5:
+    if path.stat().st_size != JPEG_SIZE or _md5(path) != JPEG_MD5:
         raise DatasetError(
-            f"{path}: checksum mismatch (expected md5 {JPEG_MD5}, 55,793,123 bytes); the file is "
+            f"{path}: checksum mismatch (expected md5 {JPEG_MD5}, {JPEG_SIZE:,} bytes); the file is "
             "truncated or corrupt: copy it again from shared/datasets/"
         )
     try:
@@ -286,15 +292,15 @@ def load_cifar10(
         binary = download_cifar10_binary(data_dir) or binary
     if binary.is_dir():
         data = read_cifar10_binary(binary)
-        say(f"CIFAR-10: real CIFAR-10 from {binary}")
+        say(f"CIFAR-10: real CIFAR-10 (the authors' binary version, {BINARY_DIR})")
     else:
         for candidate in jpeg_candidates(data_dir):
             if candidate.is_file():
                 per_class = (None, None) if split == "val" else (train_per_class, test_per_class)
                 data = read_cifar10_jpeg(candidate, *per_class)
                 say(
-                    f"CIFAR-10: offline JPEG copy 'cifar10-jpeg' from {candidate} (quality 75, not "
-                    "bit-identical: absolute errors are higher than the paper's)"
+                    "CIFAR-10: the offline JPEG copy 'cifar10-jpeg' (quality 75, not bit-identical to\n"
+                    "  CIFAR-10: absolute errors are higher than the paper's)"
                 )
                 break
     if data is None:

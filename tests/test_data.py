@@ -9,7 +9,6 @@ import torch
 from resnet_book import data as datamod
 from resnet_book.data import Augmenter, DatasetError, SamplePlan, load_cifar10, synthetic_cifar10
 
-SHARED = datamod.REPO_ROOT.parent / "shared" / "datasets" / datamod.JPEG_NAME
 
 
 def write_fake_binary(folder, per_file=20):
@@ -22,10 +21,44 @@ def write_fake_binary(folder, per_file=20):
         records.tofile(folder / name)
 
 
+def write_fake_jpeg_copy(path, train_per_class=4, test_per_class=2):
+    """A small offline copy in the layout of ``cifar10-jpeg.npz`` (see its README): each split's JPEG files
+    concatenated, with offsets and labels, stored sorted by class; returns the images as encoded."""
+    from torchvision.io import encode_jpeg
+
+    arrays, originals = {"classes": np.array(datamod.CLASSES)}, {}
+    for split, per_class in (("train", train_per_class), ("test", test_per_class)):
+        labels = np.repeat(np.arange(10, dtype=np.uint8), per_class)
+        images = synthetic_cifar10(per_class, 1, seed=len(split)).train_images
+        blobs = [encode_jpeg(image, quality=75).numpy() for image in images]
+        arrays[f"{split}_jpeg"] = np.concatenate(blobs)
+        arrays[f"{split}_offsets"] = np.concatenate([[0], np.cumsum([len(b) for b in blobs])]).astype(np.int64)
+        arrays[f"{split}_labels"] = labels
+        originals[split] = images
+    np.savez(path, **arrays)
+    return originals
+
+
+def accept_as_the_known_copy(monkeypatch, path):
+    """The reader only takes the one offline copy it knows (size and md5): let this file stand in for it."""
+    monkeypatch.setattr(datamod, "JPEG_SIZE", path.stat().st_size)
+    monkeypatch.setattr(datamod, "JPEG_MD5", datamod._md5(path))
+
+
+@pytest.fixture
+def jpeg_copy(tmp_path, monkeypatch):
+    """A small offline copy, accepted as the known file."""
+    path = tmp_path / "offline" / datamod.JPEG_NAME
+    path.parent.mkdir()
+    write_fake_jpeg_copy(path)
+    accept_as_the_known_copy(monkeypatch, path)
+    return path
+
+
 @pytest.fixture
 def no_env(monkeypatch):
     monkeypatch.delenv("RESNET_BOOK_CIFAR10_JPEG", raising=False)
-    monkeypatch.setattr(datamod, "REPO_ROOT", datamod.REPO_ROOT / "nonexistent")  # hide ../shared
+    monkeypatch.setattr(datamod, "REPO_ROOT", datamod.REPO_ROOT / "nonexistent")  # hide a copy beside the repository
 
 
 def test_real_cifar10_comes_first(tmp_path, no_env, capsys):
@@ -36,7 +69,7 @@ def test_real_cifar10_comes_first(tmp_path, no_env, capsys):
     assert "real CIFAR-10" in capsys.readouterr().out
 
 
-def test_download_is_tried_before_the_offline_copy(tmp_path, no_env, monkeypatch):
+def test_download_is_tried_before_the_offline_copy(tmp_path, no_env, monkeypatch, jpeg_copy):
     tried = []
 
     def fake_download(data_dir, timeout=20.0):
@@ -45,18 +78,56 @@ def test_download_is_tried_before_the_offline_copy(tmp_path, no_env, monkeypatch
         return data_dir / datamod.BINARY_DIR
 
     monkeypatch.setattr(datamod, "download_cifar10_binary", fake_download)
-    monkeypatch.setenv("RESNET_BOOK_CIFAR10_JPEG", str(SHARED))
+    monkeypatch.setenv("RESNET_BOOK_CIFAR10_JPEG", str(jpeg_copy))
     assert load_cifar10(tmp_path).name == "cifar10" and tried == [tmp_path]
 
 
-def test_offline_copy_when_real_cifar10_is_unavailable(tmp_path, no_env, monkeypatch, capsys):
+def test_offline_copy_when_real_cifar10_is_unavailable(tmp_path, no_env, monkeypatch, capsys, jpeg_copy):
     monkeypatch.setattr(datamod, "download_cifar10_binary", lambda d, timeout=20.0: None)
-    monkeypatch.setenv("RESNET_BOOK_CIFAR10_JPEG", str(SHARED))
+    monkeypatch.setenv("RESNET_BOOK_CIFAR10_JPEG", str(jpeg_copy))
     data = load_cifar10(tmp_path, train_per_class=3, test_per_class=2)
     assert data.name == "cifar10-jpeg[3/2 per class]"
     assert torch.equal(data.train_labels, torch.arange(10).repeat_interleave(3))
     assert len(data.test_labels) == 20
     assert "offline JPEG copy 'cifar10-jpeg'" in capsys.readouterr().out
+
+
+def test_offline_copy_decodes_to_its_images_in_class_order(tmp_path, no_env, monkeypatch):
+    path = tmp_path / datamod.JPEG_NAME
+    originals = write_fake_jpeg_copy(path)
+    accept_as_the_known_copy(monkeypatch, path)
+    data = datamod.read_cifar10_jpeg(path, train_per_class=2)
+    assert data.name == "cifar10-jpeg" and data.classes == datamod.CLASSES
+    assert torch.equal(data.train_labels, torch.arange(10).repeat_interleave(2))
+    keep = torch.arange(40).view(10, 4)[:, :2].flatten()  # the first 2 of each class's 4
+    # JPEG blurs the noise but keeps each image's mean colour, which the class sets: right images, right order
+    error = (data.train_images.float().mean((2, 3)) - originals["train"][keep].float().mean((2, 3))).abs().max()
+    assert error < 3, f"an image's mean colour is {error:.1f} grey levels off the encoded image's"
+    assert len(data.test_labels) == 20
+
+
+def test_offline_copy_is_found_beside_the_repository(tmp_path, no_env, monkeypatch, jpeg_copy):
+    """With no environment variable and nothing in the data folder, the copy beside the repository is used."""
+    root = tmp_path / "clone" / "repo"
+    (root.parent / "shared" / "datasets").mkdir(parents=True)
+    jpeg_copy.rename(root.parent / "shared" / "datasets" / datamod.JPEG_NAME)
+    monkeypatch.setattr(datamod, "REPO_ROOT", root)
+    data = load_cifar10(tmp_path / "empty", download=False)
+    assert data.name == "cifar10-jpeg" and len(data.train_labels) == 40 and len(data.test_labels) == 20
+
+
+def test_pages_are_told_the_source_not_the_machine(tmp_path, no_env, monkeypatch, capsys, jpeg_copy):
+    """What ``load_cifar10`` prints ends up on the book's pages: no path, no network error of the builder."""
+
+    def offline(url, root, md5=None):
+        raise OSError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr("torchvision.datasets.utils.download_url", offline)
+    monkeypatch.setenv("RESNET_BOOK_CIFAR10_JPEG", str(jpeg_copy))
+    load_cifar10(tmp_path)
+    out = capsys.readouterr().out
+    assert "could not be downloaded" in out and "offline JPEG copy" in out
+    assert str(tmp_path) not in out and "Errno" not in out and "Name or service" not in out
 
 
 def test_no_source_is_a_clear_error(tmp_path, no_env):
@@ -73,9 +144,9 @@ def test_truncated_binary_file_is_refused_by_name(tmp_path, no_env):
         load_cifar10(tmp_path, download=False)
 
 
-def test_corrupt_offline_copy_is_refused_by_name(tmp_path, no_env, monkeypatch):
+def test_corrupt_offline_copy_is_refused_by_name(tmp_path, no_env, monkeypatch, jpeg_copy):
     bad = tmp_path / "cifar10-jpeg.npz"
-    shutil.copy(SHARED, bad)
+    shutil.copy(jpeg_copy, bad)
     with open(bad, "r+b") as f:
         f.seek(1000)
         f.write(b"\0" * 64)
@@ -84,9 +155,27 @@ def test_corrupt_offline_copy_is_refused_by_name(tmp_path, no_env, monkeypatch):
         load_cifar10(tmp_path, download=False)
 
 
-def test_the_shared_offline_copy_is_there():
-    """CI needs ../shared/datasets: fail loudly (never skip) if it is missing."""
-    assert SHARED.is_file(), f"{SHARED} is missing: the offline CIFAR-10 copy must sit beside the repository"
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda a: a.pop("test_labels"), "not a readable cifar10-jpeg archive"),
+        (lambda a: a.update(train_offsets=a["train_offsets"][::-1].copy()), "offsets do not partition"),
+        (lambda a: a["train_jpeg"].__setitem__(slice(2, 200), 7), "does not decode"),
+    ],
+    ids=["missing key", "bad offsets", "bad jpeg"],
+)
+def test_a_malformed_copy_with_a_matching_checksum_is_refused_by_name(tmp_path, no_env, monkeypatch, damage, message):
+    """Past the checksum, the reader still checks the archive's keys, offsets and images."""
+    good = tmp_path / "good.npz"
+    write_fake_jpeg_copy(good)
+    with np.load(good, allow_pickle=False) as z:
+        arrays = {key: z[key] for key in z.files}
+    damage(arrays)
+    bad = tmp_path / datamod.JPEG_NAME
+    np.savez(bad, **arrays)
+    accept_as_the_known_copy(monkeypatch, bad)
+    with pytest.raises(DatasetError, match=f"{datamod.JPEG_NAME}: .*{message}"):
+        datamod.read_cifar10_jpeg(bad)
 
 
 def test_validation_split_is_45k_5k_shaped():
