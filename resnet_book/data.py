@@ -107,11 +107,8 @@ class CIFAR10:
         """uint8 images -> float, per-pixel mean subtracted (Sec. 4.2), no augmentation (test view)."""
         return images.float() / 255 - self.mean
 
-    def __repr__(self) -> str:
-        return (
-            f"CIFAR10({self.name}: {len(self.train_labels)} train, {len(self.test_labels)} test, "
-            f"on {self.device}, from {self.source})"
-        )
+    def __repr__(self) -> str:  # shown on the book's pages: the data set by name, not this machine's path
+        return f"CIFAR10({self.name}: {len(self.train_labels)} train, {len(self.test_labels)} test, on {self.device})"
 
 
 # --------------------------------------------------------------------------------------------- sources

@@ -124,9 +124,9 @@ def test_pages_are_told_the_source_not_the_machine(tmp_path, no_env, monkeypatch
 
     monkeypatch.setattr("torchvision.datasets.utils.download_url", offline)
     monkeypatch.setenv("RESNET_BOOK_CIFAR10_JPEG", str(jpeg_copy))
-    load_cifar10(tmp_path)
-    out = capsys.readouterr().out
-    assert "could not be downloaded" in out and "offline JPEG copy" in out
+    data = load_cifar10(tmp_path)
+    out = capsys.readouterr().out + repr(data)
+    assert "could not be downloaded" in out and "offline JPEG copy" in out and "cifar10-jpeg:" in out
     assert str(tmp_path) not in out and "Errno" not in out and "Name or service" not in out
 
 

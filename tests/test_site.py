@@ -11,6 +11,7 @@ Needs Debian's ``chromium`` (``apt-get install chromium``); playwright drives it
 from __future__ import annotations
 
 import functools
+import re
 import http.server
 import threading
 from collections.abc import Iterator
@@ -283,5 +284,39 @@ def test_depth_menu_switches_the_twin_figure_without_a_kernel(server, browser):
         )
         assert len(set(shown.values())) == len(options), f"the figure did not change with the depth: {shown}"
         assert not visit.external(), visit.external()
+    finally:
+        page.context.close()
+
+
+# What a reader sees of a page: its text and the width of every output block.
+READER_VIEW = """() => {
+    const main = document.querySelector('main') || document.body;
+    const overflowing = [...main.querySelectorAll('.cell_output pre, .output pre')]
+        .filter(pre => pre.offsetParent !== null && pre.scrollWidth > pre.clientWidth + 1)
+        .map(pre => pre.textContent.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), '').slice(0, 120));
+    return {text: main.innerText, overflowing: overflowing};
+}"""
+
+# The build machine, as it must never show on a page: an absolute path of a Unix machine, a traceback, a
+# network error. (A URL's path is no filesystem path: the lookbehind skips "//host/..." and "://...".)
+BUILD_MACHINE = re.compile(
+    r"(?<![\w.:/-])/(?:home|root|tmp|work|opt|mnt|srv|var|usr|Users)/[\w.-]+"
+    r"|Traceback \(most recent call last\)|\[Errno -?\d+\]|Name or service not known|Temporary failure in name"
+)
+
+
+@pytest.mark.parametrize("path", [f"{p}.html" for p in PAGES])
+def test_page_shows_the_book_not_the_build_machine(server, browser, path):
+    """Issue #18: no filesystem path, traceback or network error on a page, and no output line cut off."""
+    visit = open_page(browser, server, path)
+    page = visit.page
+    try:
+        wait_for_widgets_and_math(page, path)
+        view = page.evaluate(READER_VIEW)
+        leaks = sorted({m.group(0) for m in BUILD_MACHINE.finditer(view["text"])})
+        assert not leaks, f"{path} shows the build machine: {leaks}"
+        assert not view["overflowing"], f"{path}: output lines run past the page's width:\n" + "\n".join(
+            view["overflowing"]
+        )
     finally:
         page.context.close()
