@@ -15,6 +15,11 @@ def response_layers(model: ResNet) -> list[nn.BatchNorm2d]:
     "The responses are the outputs of each 3x3 layer, after BN and before other nonlinearity
     (ReLU/addition)." The CIFAR stem's conv is a 3x3 layer too.
     """
+    if model.arch.preact:
+        raise ValueError(
+            "Fig. 7 reads the original block's BN outputs; a pre-activation net (the sequel's) has its BN "
+            "in front of each conv, so its responses are not the paper's quantity"
+        )
     layers = []
     if model.stem.conv.kernel_size == (3, 3):
         layers.append(model.stem.bn)

@@ -11,6 +11,12 @@ He, Zhang, Ren, Sun, "Deep Residual Learning for Image Recognition", CVPR 2016.
 A *plain* net is the same code with the shortcut switched off (``shortcut=None``), so a ResNet with
 option A (parameter-free shortcuts) has exactly its plain twin's parameters, as Sec. 4.1 states.
 
+The sequel, He, Zhang, Ren, Sun, "Identity Mappings in Deep Residual Networks" (ECCV 2016,
+arXiv:1603.05027), moves BN and ReLU in front of each conv ("full pre-activation", its Fig. 1(b) and
+Fig. 4(e)): nothing follows the addition, so ``x_{l+1} = x_l + F(x_l)`` exactly (its Eqn. (3)).
+``get_model(..., preact=True)`` builds those nets (``PreActBlock``, ``PreActBottleneck``), and
+``bottleneck=True`` the sequel's CIFAR-10 bottleneck nets with ``9n + 2`` layers (ResNet-164, -1001).
+
 Where torchvision's ``resnet.py`` differs from the paper: its ``Bottleneck`` puts the stride-2 of a
 down-sampling block on the 3x3 conv ("ResNet v1.5"); the paper puts it on the first 1x1 conv.  Here the
 paper's placement is the default and ``stride_at="3x3"`` gives torchvision's (see ``resnet_book.flops``
@@ -87,6 +93,7 @@ class BasicBlock(nn.Module):
     """Two 3x3 convs (Fig. 2, Fig. 5 left): ``y = relu(F(x) + x)`` with ``F = BN(W2 relu(BN(W1 x)))``."""
 
     expansion = 1
+    convs = 2
 
     def __init__(
         self,
@@ -120,6 +127,7 @@ class Bottleneck(nn.Module):
     """
 
     expansion = 4
+    convs = 3
 
     def __init__(
         self,
@@ -149,14 +157,99 @@ class Bottleneck(nn.Module):
         return self.relu(out)
 
 
-class CifarStem(nn.Sequential):
-    """Sec. 4.2: "The first layer is 3x3 convolutions" with 16 filters, BN, ReLU."""
+def make_preact_shortcut(shortcut: Shortcut, in_planes: int, out_planes: int, stride: int) -> nn.Module:
+    """The shortcut of a pre-activation unit: identity, zero-padding (A) or a bare 1x1 conv (B, C).
 
-    def __init__(self, planes: int = 16) -> None:
+    The projection has no BN of its own: its input is the unit's pre-activated ``relu(BN(x))`` and its
+    output is summed with the residual, which the next unit's BN normalises (the sequel's CIFAR code).
+    """
+    if shortcut not in SHORTCUTS:
+        raise ValueError(f"a pre-activation unit needs a shortcut, one of {SHORTCUTS}; got {shortcut!r}")
+    changes = stride != 1 or in_planes != out_planes
+    if shortcut == "C" or (shortcut == "B" and changes):
+        return conv1x1(in_planes, out_planes, stride)
+    if changes:
+        return ZeroPadShortcut(in_planes, out_planes, stride)
+    return nn.Identity()
+
+
+class _PreActUnit(nn.Module):
+    """What the two pre-activation units share: ``x + F(x)``, nothing after the addition.
+
+    Where the shortcut is not the identity (the first unit of a stage), it starts after the unit's first
+    BN + ReLU, which both paths then share, as in the authors' code ("both_preact"); elsewhere the
+    shortcut carries ``x`` itself, untouched, from unit to unit (the sequel's Eqn. (4)).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pre = F.relu(self.bn1(x))
+        out = self.residual(pre)  # F(x_l)
+        carried = x if isinstance(self.shortcut, nn.Identity) else self.shortcut(pre)
+        return carried + out  # x_{l+1} = x_l + F(x_l): no ReLU after the addition
+
+
+class PreActBlock(_PreActUnit):
+    """Full pre-activation basic unit (sequel's Fig. 4(e)): ``x + W2 relu(BN(W1 relu(BN(x))))``."""
+
+    expansion = 1
+    convs = 2
+
+    def __init__(
+        self, in_planes: int, planes: int, stride: int = 1, shortcut: Shortcut = "A", stride_at: str = "1x1"
+    ) -> None:
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(in_planes)
+        self.conv1 = conv3x3(in_planes, planes, stride)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv2 = conv3x3(planes, planes)
+        self.shortcut = make_preact_shortcut(shortcut, in_planes, planes, stride)
+
+    def residual(self, pre: torch.Tensor) -> torch.Tensor:
+        return self.conv2(F.relu(self.bn2(self.conv1(pre))))
+
+
+class PreActBottleneck(_PreActUnit):
+    """Full pre-activation bottleneck unit: BN-ReLU-1x1, BN-ReLU-3x3, BN-ReLU-1x1 (4x wider), plus ``x``.
+
+    The sequel's ResNet-164 and ResNet-1001 on CIFAR-10 are built from it (``9n + 2`` layers).
+    """
+
+    expansion = 4
+    convs = 3
+
+    def __init__(
+        self, in_planes: int, planes: int, stride: int = 1, shortcut: Shortcut = "B", stride_at: str = "1x1"
+    ) -> None:
+        super().__init__()
+        s1, s3 = (stride, 1) if stride_at == "1x1" else (1, stride)
+        self.bn1 = nn.BatchNorm2d(in_planes)
+        self.conv1 = conv1x1(in_planes, planes, s1)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv2 = conv3x3(planes, planes, s3)
+        self.bn3 = nn.BatchNorm2d(planes)
+        self.conv3 = conv1x1(planes, planes * self.expansion)
+        self.shortcut = make_preact_shortcut(shortcut, in_planes, planes * self.expansion, stride)
+
+    def residual(self, pre: torch.Tensor) -> torch.Tensor:
+        out = self.conv2(F.relu(self.bn2(self.conv1(pre))))
+        return self.conv3(F.relu(self.bn3(out)))
+
+
+PREACT_BLOCKS = (PreActBlock, PreActBottleneck)
+
+
+class CifarStem(nn.Sequential):
+    """Sec. 4.2: "The first layer is 3x3 convolutions" with 16 filters, BN, ReLU.
+
+    A pre-activation net's stem is the conv alone: its first unit begins with BN and ReLU.
+    """
+
+    def __init__(self, planes: int = 16, preact: bool = False) -> None:
         super().__init__()
         self.conv = conv3x3(3, planes)
-        self.bn = nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU(inplace=True)
+        if not preact:
+            self.bn = nn.BatchNorm2d(planes)
+            self.relu = nn.ReLU(inplace=True)
 
 
 class ImageNetStem(nn.Sequential):
@@ -175,15 +268,19 @@ class Architecture:
     """A network as data: which stem, which block, how many blocks per stage, how wide each stage."""
 
     family: Literal["cifar", "imagenet"]
-    block: type[BasicBlock] | type[Bottleneck]
+    block: type[BasicBlock] | type[Bottleneck] | type[PreActBlock] | type[PreActBottleneck]
     blocks_per_stage: tuple[int, ...]
     widths: tuple[int, ...]
 
     @property
     def depth(self) -> int:
         """Weighted layers: convs in the blocks, the first conv and the fc (Sec. 4.2: 6n + 2)."""
-        convs_per_block = 2 if self.block is BasicBlock else 3
-        return convs_per_block * sum(self.blocks_per_stage) + 2
+        return self.block.convs * sum(self.blocks_per_stage) + 2
+
+    @property
+    def preact(self) -> bool:
+        """Built of the sequel's full pre-activation units."""
+        return self.block in PREACT_BLOCKS
 
 
 # Table 1: blocks per stage of the ImageNet nets.
@@ -201,15 +298,25 @@ IMAGENET_DEFAULT_SHORTCUT: dict[int, Shortcut] = {18: "A", 34: "A", 50: "B", 101
 CIFAR_PAPER_DEPTHS = (20, 32, 44, 56, 110, 1202)
 
 
-def cifar_architecture(depth: int) -> Architecture:
-    """Sec. 4.2: 6n + 2 layers, n basic blocks on each of the 32, 16 and 8 pixel maps."""
-    n, rest = divmod(depth - 2, 6)
+def cifar_architecture(depth: int, bottleneck: bool = False, preact: bool = False) -> Architecture:
+    """Sec. 4.2: 6n + 2 layers, n basic blocks on each of the 32, 16 and 8 pixel maps.
+
+    ``bottleneck=True``: the sequel's 9n + 2 layers, n bottleneck units per map size, 4x wider outputs
+    (64, 128, 256). ``preact=True``: the sequel's full pre-activation units.
+    """
+    block = (PreActBottleneck if preact else Bottleneck) if bottleneck else (PreActBlock if preact else BasicBlock)
+    n, rest = divmod(depth - 2, 3 * block.convs)
     if rest or n < 1:
+        if bottleneck:
+            raise ValueError(
+                f"a CIFAR-10 bottleneck net has 9n+2 layers for n >= 1 (11, 20, 29, ...; the sequel's are "
+                f"164 and 1001); got depth {depth}"
+            )
         raise ValueError(
             f"a CIFAR-10 net has 6n+2 layers for n >= 1 (8, 14, 20, 26, 32, ...; the paper's are "
             f"{', '.join(map(str, CIFAR_PAPER_DEPTHS))}); got depth {depth}"
         )
-    return Architecture("cifar", BasicBlock, (n, n, n), (16, 32, 64))
+    return Architecture("cifar", block, (n, n, n), (16, 32, 64))
 
 
 class Stage(nn.Sequential):
@@ -241,7 +348,7 @@ class ResNet(nn.Module):
         self.arch = arch
         self.shortcut_option = shortcut
         stem_width = arch.widths[0]
-        self.stem = CifarStem(stem_width) if arch.family == "cifar" else ImageNetStem(stem_width)
+        self.stem = CifarStem(stem_width, arch.preact) if arch.family == "cifar" else ImageNetStem(stem_width)
         in_planes = stem_width
         stages = []
         for i, (blocks, planes) in enumerate(zip(arch.blocks_per_stage, arch.widths)):
@@ -258,6 +365,8 @@ class ResNet(nn.Module):
                 where = f"conv{i + 2}_x: {size}x{size} maps at 224x224 input, {blocks} blocks (Table 1)"
             stages.append(Stage(stage, where))
         self.stages = nn.Sequential(*stages)
+        # The sequel: after the last addition, one BN + ReLU before pooling (nothing else follows an addition).
+        self.final = nn.Sequential(nn.BatchNorm2d(in_planes), nn.ReLU(inplace=True)) if arch.preact else nn.Identity()
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(in_planes, num_classes)
         self.reset_parameters()
@@ -265,8 +374,11 @@ class ResNet(nn.Module):
     def extra_repr(self) -> str:
         a = self.arch
         kind = "plain" if self.shortcut_option is None else f"shortcut option {self.shortcut_option} (Sec. 3.3)"
+        if a.preact:
+            kind += ", full pre-activation units (Identity Mappings, Fig. 4(e))"
         if a.family == "cifar":
-            return f"CIFAR-10 net, 6n+2 = {a.depth} weighted layers with n = {a.blocks_per_stage[0]}, {kind}"
+            layers = f"{3 * a.block.convs}n+2"
+            return f"CIFAR-10 net, {layers} = {a.depth} weighted layers with n = {a.blocks_per_stage[0]}, {kind}"
         return f"ImageNet net, {a.depth} layers, {a.block.__name__} x {list(a.blocks_per_stage)} (Table 1), {kind}"
 
     def reset_parameters(self) -> None:
@@ -279,7 +391,7 @@ class ResNet(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stages(self.stem(x))
+        x = self.final(self.stages(self.stem(x)))
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
@@ -308,6 +420,8 @@ def get_model(
     num_classes: int | None = None,
     family: Literal["cifar", "imagenet"] | None = None,
     stride_at: str = "1x1",
+    preact: bool = False,
+    bottleneck: bool = False,
 ) -> ResNet:
     """Build a network of the paper by name, e.g. ``get_model("resnet56")``.
 
@@ -321,6 +435,10 @@ def get_model(
         num_classes: width of the last fc; default 10 (CIFAR-10) or 1000 (ImageNet).
         family: ``"cifar"`` or ``"imagenet"``; default from the depth as above.
         stride_at: where a bottleneck strides, ``"1x1"`` (paper) or ``"3x3"`` (torchvision).
+        preact: full pre-activation units of the sequel (Identity Mappings, Fig. 4(e)), CIFAR-10 ResNets
+            only, e.g. ``get_model("resnet110", preact=True)``.
+        bottleneck: CIFAR-10 nets of bottleneck units with ``9n + 2`` layers (the sequel's ResNet-164 and
+            ResNet-1001, shortcut B by default), e.g. ``get_model("resnet164", bottleneck=True, preact=True)``.
     """
     match = _NAME.match(name) if isinstance(name, str) else None
     if match is None:
@@ -329,7 +447,11 @@ def get_model(
     if family not in (None, "cifar", "imagenet"):
         raise ValueError(f"unknown family {family!r}: valid are 'cifar', 'imagenet'")
     if family is None:
-        family = "imagenet" if depth in IMAGENET else "cifar"
+        family = "cifar" if (preact or bottleneck) else "imagenet" if depth in IMAGENET else "cifar"
+    if (preact or bottleneck) and family == "imagenet":
+        raise ValueError(f"{name}: preact and bottleneck select CIFAR-10 nets (the sequel's); not family='imagenet'")
+    if preact and kind == "plain":
+        raise ValueError(f"{name} is a plain net: pre-activation units need a shortcut (use resnet{depth})")
     if family == "imagenet":
         valid = IMAGENET_PLAIN if kind == "plain" else tuple(IMAGENET)
         if depth not in valid:
@@ -337,14 +459,14 @@ def get_model(
         arch = IMAGENET[depth]
     else:
         try:
-            arch = cifar_architecture(depth)
+            arch = cifar_architecture(depth, bottleneck=bottleneck, preact=preact)
         except ValueError as err:
             raise ValueError(f"unknown model {name!r}: {err}; valid names are {_valid_names()}") from None
     if kind == "plain":
         if shortcut is not None:
             raise ValueError(f"{name} is a plain net: it has no shortcuts (got shortcut={shortcut!r})")
     elif shortcut is None:
-        shortcut = IMAGENET_DEFAULT_SHORTCUT[depth] if family == "imagenet" else "A"
+        shortcut = IMAGENET_DEFAULT_SHORTCUT[depth] if family == "imagenet" else "B" if bottleneck else "A"
     elif shortcut not in SHORTCUTS:
         raise ValueError(
             f"unknown shortcut {shortcut!r}: valid are 'A' (zero-padding), 'B' (projection where "

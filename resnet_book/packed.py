@@ -111,6 +111,8 @@ class PackedResNet(nn.Module):
             raise ValueError("a pack needs at least one network")
         first = models[0]
         for m in models:
+            if m.arch.block is not BasicBlock:
+                raise ValueError(f"a pack holds CIFAR-10 nets of the paper's basic blocks, not {m.arch.block.__name__}")
             if m.arch != first.arch or m.arch.family != "cifar":
                 raise ValueError(
                     "a pack holds CIFAR-10 nets of one depth (their layers must line up); got "

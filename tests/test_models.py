@@ -112,3 +112,81 @@ def test_forward_backward_on_cpu():
         out = model(torch.randn(2, 3, size, size))
         out.sum().backward()
         assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The sequel (He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016): full pre-activation.
+
+from resnet_book import analysis, flops  # noqa: E402
+from resnet_book.models import PreActBlock, PreActBottleneck  # noqa: E402
+from resnet_book.packed import PackedResNet  # noqa: E402
+
+# The sequel's parameter counts (its Tables 2-3 and Sec. 4.2), printed to one decimal in millions.
+SEQUEL_PARAMS_M = {("resnet110", False): 1.7, ("resnet164", True): 1.7, ("resnet1001", True): 10.2}
+
+
+@pytest.mark.parametrize("name, bottleneck", list(SEQUEL_PARAMS_M))
+def test_preact_parameter_counts_match_the_sequel(name, bottleneck):
+    ours = count_parameters(get_model(name, preact=True, bottleneck=bottleneck)) / 1e6
+    paper = SEQUEL_PARAMS_M[name, bottleneck]
+    assert abs(ours - paper) / paper < 0.02, f"{name}: {ours:.3f}M against the sequel's {paper}M"
+
+
+def test_preact_nets_are_built_of_preact_units_with_the_sequels_depths():
+    r110 = get_model("resnet110", preact=True)
+    r164 = get_model("resnet164", preact=True, bottleneck=True)
+    assert r110.arch.block is PreActBlock and r110.arch.blocks_per_stage == (18, 18, 18)
+    assert r164.arch.block is PreActBottleneck and r164.arch.blocks_per_stage == (18, 18, 18)
+    assert r164.arch.depth == 164 and r164.fc.in_features == 256 and r164.shortcut_option == "B"
+    assert not hasattr(r110.stem, "bn")  # the stem is the conv alone; each unit begins with BN + ReLU
+    assert r110(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    assert 0 < flops.count_flops(r164) < 2 * flops.count_flops(get_model("resnet110"))
+
+
+def zero_last_convs(model):
+    for unit in model.stages.modules():
+        if isinstance(unit, (PreActBlock, PreActBottleneck)):
+            torch.nn.init.zeros_(unit.conv3.weight if isinstance(unit, PreActBottleneck) else unit.conv2.weight)
+        elif isinstance(unit, BasicBlock):
+            torch.nn.init.zeros_(unit.bn2.weight)  # F(x) = 0 in the original block
+    return model
+
+
+@pytest.mark.parametrize("bottleneck", [False, True], ids=["basic", "bottleneck"])
+def test_a_preact_unit_with_a_zero_residual_is_exactly_the_identity(bottleneck):
+    """The sequel's Eqn. (3)-(4): x_{l+1} = x_l + F(x_l); with F = 0 the signal passes through untouched."""
+    model = zero_last_convs(get_model("resnet29" if bottleneck else "resnet20", preact=True, bottleneck=bottleneck))
+    units = [u for u in model.stages.modules() if isinstance(u, (PreActBlock, PreActBottleneck))]
+    x = torch.randn(4, units[1].bn1.num_features, 32, 32)
+    assert torch.equal(units[1](x), x)  # a unit with an identity shortcut
+    stage = model.stages[1]  # its first unit changes the dimensions; the rest carry its output unchanged
+    first = stage[0](torch.randn(4, stage[0].bn1.num_features, 32, 32))
+    assert torch.equal(torch.nn.Sequential(*list(stage)[1:])(first), first)
+
+
+def test_the_original_block_is_not_the_identity_even_with_a_zero_residual():
+    """The contrast the sequel draws: the ReLU after the addition changes the signal (negative values)."""
+    block = zero_last_convs(get_model("resnet20")).stages[0][1]
+    x = torch.randn(4, 16, 32, 32)
+    assert not torch.equal(block(x), x) and torch.equal(block(x), x.relu())
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(name="plain20", preact=True), "plain net"),
+        (dict(name="resnet21", bottleneck=True), "9n\\+2"),
+        (dict(name="resnet34", preact=True, family="imagenet"), "CIFAR-10 nets"),
+    ],
+)
+def test_impossible_preact_requests_are_refused_by_name(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        get_model(kwargs.pop("name"), **kwargs)
+
+
+def test_packing_and_fig7_refuse_preact_nets_instead_of_skipping_their_units():
+    net = get_model("resnet20", preact=True)
+    with pytest.raises(ValueError, match="basic blocks, not PreActBlock"):
+        PackedResNet([net, get_model("resnet20", preact=True)])
+    with pytest.raises(ValueError, match="pre-activation"):
+        analysis.response_layers(net)
