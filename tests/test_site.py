@@ -11,8 +11,9 @@ Needs Debian's ``chromium`` (``apt-get install chromium``); playwright drives it
 from __future__ import annotations
 
 import functools
-import re
 import http.server
+import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -223,33 +224,41 @@ def figures_by_choice(page, state_js: str, choices: list[str], choose) -> dict[s
 
 
 SHORTCUTS_PAGE = "chapters/3_shortcuts.html"
+UNITS_PAGE = "chapters/6_identity_mappings.html"
 
-# The toggle buttons labelled exactly A, B, C: the figure on show next to them and the active button.
-SHORTCUT_BUTTONS = """() => {
+
+def buttons_state(labels: list[str]) -> str:
+    """JS: the toggle buttons labelled exactly ``labels``, the figure on show next to them, the active button."""
+    return """() => {
     const shownIn = SHOWN_IN;
     const groups = [...document.querySelectorAll('.widget-toggle-buttons')].filter(g =>
-        JSON.stringify([...g.querySelectorAll('button')].map(b => b.textContent.trim())) === '["A","B","C"]');
-    if (groups.length === 0) return {error: 'no toggle buttons labelled A, B, C'};
-    groups[0].setAttribute('data-test-shortcuts', '');
+        JSON.stringify([...g.querySelectorAll('button')].map(b => b.textContent.trim())) === 'LABELS');
+    if (groups.length === 0) return {error: 'no toggle buttons labelled LABELS'};
+    groups[0].setAttribute('data-test-buttons', '');
     const active = [...groups[0].querySelectorAll('button.mod-active')].map(b => b.textContent.trim());
     return {srcs: shownIn(groups[0].parentElement), active: active};
-}""".replace("SHOWN_IN", SHOWN_IN)
+}""".replace("SHOWN_IN", SHOWN_IN).replace("LABELS", json.dumps(labels))
 
 
 def click_option(page, label: str) -> None:
-    group = page.locator(".widget-toggle-buttons[data-test-shortcuts]")
-    if group.count():  # tagged by the first look (A is on show when the page opens)
+    group = page.locator(".widget-toggle-buttons[data-test-buttons]")
+    if group.count():  # tagged by the first look (the first option is on show when the page opens)
         group.get_by_role("button", name=label, exact=True).click()
 
 
-def test_shortcut_buttons_switch_the_figure_without_a_kernel(server, browser):
-    """Sec. 3.3: clicking B, then C, shows another precomputed figure each time (jslink'd Stack)."""
-    visit = open_page(browser, server, SHORTCUTS_PAGE)
+@pytest.mark.parametrize(
+    "path, labels",
+    [(SHORTCUTS_PAGE, ["A", "B", "C"]), (UNITS_PAGE, ["original", "pre-activation"])],
+    ids=["shortcuts A/B/C", "original/pre-activation units"],
+)
+def test_toggle_buttons_switch_the_figure_without_a_kernel(server, browser, path, labels):
+    """Sec. 3.3 (A, B, C) and the sequel's units: each click shows another precomputed figure (jslink'd Stack)."""
+    visit = open_page(browser, server, path)
     page = visit.page
     try:
         page.wait_for_selector(".widget-toggle-button", timeout=20_000)
-        shown = figures_by_choice(page, SHORTCUT_BUTTONS, ["A", "B", "C"], click_option)
-        assert len(set(shown.values())) == 3, f"the figure did not change between A, B, C: {shown}"
+        shown = figures_by_choice(page, buttons_state(labels), labels, click_option)
+        assert len(set(shown.values())) == len(labels), f"{path}: the figure did not change between {labels}: {shown}"
         assert not visit.external(), visit.external()
     finally:
         page.context.close()
