@@ -237,7 +237,7 @@ def buttons_state(labels: list[str]) -> str:
     groups[0].setAttribute('data-test-buttons', '');
     const active = [...groups[0].querySelectorAll('button.mod-active')].map(b => b.textContent.trim());
     return {srcs: shownIn(groups[0].parentElement), active: active};
-}""".replace("SHOWN_IN", SHOWN_IN).replace("LABELS", json.dumps(labels))
+}""".replace("SHOWN_IN", SHOWN_IN).replace("LABELS", json.dumps(labels, separators=(",", ":")))
 
 
 def click_option(page, label: str) -> None:
