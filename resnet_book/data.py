@@ -296,8 +296,8 @@ def load_cifar10(
                 per_class = (None, None) if split == "val" else (train_per_class, test_per_class)
                 data = read_cifar10_jpeg(candidate, *per_class)
                 say(
-                    "CIFAR-10: the offline JPEG copy 'cifar10-jpeg' (quality 75, not bit-identical to\n"
-                    "  CIFAR-10: absolute errors are higher than the paper's)"
+                    "CIFAR-10: the offline JPEG copy 'cifar10-jpeg' (JPEG quality 75),\n"
+                    "  not bit-identical to CIFAR-10, so errors run higher than the paper's"
                 )
                 break
     if data is None:
