@@ -22,6 +22,12 @@ def write_fake_binary(folder, per_file=20):
         records.tofile(folder / name)
 
 
+@pytest.fixture(autouse=True)
+def small_batch_files(monkeypatch):
+    """The fake batch files hold 20 records, not CIFAR-10's 10,000."""
+    monkeypatch.setattr(datamod, "BATCH_RECORDS", 20)
+
+
 @pytest.fixture
 def no_env(monkeypatch):
     monkeypatch.delenv("RESNET_BOOK_CIFAR10_JPEG", raising=False)
