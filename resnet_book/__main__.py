@@ -13,6 +13,7 @@ import argparse
 import math
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -58,12 +59,11 @@ def finish(trainer: Trainer, out: Path, overwrite: bool = False) -> list[Path]:
 
 def make_config(args, model: str, shortcut: str | None):
     cfg = preset(args.preset, model, shortcut=shortcut, seed=args.seed)
-    if args.iterations is not None:
+    if args.iterations is not None:  # through replace, so Config checks the new length
         scale = args.iterations / cfg.iterations
-        cfg.milestones = tuple(round(m * scale) for m in cfg.milestones)
-        cfg.iterations = args.iterations
-        cfg.eval_every = cfg.checkpoint_every = max(1, min(cfg.eval_every, args.iterations // 4))
-        cfg.preset = "custom"
+        every = max(1, min(cfg.eval_every, args.iterations // 4))
+        cfg = replace(cfg, iterations=args.iterations, milestones=tuple(round(m * scale) for m in cfg.milestones),
+                      eval_every=every, checkpoint_every=every, preset="custom")  # fmt: skip
     if args.no_cuda_graph:
         cfg.cuda_graph = False
     if args.inductor:

@@ -212,7 +212,7 @@ class CheckpointError(ValueError):
 
 # A network that guesses uniformly among 10 classes has loss ln 10 = 2.3 (chance level). A window whose mean
 # training loss is above DIVERGED_LOSS is diverged: at lr 100 the loss reaches 1e17 at chance-level error,
-# while every recorded run starts below 4 and only falls.
+# while no window of the recorded runs (data/runs) is above 2.2, and ResNet-8 at lr 1 starts at 4.5.
 DIVERGED_LOSS = 10 * math.log(10)
 
 
