@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import fcntl
 import math
 import os
 import pickle
 import signal
+import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -552,10 +552,11 @@ class Trainer:
         if state.get("dataset") != self.data.name:
             raise CheckpointError(
                 f"{path}: this run was trained on {state.get('dataset')!r} and would continue on "
-                f"{self.data.name!r}; {fix}, or make {state.get('dataset')!r} the dataset found again"
+                f"{self.data.name!r}; {fix}, or continue it where {state.get('dataset')!r} is found (real "
+                "CIFAR-10 comes first: RESNET_BOOK_DATA_DIR chooses the folder it is looked for in)"
             )
         if len(state["configs"]) != len(self.configs):
-            raise CheckpointError(f"{path}: checkpoint of {len(state['configs'])} packed runs, not {len(self.configs)}")
+            raise CheckpointError(f"{path}: checkpoint of {len(state['configs'])} packed runs, not {len(self.configs)}; {fix}")
         keys = ("model", "shortcut", "seed", "batch_size", "lr", "milestones", "iterations", "momentum",
                 "weight_decay", "warmup_lr", "train_per_class", "test_per_class", "split")  # fmt: skip
         for cfg, theirs in zip(self.configs, state["configs"]):
@@ -563,7 +564,7 @@ class Trainer:
             theirs["milestones"] = tuple(theirs["milestones"])
             differ = [k for k in keys if mine[k] != theirs[k]]
             if differ:
-                raise CheckpointError(f"{path}: checkpoint of a different run ({', '.join(differ)} differ); not resuming")
+                raise CheckpointError(f"{path}: checkpoint of a different run ({', '.join(differ)} differ); {fix}, or pass the options it was started with")
         self.model.load_state_dict(state["model"])
         with torch.no_grad():
             for b, s in zip(self.bufs, state["momentum"]):
@@ -722,7 +723,8 @@ class StopOnInterrupt:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        print("\nCtrl-C: stopping at the next log point with a checkpoint (Ctrl-C again: quit without it)", flush=True)
+        print("\nCtrl-C: stopping at the next log point with a checkpoint (Ctrl-C again: quit without it)",
+              file=sys.stderr, flush=True)  # fmt: skip
 
     def __enter__(self) -> "StopOnInterrupt":
         self._previous = signal.signal(signal.SIGINT, self._handle)
@@ -738,6 +740,8 @@ _locks: dict[Path, int] = {}  # held for the life of the process
 def lock_run(checkpoint: Path) -> None:
     """Take ``<checkpoint>.lock`` for this process: one process trains a run at a time. A second process on
     the same run is refused by name, and the lock is freed when the holder exits, even by ``kill -9``."""
+    import fcntl  # POSIX (Linux, macOS, Colab): imported here so the rest of the module loads anywhere
+
     lock = checkpoint.with_name(checkpoint.name + ".lock")
     if lock in _locks:
         return
