@@ -100,8 +100,7 @@ def cmd_train(args) -> int:
     cfg = make_config(args, args.model, shortcut)
     record = Path(args.out) / f"{runsmod.run_id(args.model, shortcut, cfg.preset, cfg.seed)}.json"
     if record.exists() and not args.force:
-        print(f"{record}: already recorded; pass --force to train and record it again", file=sys.stderr)
-        return 2
+        raise FileExistsError(f"{record}: already recorded; pass --force to train and record it again")
     trainer = make_trainer(args, [(args.model, args.shortcut)], {})
     with StopOnInterrupt() as interrupted:
         trainer.run(max_seconds=None if args.max_minutes is None else args.max_minutes * 60, stop=interrupted)
@@ -165,8 +164,8 @@ def cmd_sweep(args) -> int:
                             stop=interrupted)  # fmt: skip
     if finished < len(jobs):
         reason = "interrupted" if interrupted() else "time limit reached"
-        print(f"{reason}: {finished} of {len(jobs)} jobs finished, the others checkpointed; run the same command "
-              "again to continue", file=sys.stderr if interrupted() else sys.stdout)  # fmt: skip
+        print(f"{reason}: {finished} of {len(jobs)} jobs finished, the others stopped with a checkpoint or not "
+              "started; run the same command again to continue", file=sys.stderr if interrupted() else sys.stdout)  # fmt: skip
         return 130 if interrupted() else 0
     return 0
 

@@ -335,6 +335,16 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_continue(capsys, offline, tmp
     assert load_run(tmp_path / "runs" / "resnet8-A-custom-seed0.json").provenance["resumed"]
 
 
+def test_a_sweep_asked_to_stop_checkpoints_its_live_run_and_starts_no_other(tiny, tmp_path):
+    """What Ctrl-C does to ``sweep``: the live run stops at its next log point with a checkpoint."""
+    asked = []
+    make = lambda model: lambda: Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / f"{model}.pt",  # noqa: E731
+                                         callback=lambda t, entry: asked.append(t.iteration))  # fmt: skip
+    assert cli.run_pool([make("resnet8"), make("plain8")], 1, None, stop=lambda: bool(asked)) == 0
+    assert asked == [4] and torch.load(tmp_path / "resnet8.pt", weights_only=True)["iteration"] == 4
+    assert not (tmp_path / "plain8.pt").exists()
+
+
 def test_a_diverged_run_is_one_line_and_no_record(capsys, offline, tmp_path, monkeypatch):
     monkeypatch.setattr(cli, "make_config", lambda args, model, shortcut, make=cli.make_config: Config(
         **{**vars(make(args, model, shortcut)), "lr": 100.0}))  # fmt: skip
