@@ -49,7 +49,6 @@ RUNS_DIR = REPO_ROOT / "data" / "runs"
 SCHEDULE_KEYS = ("iterations", "batch_size", "lr", "milestones", "weight_decay", "momentum", "warmup")
 HISTORY_KEYS = ("iteration", "lr", "train_loss", "train_error", "test_error", "seconds")
 PROVENANCE_KEYS = ("gpu", "torch", "commit", "wall_seconds", "date", "resnet_book")
-PRESET_NAMES = ("paper", "quick", "colab", "custom")
 
 
 class RunRecordError(ValueError):
@@ -116,7 +115,7 @@ def _finite(where: str, field: str, value: Any) -> None:
 def validate(record: Any, where: str = "run record") -> dict:
     """Check a record against the schema; raise ``RunRecordError`` naming ``where`` and the field."""
     from .models import get_model
-    from .train import check_depth
+    from .train import PRESETS, check_depth
 
     if not isinstance(record, dict):
         raise RunRecordError(f"{where}: a run record must be a JSON object, got {type(record).__name__}")
@@ -136,8 +135,8 @@ def validate(record: Any, where: str = "run record") -> dict:
         get_model(record["model"], shortcut=shortcut, family="cifar")
     except ValueError as err:
         raise _fail(where, "model", f"is not a valid network: {err}") from None
-    if record["preset"] not in PRESET_NAMES:
-        raise _fail(where, "preset", f"must be one of {', '.join(PRESET_NAMES)}, got {record['preset']!r}")
+    if record["preset"] not in (*PRESETS, "custom"):
+        raise _fail(where, "preset", f"must be one of {', '.join(PRESETS)}, custom; got {record['preset']!r}")
     expected = run_id(record["model"], shortcut, record["preset"], record["seed"])
     if record["id"] != expected:
         raise _fail(where, "id", f"is {record['id']!r} but model, shortcut, preset and seed make it {expected!r}")
