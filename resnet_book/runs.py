@@ -38,6 +38,7 @@ import os
 import platform
 import subprocess
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -243,13 +244,12 @@ def check_writable(folder: str | Path, what: str) -> Path:
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """``write(tmp)`` into a temporary file of its own beside ``path``, then rename it to ``path``: a reader
     sees the old file or the new one, never half of one, and two writers never share a temporary name."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")  # the file's usual mode, not mkstemp's 0600
     try:
-        write(Path(tmp))
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -320,7 +320,7 @@ def save_run(record: dict, directory: str | Path = RUNS_DIR, overwrite: bool = F
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{record['id']}.json"
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{path}: already recorded; pass --force to record the run again")
+        raise FileExistsError(f"{path}: already recorded; pass overwrite=True (--force on the command line) to record it again")
     text = json.dumps(record, indent=1, allow_nan=False) + "\n"
     write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return path

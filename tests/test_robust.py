@@ -115,7 +115,7 @@ def test_a_record_is_not_overwritten_unless_asked(good, tmp_path):
     path = runs.save_run(good, tmp_path)
     before = path.read_text()
     good["provenance"]["date"] = "2030-01-01T00:00:00+00:00"
-    with pytest.raises(FileExistsError, match=r"seed0\.json: already recorded; pass --force"):
+    with pytest.raises(FileExistsError, match=r"seed0\.json: already recorded; pass overwrite=True \(--force"):
         runs.save_run(good, tmp_path)
     assert path.read_text() == before
     runs.save_run(good, tmp_path, overwrite=True)
