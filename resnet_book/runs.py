@@ -50,6 +50,7 @@ RUNS_DIR = REPO_ROOT / "data" / "runs"
 SCHEDULE_KEYS = ("iterations", "batch_size", "lr", "milestones", "weight_decay", "momentum", "warmup")
 HISTORY_KEYS = ("iteration", "lr", "train_loss", "train_error", "test_error", "seconds")
 PROVENANCE_KEYS = ("gpu", "torch", "commit", "wall_seconds", "date", "resnet_book")
+RESTORE = "; restore the file (git checkout -- data/runs) or remove it"  # what to do with a broken record
 
 
 class RunRecordError(ValueError):
@@ -188,12 +189,15 @@ def load_run(path: str | Path) -> Run:
     try:
         record = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_no_constant)
     except UnicodeDecodeError as err:
-        raise RunRecordError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); a run record is UTF-8 JSON") from None
+        raise RunRecordError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}){RESTORE}") from None
     except (json.JSONDecodeError, ValueError) as err:
-        raise RunRecordError(f"{path}: not valid JSON ({err})") from None
+        raise RunRecordError(f"{path}: not valid JSON ({err}){RESTORE}") from None
     except OSError as err:
         raise RunRecordError(f"{path}: cannot be read ({err.strerror})") from None
-    validate(record, str(path))
+    try:
+        validate(record, str(path))
+    except RunRecordError as err:
+        raise RunRecordError(f"{err}{RESTORE}") from None
     if record["id"] != path.stem:
         raise _fail(str(path), "id", f"is {record['id']!r}, not the file's name {path.stem!r}: a copy or a "
                     "renamed record; remove it, or name the file <id>.json")  # fmt: skip
