@@ -248,7 +248,8 @@ def check_writable(folder: str | Path, what: str) -> Path:
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """``write(tmp)`` into a temporary file of its own beside ``path``, then rename it to ``path``: a reader
     sees the old file or the new one, never half of one, and two writers never share a temporary name."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")  # the file's usual mode, not mkstemp's 0600
+    # a name of its own, created with the file's usual mode (mkstemp's 0600 would hide records from others)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -324,7 +325,9 @@ def save_run(record: dict, directory: str | Path = RUNS_DIR, overwrite: bool = F
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{record['id']}.json"
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{path}: already recorded; pass overwrite=True (--force on the command line) to record it again")
+        raise FileExistsError(
+            f"{path}: already recorded; pass overwrite=True (--force on the command line) to record it again"
+        )
     text = json.dumps(record, indent=1, allow_nan=False) + "\n"
     write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return path

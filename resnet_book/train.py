@@ -333,7 +333,9 @@ class Trainer:
         self._last_log = 0
         if self.checkpoint_path is not None:
             if self.checkpoint_path.is_dir():
-                raise CheckpointError(f"{self.checkpoint_path}: a folder, not a checkpoint file; remove it or choose another path")
+                raise CheckpointError(
+                    f"{self.checkpoint_path}: a folder, not a checkpoint file; remove it or choose another path"
+                )
             check_writable(self.checkpoint_path.parent, "checkpoint")  # now, not at the first save
             if resume and self.checkpoint_path.exists():
                 self.load_checkpoint(self.checkpoint_path)
@@ -564,7 +566,10 @@ class Trainer:
             theirs["milestones"] = tuple(theirs["milestones"])
             differ = [k for k in keys if mine[k] != theirs[k]]
             if differ:
-                raise CheckpointError(f"{path}: checkpoint of a different run ({', '.join(differ)} differ); {fix}, or pass the options it was started with")
+                raise CheckpointError(
+                    f"{path}: checkpoint of a different run ({', '.join(differ)} differ); {fix}, or pass the options "
+                    "it was started with"
+                )
         self.model.load_state_dict(state["model"])
         with torch.no_grad():
             for b, s in zip(self.bufs, state["momentum"]):
