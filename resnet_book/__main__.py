@@ -2,14 +2,18 @@
 
 A run checkpoints to ``data/checkpoints/<id>.pt`` and continues from there when started again (or from
 ``--resume PATH``); ``--max-minutes`` stops it cleanly with a checkpoint, so a long run fits in several
-short sessions. A finished run is written to ``data/runs/<id>.json`` (schema: ``resnet_book.runs``).
+short sessions. A finished run is written to ``data/runs/<id>.json`` (schema: ``resnet_book.runs``), once:
+``--force`` records it again. Ctrl-C stops at the next log point with a checkpoint; a second process on
+the same run is refused. Every refusal is one line on stderr naming the file or value, exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -19,7 +23,10 @@ from . import data as datamod
 from . import runs as runsmod
 from .analysis import layer_responses
 from .models import get_model
-from .train import PRESETS, WARMUP_MODELS, Trainer, progress_text, preset
+from .train import (
+    PRESETS, WARMUP_MODELS, StopOnInterrupt, Trainer, TrainingDiverged, check_depth, lock_run, preset,
+    progress_text, resolve_device,
+)  # fmt: skip
 
 SWEEPS = {
     # Fig. 6 (left) and Fig. 1: plain nets get worse with depth.
@@ -36,7 +43,7 @@ SWEEPS["all"] = SWEEPS["fig6"][:-1] + SWEEPS["shortcuts"] + SWEEPS["fig6"][-1:]
 CHECKPOINTS = datamod.REPO_ROOT / "data" / "checkpoints"
 
 
-def finish(trainer: Trainer, out: Path) -> list[Path]:
+def finish(trainer: Trainer, out: Path, overwrite: bool = False) -> list[Path]:
     """Fig. 7 statistics on the test set, then the run record (one per run of a pack)."""
     images = trainer.data.normalize(trainer.data.test_images)
     if trainer.channels_last:
@@ -44,7 +51,7 @@ def finish(trainer: Trainer, out: Path) -> list[Path]:
     paths = []
     for run in trainer.members():
         stds = layer_responses(run.model, images)
-        path = runsmod.save_run(runsmod.make_record(run, stds), out)
+        path = runsmod.save_run(runsmod.make_record(run, stds), out, overwrite=overwrite)
         print(f"{path}: train error {run.final()['train_error']:.4f}, test error {run.final()['test_error']:.4f}")
         paths.append(path)
     return paths
@@ -52,12 +59,11 @@ def finish(trainer: Trainer, out: Path) -> list[Path]:
 
 def make_config(args, model: str, shortcut: str | None):
     cfg = preset(args.preset, model, shortcut=shortcut, seed=args.seed)
-    if args.iterations:
+    if args.iterations is not None:  # through replace, so Config checks the new length
         scale = args.iterations / cfg.iterations
-        cfg.milestones = tuple(round(m * scale) for m in cfg.milestones)
-        cfg.iterations = args.iterations
-        cfg.eval_every = cfg.checkpoint_every = max(1, min(cfg.eval_every, args.iterations // 4))
-        cfg.preset = "custom"
+        every = max(1, min(cfg.eval_every, args.iterations // 4))
+        cfg = replace(cfg, iterations=args.iterations, milestones=tuple(round(m * scale) for m in cfg.milestones),
+                      eval_every=every, checkpoint_every=every, preset="custom")  # fmt: skip
     if args.no_cuda_graph:
         cfg.cuda_graph = False
     if args.inductor:
@@ -71,13 +77,18 @@ def make_trainer(args, runs: list[tuple[str, str | None]], data_cache: dict) -> 
     configs = [make_config(args, model, shortcut) for model, shortcut in runs]
     cfg = configs[0]
     key = (cfg.train_per_class, cfg.test_per_class, cfg.split)
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(args.device)
+    run = "+".join(runsmod.run_id(m, s, cfg.preset, cfg.seed) for m, s in runs)
+    checkpoint = Path(args.resume) if getattr(args, "resume", None) else Path(args.checkpoint_dir) / f"{run}.pt"
+    if getattr(args, "resume", None) and not checkpoint.is_file():
+        raise FileNotFoundError(f"{checkpoint}: no such checkpoint to resume from; leave out --resume to start the run")
+    runsmod.check_writable(args.out, "run records")  # before hours of training, not after
+    runsmod.check_writable(checkpoint.parent, "checkpoint")
+    lock_run(checkpoint)  # one process per run
     if key not in data_cache:
         data_cache[key] = datamod.load_cifar10(
             train_per_class=cfg.train_per_class, test_per_class=cfg.test_per_class, split=cfg.split, device=device
         )
-    run = "+".join(runsmod.run_id(m, s, cfg.preset, cfg.seed) for m, s in runs)
-    checkpoint = Path(args.resume) if getattr(args, "resume", None) else Path(args.checkpoint_dir) / f"{run}.pt"
     trainer = Trainer(configs if len(configs) > 1 else cfg, data_cache[key], device, checkpoint=checkpoint)
     if trainer.resumed_from is not None:
         print(f"{run}: resuming from {checkpoint} at iteration {trainer.resumed_from:,}")
@@ -85,12 +96,22 @@ def make_trainer(args, runs: list[tuple[str, str | None]], data_cache: dict) -> 
 
 
 def cmd_train(args) -> int:
+    shortcut = shortcut_of(args.model, args.shortcut)
+    cfg = make_config(args, args.model, shortcut)
+    record = Path(args.out) / f"{runsmod.run_id(args.model, shortcut, cfg.preset, cfg.seed)}.json"
+    if record.exists() and not args.force:
+        raise FileExistsError(f"{record}: already recorded; pass --force to train and record it again")
     trainer = make_trainer(args, [(args.model, args.shortcut)], {})
-    trainer.run(max_seconds=None if args.max_minutes is None else args.max_minutes * 60)
+    with StopOnInterrupt() as interrupted:
+        trainer.run(max_seconds=None if args.max_minutes is None else args.max_minutes * 60, stop=interrupted)
+    if interrupted():
+        print(f"interrupted at iteration {trainer.iteration:,}, checkpoint {trainer.checkpoint_path}; run the "
+              "same command again to continue", file=sys.stderr)  # fmt: skip
+        return 130
     if not trainer.done:
         print(f"stopped at iteration {trainer.iteration:,} (time limit); run the same command again to continue")
         return 0
-    finish(trainer, Path(args.out))
+    finish(trainer, Path(args.out), overwrite=args.force)
     print(f"{trainer.wall_seconds:.0f} s")
     return 0
 
@@ -98,11 +119,13 @@ def cmd_train(args) -> int:
 def shortcut_of(model: str, shortcut: str | None) -> str | None:
     """The run's real shortcut: the model's default (option A for a CIFAR ResNet, none for a plain net) when
     not given, so ``train resnet56`` and ``train resnet56 --shortcut A`` share one checkpoint and record."""
+    check_depth(model)
     return get_model(model, shortcut=shortcut, family="cifar").shortcut_option
 
 
 def depth(model: str, shortcut: str | None) -> int:
     """Layers of a CIFAR-10 net (the name is checked: an impossible depth is a clear error)."""
+    check_depth(model)
     return get_model(model, shortcut=shortcut, family="cifar").arch.depth
 
 
@@ -135,10 +158,15 @@ def cmd_sweep(args) -> int:
         todo.append((model, shortcut))
     jobs = sorted(packs(todo, args.pack), key=job_cost, reverse=True)  # longest first: the last to start is short
     data_cache: dict = {}
-    finished = run_pool([lambda runs=runs: make_trainer(args, runs, data_cache) for runs in jobs], args.concurrent,
-                        None if args.max_minutes is None else args.max_minutes * 60, lambda t: finish(t, out))  # fmt: skip
+    with StopOnInterrupt() as interrupted:
+        finished = run_pool([lambda runs=runs: make_trainer(args, runs, data_cache) for runs in jobs], args.concurrent,
+                            None if args.max_minutes is None else args.max_minutes * 60, lambda t: finish(t, out),
+                            stop=interrupted)  # fmt: skip
     if finished < len(jobs):
-        print("time limit reached; run the same command again to continue")
+        reason = "interrupted" if interrupted() else "time limit reached"
+        print(f"{reason}: {finished} of {len(jobs)} jobs finished, the others stopped with a checkpoint or not "
+              "started; run the same command again to continue", file=sys.stderr if interrupted() else sys.stdout)  # fmt: skip
+        return 130 if interrupted() else 0
     return 0
 
 
@@ -149,15 +177,15 @@ def run_together(trainers: list[Trainer], max_seconds: float | None) -> None:
 
 def run_pool(
     jobs: list[Callable[[], Trainer]], concurrent: int, max_seconds: float | None,
-    on_done: Callable[[Trainer], None] | None = None,
+    on_done: Callable[[Trainer], None] | None = None, stop: Callable[[], bool] | None = None,
 ) -> int:  # fmt: skip
     """Train up to ``concurrent`` jobs at once, each on its own CUDA stream and at its own pace.
 
     Each run has a window of steps (up to its next log point) queued on its stream; the host looks at a
     run only once its window is done (``Trainer.ready``), logs it and queues the next one, so a fast run
     never waits for a slow one, and a finished run's slot goes to the next job at once. After
-    ``max_seconds`` every live run stops at its next log point with a checkpoint and no other job starts.
-    Returns the number of jobs finished.
+    ``max_seconds``, or once ``stop()`` says so (Ctrl-C), every live run stops at its next log point with a
+    checkpoint and no other job starts. Returns the number of jobs finished.
     """
     from tqdm.auto import tqdm
 
@@ -169,9 +197,12 @@ def run_pool(
         t.wall_seconds += elapsed - started.pop(id(t))
         bars.pop(id(t)).close()
 
+    def time_is_up() -> bool:
+        return (max_seconds is not None and time.perf_counter() - start > max_seconds) or (stop is not None and stop())
+
     try:
         while pending or live:
-            while pending and len(live) < concurrent and (max_seconds is None or time.perf_counter() - start < max_seconds):
+            while pending and len(live) < concurrent and not time_is_up():
                 t = pending.pop(0)()
                 started[id(t)] = time.perf_counter() - start
                 live.append(t)
@@ -198,7 +229,7 @@ def run_pool(
                     finished += 1
                     if on_done is not None:
                         on_done(t)
-                elif max_seconds is not None and elapsed > max_seconds:
+                elif time_is_up():
                     t.stop_at_time_limit(elapsed - started[id(t)])
                     leave(t, elapsed)
                 else:
@@ -209,17 +240,39 @@ def run_pool(
     return finished
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (``--iterations 0`` or ``--pack -1`` is refused, not ignored)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def minutes(text: str) -> float:
+    """An argparse type: a finite number of minutes >= 0 (``nan`` and ``-5`` are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (0 <= value < math.inf):
+        raise argparse.ArgumentTypeError(f"must be a finite number of minutes >= 0, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m resnet_book", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--preset", default="paper", choices=list(PRESETS))
-    common.add_argument("--seed", type=int, default=0)
+    common.add_argument("--seed", type=int, default=0)  # any integer: torch.manual_seed takes negatives
     common.add_argument("--out", default=str(runsmod.RUNS_DIR), help="where run records go (default data/runs)")
-    common.add_argument("--max-minutes", type=float, default=None, help="stop cleanly with a checkpoint after M minutes")
+    common.add_argument("--max-minutes", type=minutes, default=None, help="stop cleanly with a checkpoint after M minutes")
     common.add_argument("--checkpoint-dir", default=str(CHECKPOINTS), help="default data/checkpoints")
     common.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
-    common.add_argument("--iterations", type=int, default=None, help="override the schedule's length (milestones scale)")
+    common.add_argument("--iterations", type=positive_int, default=None, help="override the schedule's length (milestones scale)")
     common.add_argument("--no-cuda-graph", dest="no_cuda_graph", action="store_true", help="eager steps on CUDA")
     common.add_argument("--inductor", action="store_true",
                         help="compile the model with inductor (Config.compile): fused kernels, same recipe")  # fmt: skip
@@ -227,18 +280,23 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("model", help="e.g. resnet20, plain56, resnet110")
     t.add_argument("--shortcut", default=None, choices=["A", "B", "C"])
     t.add_argument("--resume", default=None, help="checkpoint to continue from (default data/checkpoints/<id>.pt)")
+    t.add_argument("--force", action="store_true", help="train and record a run that is already recorded")
     t.set_defaults(func=cmd_train)
     s = sub.add_parser("sweep", parents=[common], help="train a set of the paper's runs, skipping recorded ones")
     s.add_argument("name", choices=list(SWEEPS))
-    s.add_argument("--concurrent", type=int, default=1, help="runs (or packs) trained together, each on a stream")
-    s.add_argument("--pack", type=int, default=1, help="up to P runs of one depth trained as one network (resnet_book.packed)")
+    s.add_argument("--concurrent", type=positive_int, default=1, help="runs (or packs) trained together, each on a stream")
+    s.add_argument("--pack", type=positive_int, default=1, help="up to P runs of one depth trained as one network (resnet_book.packed)")
     s.set_defaults(func=cmd_sweep)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, datamod.DatasetError) as err:
+    except (ValueError, OSError, datamod.DatasetError, TrainingDiverged) as err:  # each names its file or value
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before training (loading data) or a second Ctrl-C: nothing new to save
+        print("error: interrupted; checkpoints written so far are kept: run the same command again to continue",
+              file=sys.stderr)  # fmt: skip
+        return 130
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ BINARY_DIR = "cifar-10-batches-bin"
 BINARY_TRAIN = [f"data_batch_{i}.bin" for i in range(1, 6)]
 BINARY_TEST = "test_batch.bin"
 RECORD = 1 + 3 * SIZE * SIZE  # one label byte, then 3072 pixel bytes (R, G, B planes)
+BATCH_RECORDS = 10_000  # images in each of the six batch files (tests set fewer for their small files)
 JPEG_NAME = "cifar10-jpeg.npz"
 JPEG_MD5 = "72a2e06cfc97c2d6236299973d30f714"  # the one offline copy this project knows (shared/datasets)
 JPEG_SIZE = 55_793_123
@@ -123,11 +124,16 @@ def _md5(path: Path) -> str:
 
 
 def _read_binary_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One batch file: exactly ``BATCH_RECORDS`` records, so a file cut at a record boundary is refused too."""
+    again = f"delete the folder {path.parent} to download it again"
+    if not path.is_file():
+        problem = "is a folder, not a file" if path.is_dir() else "is missing"
+        raise DatasetError(f"{path}: the CIFAR-10 batch file {problem}; {again}")
     raw = np.fromfile(path, dtype=np.uint8)
-    if raw.size == 0 or raw.size % RECORD:
+    if raw.size != BATCH_RECORDS * RECORD:
         raise DatasetError(
-            f"{path}: {raw.size} bytes is not a whole number of CIFAR-10 records ({RECORD} bytes each); "
-            "the file is truncated or corrupt: delete the folder to download it again"
+            f"{path}: {raw.size:,} bytes, not {BATCH_RECORDS:,} CIFAR-10 records of {RECORD} bytes "
+            f"({BATCH_RECORDS * RECORD:,} bytes); the file is truncated or corrupt: {again}"
         )
     records = raw.reshape(-1, RECORD)
     labels = records[:, 0]

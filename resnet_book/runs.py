@@ -4,7 +4,8 @@ Schema (``resnet_book.run/1``); errors are fractions in [0, 1], times in seconds
 
 .. code-block:: text
 
-    id            str    file stem, e.g. "resnet20-A-paper-seed0"
+    id            str    "<model>-<shortcut or plain>-<preset>-seed<seed>", e.g. "resnet20-A-paper-seed0",
+                         and the file's name: <id>.json (so ids are unique in a folder)
     model         str    a name of resnet_book.models.get_model ("resnet20", "plain56", ...)
     shortcut      str | null   "A" | "B" | "C"; null for plain nets
     dataset       str    "cifar10", "cifar10-jpeg", or a subset such as "cifar10-jpeg[500/100 per class]"
@@ -19,6 +20,10 @@ Schema (``resnet_book.run/1``); errors are fractions in [0, 1], times in seconds
                   layer_response_std: Fig. 7, the std of each 3x3 layer's output after BN (test set)
     provenance    {gpu, torch, commit, wall_seconds, date, resnet_book, python, device, fast_path,
                    resumed, trained_concurrently_with}
+
+Every number is finite. ``load_run`` refuses, naming the file and the field, a record that breaks any of
+this: a copy saved under another name, a record whose model disagrees with its id, a NaN, a file that is
+not UTF-8 JSON. A chapter never shows a record it could not check.
                   gpu is the GPU's name, or the CPU model for a CPU run; fast_path holds the speed
                   switches and packed_runs (1, or the runs trained as one network with this one);
                   wall_seconds is shared with the runs in trained_concurrently_with
@@ -32,9 +37,11 @@ import math
 import os
 import platform
 import subprocess
+import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .data import REPO_ROOT
 
@@ -43,6 +50,7 @@ RUNS_DIR = REPO_ROOT / "data" / "runs"
 SCHEDULE_KEYS = ("iterations", "batch_size", "lr", "milestones", "weight_decay", "momentum", "warmup")
 HISTORY_KEYS = ("iteration", "lr", "train_loss", "train_error", "test_error", "seconds")
 PROVENANCE_KEYS = ("gpu", "torch", "commit", "wall_seconds", "date", "resnet_book")
+RESTORE = "; restore the file (git checkout -- data/runs) or remove it"  # what to do with a broken record
 
 
 class RunRecordError(ValueError):
@@ -101,14 +109,20 @@ def _fraction(where: str, field: str, value: Any) -> None:
         raise _fail(where, field, f"must be a fraction in [0, 1], got {value!r}")
 
 
+def _finite(where: str, field: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _fail(where, field, f"must be a finite number, got {value!r}")
+
+
 def validate(record: Any, where: str = "run record") -> dict:
     """Check a record against the schema; raise ``RunRecordError`` naming ``where`` and the field."""
     from .models import get_model
+    from .train import PRESETS, check_depth
 
     if not isinstance(record, dict):
         raise RunRecordError(f"{where}: a run record must be a JSON object, got {type(record).__name__}")
-    for key, kind in (("id", str), ("model", str), ("dataset", str), ("seed", int), ("schedule", dict),
-                      ("history", list), ("final", dict), ("provenance", dict)):  # fmt: skip
+    for key, kind in (("id", str), ("model", str), ("dataset", str), ("seed", int), ("preset", str),
+                      ("schedule", dict), ("history", list), ("final", dict), ("provenance", dict)):  # fmt: skip
         if key not in record:
             raise _fail(where, key, "is missing")
         if not isinstance(record[key], kind) or isinstance(record[key], bool):
@@ -119,9 +133,15 @@ def validate(record: Any, where: str = "run record") -> dict:
     if shortcut not in (None, "A", "B", "C"):
         raise _fail(where, "shortcut", f"must be 'A', 'B', 'C' or null, got {shortcut!r}")
     try:
+        check_depth(record["model"])
         get_model(record["model"], shortcut=shortcut, family="cifar")
     except ValueError as err:
         raise _fail(where, "model", f"is not a valid network: {err}") from None
+    if record["preset"] not in (*PRESETS, "custom"):
+        raise _fail(where, "preset", f"must be one of {', '.join(PRESETS)}, custom; got {record['preset']!r}")
+    expected = run_id(record["model"], shortcut, record["preset"], record["seed"])
+    if record["id"] != expected:
+        raise _fail(where, "id", f"is {record['id']!r} but model, shortcut, preset and seed make it {expected!r}")
     for key in SCHEDULE_KEYS:
         if key not in record["schedule"]:
             raise _fail(where, f"schedule.{key}", "is missing")
@@ -134,8 +154,9 @@ def validate(record: Any, where: str = "run record") -> dict:
                 raise _fail(where, f"history[{i}].{key}", "is missing")
         for key in ("train_error", "test_error"):
             _fraction(where, f"history[{i}].{key}", entry[key])
-        if not math.isfinite(entry["train_loss"]):
-            raise _fail(where, f"history[{i}].train_loss", f"must be finite, got {entry['train_loss']}")
+        for key in ("iteration", "lr", "train_loss", "test_loss", "seconds"):
+            if key in entry:  # test_loss came after the first records
+                _finite(where, f"history[{i}].{key}", entry[key])
         if entry["iteration"] <= last:
             raise _fail(where, f"history[{i}].iteration", "must increase")
         last = entry["iteration"]
@@ -143,30 +164,55 @@ def validate(record: Any, where: str = "run record") -> dict:
         if key not in record["final"]:
             raise _fail(where, f"final.{key}", "is missing")
         _fraction(where, f"final.{key}", record["final"][key])
+    if "train_loss" in record["final"]:
+        _finite(where, "final.train_loss", record["final"]["train_loss"])
     stds = record["final"].get("layer_response_std")
-    if stds is not None and (not isinstance(stds, list) or not all(isinstance(s, (int, float)) for s in stds)):
-        raise _fail(where, "final.layer_response_std", "must be a list of numbers")
+    if stds is not None:
+        if not isinstance(stds, list):
+            raise _fail(where, "final.layer_response_std", f"must be a list of numbers, got {type(stds).__name__}")
+        for i, s in enumerate(stds):
+            _finite(where, f"final.layer_response_std[{i}]", s)
     for key in PROVENANCE_KEYS:
         if key not in record["provenance"]:
             raise _fail(where, f"provenance.{key}", "is missing")
     wall = record["provenance"]["wall_seconds"]
-    if isinstance(wall, bool) or not isinstance(wall, (int, float)) or wall < 0:
+    if isinstance(wall, bool) or not isinstance(wall, (int, float)) or not (0 <= wall < math.inf):
         raise _fail(where, "provenance.wall_seconds", f"must be a number of seconds >= 0, got {wall!r}")
     return record
 
 
 def load_run(path: str | Path) -> Run:
-    """Read and validate one record; a broken file raises ``RunRecordError`` naming it."""
+    """Read and validate one record; a broken file raises ``RunRecordError`` naming it.
+
+    The record's id must be the file's name: a copy saved as ``<id> (1).json`` is refused, not shown."""
     path = Path(path)
     try:
-        record = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise RunRecordError(f"{path}: not valid JSON ({err})") from None
-    return Run(validate(record, str(path)), path)
+        record = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_no_constant)
+    except UnicodeDecodeError as err:
+        raise RunRecordError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}){RESTORE}") from None
+    except (json.JSONDecodeError, ValueError) as err:
+        raise RunRecordError(f"{path}: not valid JSON ({err}){RESTORE}") from None
+    except OSError as err:
+        raise RunRecordError(f"{path}: cannot be read ({err.strerror})") from None
+    try:
+        validate(record, str(path))
+    except RunRecordError as err:
+        raise RunRecordError(f"{err}{RESTORE}") from None
+    if record["id"] != path.stem:
+        raise _fail(str(path), "id", f"is {record['id']!r}, not the file's name {path.stem!r}: a copy or a "
+                    "renamed record; remove it, or name the file <id>.json")  # fmt: skip
+    return Run(record, path)
+
+
+def _no_constant(name: str) -> None:
+    """``json`` reads NaN and Infinity, which JSON does not have; a record never holds them."""
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def list_runs(directory: str | Path = RUNS_DIR, **match: Any) -> list[Run]:
-    """Every record in ``directory`` whose fields equal ``match`` (e.g. ``model="resnet20"``), by id."""
+    """Every record in ``directory`` whose fields equal ``match`` (e.g. ``model="resnet20"``), by id.
+
+    One broken record stops the listing with its name: a table never silently drops or swaps a run."""
     runs = [load_run(p) for p in sorted(Path(directory).glob("*.json"))]
     return [r for r in runs if all(r.record.get(k) == v for k, v in match.items())]
 
@@ -184,6 +230,32 @@ def find_run(
 
 def run_id(model: str, shortcut: str | None, preset: str, seed: int) -> str:
     return f"{model}-{shortcut or 'plain'}-{preset}-seed{seed}"
+
+
+def check_writable(folder: str | Path, what: str) -> Path:
+    """Create ``folder`` if needed and write a file into it, so a run learns before training, not at its
+    first save hours later, that its records or checkpoints cannot be written."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise OSError(f"{folder}: the {what} folder is not writable ({err.strerror}); choose another one") from None
+    return folder
+
+
+def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """``write(tmp)`` into a temporary file of its own beside ``path``, then rename it to ``path``: a reader
+    sees the old file or the new one, never half of one, and two writers never share a temporary name."""
+    # a name of its own, created with the file's usual mode (mkstemp's 0600 would hide records from others)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def git_commit() -> str:
@@ -245,13 +317,17 @@ def make_record(trainer, layer_response_std: list[float] | None = None) -> dict:
     return validate(record, record["id"])
 
 
-def save_run(record: dict, directory: str | Path = RUNS_DIR) -> Path:
-    """Validate and write ``<directory>/<id>.json``; returns the path."""
+def save_run(record: dict, directory: str | Path = RUNS_DIR, overwrite: bool = False) -> Path:
+    """Validate and write ``<directory>/<id>.json``; returns the path. An existing record is replaced only
+    with ``overwrite`` (a finished run is not re-recorded with a new date unless asked)."""
     validate(record, record.get("id", "run record"))
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{record['id']}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=1) + "\n")
-    tmp.replace(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(
+            f"{path}: already recorded; pass overwrite=True (--force on the command line) to record it again"
+        )
+    text = json.dumps(record, indent=1, allow_nan=False) + "\n"
+    write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return path

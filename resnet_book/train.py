@@ -22,6 +22,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import os
+import pickle
+import signal
+import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -32,8 +36,39 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import data as datamod
-from .models import get_model
+from .models import _NAME, get_model
 from .packed import PackedResNet
+from .runs import check_writable, write_atomically
+
+# The longest schedule a Config accepts: 4x the paper's 64k iterations (its sample plan alone, three int64s
+# and a flag per sample, is then 0.8 GB); a typo such as 1000000000000 is refused instead of filling memory.
+MAX_ITERATIONS = 256_000
+# The deepest network trained here: the paper's ResNet-1202 (Sec. 4.2). resnet99999998 would build for hours.
+MAX_DEPTH = 1202
+
+
+def check_depth(model: str) -> None:
+    """Refuse a CIFAR-10 net deeper than ``MAX_DEPTH`` before it is built (``get_model`` checks the rest)."""
+    match = _NAME.match(model) if isinstance(model, str) else None
+    if match and int(match.group(2)) > MAX_DEPTH:
+        raise ValueError(f"{model}: deeper than {MAX_DEPTH} layers, the paper's deepest (ResNet-1202, Sec. 4.2)")
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``device`` as a ``torch.device`` (default: cuda if available), refused by name if this machine lacks it."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}: use 'cpu' or 'cuda' (or 'cuda:N')") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: this machine has no CUDA GPU; use 'cpu'")
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(f"device {device!r}: training runs on 'cpu' or 'cuda'")
+    return resolved
 
 
 @dataclass
@@ -79,8 +114,11 @@ class Config:
         for name in ("batch_size", "iterations", "eval_every", "checkpoint_every", "warmup_check_every"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"Config.{name} must be >= 1, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise ValueError(f"Config.lr must be > 0, got {self.lr}")
+        if self.iterations > MAX_ITERATIONS:
+            raise ValueError(f"Config.iterations must be <= {MAX_ITERATIONS:,} (4x the paper's 64k), got {self.iterations:,}")
+        if not (0 < self.lr < math.inf):
+            raise ValueError(f"Config.lr must be a finite number > 0, got {self.lr}")
+        check_depth(self.model)
 
     def lr_at(self, iteration: int, warming_up: bool) -> float:
         """The learning rate of ``iteration`` (0-based): step decay at the milestones, warm-up first."""
@@ -164,7 +202,18 @@ def per_run_scores(out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, to
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
+    """The training loss became NaN, infinite, or far above chance level; no record is written, and the
+    last checkpoint (if one was written) is kept."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be read or belongs to another run; the message names the file."""
+
+
+# A network that guesses uniformly among 10 classes has loss ln 10 = 2.3 (chance level). A window whose mean
+# training loss is above DIVERGED_LOSS is diverged: at lr 100 the loss reaches 1e17 at chance-level error,
+# while no window of the recorded runs (data/runs) is above 2.2, and ResNet-8 at lr 1 starts at 4.5.
+DIVERGED_LOSS = 10 * math.log(10)
 
 
 @dataclass
@@ -238,7 +287,7 @@ class Trainer:
         if len(self.configs) > 1:
             check_pack(self.configs)
         self.config = cfg = self.configs[0]  # the schedule (shared by a pack)
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = resolve_device(device)
         cuda = self.device.type == "cuda"
         self.amp = (cuda and _bf16_supported(self.device)) if cfg.amp is None else cfg.amp
         self.channels_last = cuda if cfg.channels_last is None else cfg.channels_last
@@ -282,8 +331,14 @@ class Trainer:
         self._lr_value = float(self.lr_t)
         self._graph: torch.cuda.CUDAGraph | None = None
         self._last_log = 0
-        if resume and self.checkpoint_path and self.checkpoint_path.is_file():
-            self.load_checkpoint(self.checkpoint_path)
+        if self.checkpoint_path is not None:
+            if self.checkpoint_path.is_dir():
+                raise CheckpointError(
+                    f"{self.checkpoint_path}: a folder, not a checkpoint file; remove it or choose another path"
+                )
+            check_writable(self.checkpoint_path.parent, "checkpoint")  # now, not at the first save
+            if resume and self.checkpoint_path.exists():
+                self.load_checkpoint(self.checkpoint_path)
 
     @property
     def history(self) -> History:
@@ -422,11 +477,12 @@ class Trainer:
             return None
         sums, count = self._read_sums(reset=True)
         for c, (loss_sum, _) in zip(self.configs, sums):
-            if not math.isfinite(loss_sum / count):
-                where = f"{self.checkpoint_path}" if self.checkpoint_path else "no checkpoint path was given"
+            loss = loss_sum / count
+            if not loss <= DIVERGED_LOSS:  # NaN too
                 raise TrainingDiverged(
-                    f"{c.model}: the training loss became {loss_sum / count} between iterations {self._last_log} "
-                    f"and {self.iteration} (lr {self._lr_value}); the last good checkpoint is kept ({where})"
+                    f"{run_name(c)}: diverged, the training loss became {loss:.4g} (chance level is "
+                    f"{math.log(10):.2f}) between iterations {self._last_log:,} and {self.iteration:,} at lr "
+                    f"{self._lr_value:g}; {self._kept_checkpoint()}. Lower the learning rate (lr) and start over"
                 )
         entries = []
         for history, (loss_sum, wrong), (test_error, test_loss) in zip(self.histories, sums, self.evaluate_all()):
@@ -449,6 +505,12 @@ class Trainer:
         return entry
 
     # ------------------------------------------------------------------ checkpoints
+    def _kept_checkpoint(self) -> str:
+        """What survives a diverged run, in words."""
+        if self.checkpoint_path is None or not self.checkpoint_path.is_file():
+            return "no checkpoint was written, no record either"
+        return f"no record was written; the last checkpoint, {self.checkpoint_path}, is kept"
+
     def state_dict(self, elapsed: float = 0.0) -> dict:
         self._sync()
         return {
@@ -470,17 +532,33 @@ class Trainer:
     def save_checkpoint(self, path: Path, elapsed: float = 0.0) -> None:
         """Atomically write model, momentum, history, RNG states (``torch.save``, tensors and plain data)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save(self.state_dict(elapsed), tmp)
-        tmp.replace(path)
+        state = self.state_dict(elapsed)
+        write_atomically(path, lambda tmp: torch.save(state, tmp))
 
     def load_checkpoint(self, path: Path) -> None:
-        """Resume from ``path`` (``weights_only=True``): the run continues as if never interrupted."""
-        state = torch.load(path, map_location=self.device, weights_only=True)
-        if state.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint (format {state.get('format')!r})")
+        """Resume from ``path`` (``weights_only=True``): the run continues as if never interrupted.
+
+        A file that does not load, a checkpoint of another run, or of the same run on another dataset
+        (real CIFAR-10 found after a start on the JPEG copy, say) raises ``CheckpointError`` naming it."""
+        fix = "delete it to start the run over"
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, ValueError) as err:
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            if "Weights only load failed" in reason:  # torch's advice (weights_only=False) is not ours to give
+                reason = "it holds objects other than tensors and plain data"
+            raise CheckpointError(f"{path}: not a readable checkpoint ({reason}); {fix}") from None
+        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+            found = state.get("format") if isinstance(state, dict) else type(state).__name__
+            raise CheckpointError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint (found {found!r}); {fix}")
+        if state.get("dataset") != self.data.name:
+            raise CheckpointError(
+                f"{path}: this run was trained on {state.get('dataset')!r} and would continue on "
+                f"{self.data.name!r}; {fix}, or continue it where {state.get('dataset')!r} is found (real "
+                "CIFAR-10 comes first: RESNET_BOOK_DATA_DIR chooses the folder it is looked for in)"
+            )
         if len(state["configs"]) != len(self.configs):
-            raise ValueError(f"{path}: checkpoint of {len(state['configs'])} packed runs, not {len(self.configs)}")
+            raise CheckpointError(f"{path}: checkpoint of {len(state['configs'])} packed runs, not {len(self.configs)}; {fix}")
         keys = ("model", "shortcut", "seed", "batch_size", "lr", "milestones", "iterations", "momentum",
                 "weight_decay", "warmup_lr", "train_per_class", "test_per_class", "split")  # fmt: skip
         for cfg, theirs in zip(self.configs, state["configs"]):
@@ -488,7 +566,10 @@ class Trainer:
             theirs["milestones"] = tuple(theirs["milestones"])
             differ = [k for k in keys if mine[k] != theirs[k]]
             if differ:
-                raise ValueError(f"{path}: checkpoint of a different run ({', '.join(differ)} differ); not resuming")
+                raise CheckpointError(
+                    f"{path}: checkpoint of a different run ({', '.join(differ)} differ); {fix}, or pass the options "
+                    "it was started with"
+                )
         self.model.load_state_dict(state["model"])
         with torch.no_grad():
             for b, s in zip(self.bufs, state["momentum"]):
@@ -506,8 +587,12 @@ class Trainer:
         self.resumed_from = self.iteration
 
     # ------------------------------------------------------------------ a whole run
-    def run(self, max_seconds: float | None = None, progress: bool = True) -> "Trainer":
-        """Train to the end of the schedule, or until ``max_seconds`` (then checkpoint and return)."""
+    def run(
+        self, max_seconds: float | None = None, progress: bool = True, stop: Callable[[], bool] | None = None
+    ) -> "Trainer":
+        """Train to the end of the schedule, or until ``max_seconds`` or ``stop()`` (then checkpoint and return).
+
+        ``stop`` is asked at every log point, e.g. ``StopOnInterrupt``: Ctrl-C saves, then returns."""
         from tqdm.auto import tqdm
 
         bar = tqdm(
@@ -526,7 +611,7 @@ class Trainer:
                 bar.update(self.iteration - before)
                 if entry is not None:
                     bar.set_postfix_str(progress_text(entry))
-                if max_seconds is not None and elapsed > max_seconds and not self.done:
+                if not self.done and (max_seconds is not None and elapsed > max_seconds or stop is not None and stop()):
                     self.stop_at_time_limit(elapsed)
                     break
         finally:
@@ -618,10 +703,62 @@ def train(
     elif model is not None:
         config = replace(config, model=model)
     if data is None:
-        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        dev = resolve_device(device)
         data = datamod.load_cifar10(
             train_per_class=config.train_per_class, test_per_class=config.test_per_class,
             split=config.split, device=dev,
         )  # fmt: skip
     run_kwargs = {k: kwargs.pop(k) for k in ("max_seconds", "progress") if k in kwargs}
     return Trainer(config, data, device, **kwargs).run(**run_kwargs)
+
+
+class StopOnInterrupt:
+    """While active (``with``), the first Ctrl-C only asks the run to stop: calling the object says whether
+    it was pressed, and ``Trainer.run`` / a sweep then stop at the next log point with a checkpoint, so the
+    work since the last one is kept. A second Ctrl-C interrupts at once (work since the last checkpoint lost)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nCtrl-C: stopping at the next log point with a checkpoint (Ctrl-C again: quit without it)",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+    def __enter__(self) -> "StopOnInterrupt":
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+
+_locks: dict[Path, int] = {}  # held for the life of the process
+
+
+def lock_run(checkpoint: Path) -> None:
+    """Take ``<checkpoint>.lock`` for this process: one process trains a run at a time. A second process on
+    the same run is refused by name, and the lock is freed when the holder exits, even by ``kill -9``."""
+    import fcntl  # POSIX (Linux, macOS, Colab): imported here so the rest of the module loads anywhere
+
+    lock = checkpoint.with_name(checkpoint.name + ".lock")
+    if lock in _locks:
+        return
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise CheckpointError(
+            f"{lock}: another process (pid {holder}) is training this run; wait for it to finish or stop it"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    _locks[lock] = fd

@@ -55,6 +55,12 @@ def jpeg_copy(tmp_path, monkeypatch):
     return path
 
 
+@pytest.fixture(autouse=True)
+def small_batch_files(monkeypatch):
+    """The fake batch files hold 20 records, not CIFAR-10's 10,000."""
+    monkeypatch.setattr(datamod, "BATCH_RECORDS", 20)
+
+
 @pytest.fixture
 def no_env(monkeypatch):
     monkeypatch.delenv("RESNET_BOOK_CIFAR10_JPEG", raising=False)

@@ -70,10 +70,9 @@ def test_invalid_json_is_refused_naming_the_file(tmp_path):
 
 
 def test_save_then_list_round_trips(good, tmp_path):
-    good["id"] = "resnet20-A-custom-seed7"
-    good["seed"] = 7
+    good.update(id=f"{good['model']}-{good['shortcut'] or 'plain'}-custom-seed7", seed=7, preset="custom")
     path = runs.save_run(good, tmp_path)
-    assert path.name == "resnet20-A-custom-seed7.json"
+    assert path.name == f"{good['id']}.json"
     assert runs.list_runs(tmp_path, seed=7)[0].record == validate(good)
 
 

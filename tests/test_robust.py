@@ -1,0 +1,390 @@
+"""Issue #19: every bad input refused by name, nothing lost, nothing shown wrong.
+
+Records, checkpoints, divergence, the command line and the binary CIFAR-10 reader, each tried as a hostile
+but fair user would. No test needs a dataset: CLI runs load ``synthetic_cifar10`` in place of CIFAR-10.
+"""
+
+import copy
+import json
+import math
+import re
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+import resnet_book.__main__ as cli
+from resnet_book import data as datamod
+from resnet_book import runs
+from resnet_book.data import DatasetError
+from resnet_book.runs import RunRecordError, load_run
+from resnet_book.train import CheckpointError, Config, Trainer, TrainingDiverged, lock_run
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
+
+
+@pytest.fixture
+def good():
+    return copy.deepcopy(runs.load_run(runs.RUNS_DIR / "resnet20-A-paper-seed0.json").record)
+
+
+def tiny_config(**kw) -> Config:
+    return Config(**{**dict(model="resnet8", batch_size=16, iterations=8, milestones=(6,), eval_every=4, checkpoint_every=4), **kw})
+
+
+# ------------------------------------------------------------------------------------------- records
+
+
+def test_every_committed_record_loads_and_ids_are_file_names():
+    recorded = runs.list_runs()
+    assert len(recorded) >= 11 and all(r.id == r.path.stem for r in recorded)
+
+
+@pytest.mark.parametrize(
+    "name, change, field",
+    [
+        # a copy saved by a file manager, with another number: it would sort first in a table
+        ("resnet20-A-paper-seed0 (1)", lambda r: r["final"].update(test_error=0.05), "id"),
+        # a file named for resnet20 whose model is resnet32: ResNet-32's row would show ResNet-20's error
+        ("resnet20-A-paper-seed0", lambda r: r.update(model="resnet32"), "id"),
+        ("resnet20-A-paper-seed0", lambda r: r.update(shortcut="B"), "id"),
+        ("resnet20-A-paper-seed0", lambda r: r.update(seed=1), "id"),
+        ("resnet20-A-paper-seed0", lambda r: r.pop("preset"), "preset"),
+        ("resnet20-A-paper-seed0", lambda r: r.update(preset="fast"), "preset"),
+        ("resnet20-A-paper-seed0", lambda r: r.update(model="resnet99999998"), "model"),
+    ],
+)
+def test_a_record_that_disagrees_with_its_name_is_refused(good, tmp_path, name, change, field):
+    change(good)
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(good))
+    with pytest.raises(RunRecordError) as err:
+        load_run(path)
+    assert str(path) in str(err.value) and f"'{field}'" in str(err.value)
+
+
+def test_a_copy_beside_the_original_stops_the_listing_by_name(good, tmp_path):
+    runs.save_run(good, tmp_path)
+    good["final"]["test_error"] = 0.05
+    (tmp_path / "resnet20-A-paper-seed0 (1).json").write_text(json.dumps(good))
+    with pytest.raises(RunRecordError, match=r"seed0 \(1\)\.json: field 'id'"):
+        runs.find_run("resnet20", directory=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (lambda r: r["final"]["layer_response_std"].__setitem__(2, math.nan), "final.layer_response_std[2]"),
+        (lambda r: r["history"][1].update(test_loss=math.inf), "history[1].test_loss"),
+        (lambda r: r["history"][1].update(lr=math.nan), "history[1].lr"),
+        (lambda r: r["final"].update(train_loss=math.nan), "final.train_loss"),
+    ],
+)
+def test_non_finite_numbers_are_refused_in_memory_and_on_disk(good, tmp_path, change, field):
+    change(good)
+    with pytest.raises(RunRecordError, match=re.escape(f"field '{field}' must be a finite number")):
+        runs.save_run(good, tmp_path)  # a record made in memory is never written
+    path = tmp_path / "resnet20-A-paper-seed0.json"
+    path.write_text(json.dumps(good))  # Python writes NaN / Infinity, which JSON does not have
+    with pytest.raises(RunRecordError, match=r"seed0\.json: not valid JSON \((NaN|Infinity) is not a JSON number"):
+        load_run(path)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        lambda r: json.dumps(r).encode("utf-16"),
+        lambda r: bytes(range(256)) * 4,
+    ],
+    ids=["utf-16", "binary"],
+)
+def test_a_record_that_is_not_utf8_is_refused_by_name(good, tmp_path, content):
+    path = tmp_path / "resnet20-A-paper-seed0.json"
+    path.write_bytes(content(good))
+    with pytest.raises(RunRecordError, match=r"seed0\.json: not UTF-8 text"):
+        load_run(path)
+
+
+def test_a_record_is_not_overwritten_unless_asked(good, tmp_path):
+    path = runs.save_run(good, tmp_path)
+    before = path.read_text()
+    good["provenance"]["date"] = "2030-01-01T00:00:00+00:00"
+    with pytest.raises(FileExistsError, match=r"seed0\.json: already recorded; pass overwrite=True \(--force"):
+        runs.save_run(good, tmp_path)
+    assert path.read_text() == before
+    runs.save_run(good, tmp_path, overwrite=True)
+    assert load_run(path).provenance["date"] == "2030-01-01T00:00:00+00:00"
+
+
+def test_two_writers_and_a_reader_never_collide(good, tmp_path):
+    """Every save has its own temporary name: no FileNotFoundError on replace, no half-written file read."""
+    path = runs.save_run(good, tmp_path)
+    errors = []
+
+    def write():
+        try:
+            for _ in range(40):
+                runs.save_run(good, tmp_path, overwrite=True)
+        except Exception as err:  # noqa: BLE001 - any error fails the test below
+            errors.append(err)
+
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for w in writers:
+        w.start()
+    while any(w.is_alive() for w in writers):
+        load_run(path)  # raises on a partial file
+    for w in writers:
+        w.join()
+    assert errors == [] and sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+# --------------------------------------------------------------------------------------- checkpoints
+
+
+def _truncated(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _pickled_object(path):
+    import pickle
+
+    path.write_bytes(pickle.dumps(threading.Lock, protocol=2))  # not tensors and plain data: weights_only refuses it
+
+
+@pytest.mark.parametrize(
+    "spoil, problem",
+    [
+        (_truncated, "not a readable checkpoint"),
+        (lambda p: p.write_bytes(b"\x00garbage" * 100), "not a readable checkpoint"),
+        (lambda p: p.write_bytes(b""), "not a readable checkpoint"),
+        (_pickled_object, "holds objects other than tensors"),
+        (lambda p: torch.save({"format": "something/1"}, p), "not a resnet_book.checkpoint/2 checkpoint"),
+        (lambda p: torch.save([1, 2], p), "not a resnet_book.checkpoint/2 checkpoint"),
+    ],
+    ids=["truncated", "garbage", "empty", "pickled-object", "other-format", "not-a-dict"],
+)
+def test_a_bad_checkpoint_is_refused_naming_the_file(tiny, tmp_path, spoil, problem):
+    path = tmp_path / "run.pt"
+    t = Trainer(tiny_config(), tiny, "cpu", checkpoint=path)
+    t.advance(4)
+    t.log()
+    spoil(path)
+    with pytest.raises(CheckpointError) as err:
+        Trainer(tiny_config(), tiny, "cpu", checkpoint=path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: ") and problem in message and "delete it" in message
+    assert "weights_only=False" not in message and "\n" not in message
+
+
+def test_a_run_resumed_on_another_dataset_is_refused(tiny, tmp_path):
+    path = tmp_path / "run.pt"
+    Trainer(tiny_config(), tiny, "cpu", checkpoint=path).run(max_seconds=0, progress=False)
+    real = datamod.CIFAR10(tiny.train_images, tiny.train_labels, tiny.test_images, tiny.test_labels, "cifar10", "x")
+    with pytest.raises(CheckpointError, match=r"run\.pt: this run was trained on 'synthetic' and would continue on 'cifar10'"):
+        Trainer(tiny_config(), real, "cpu", checkpoint=path)
+
+
+@pytest.mark.parametrize("where", ["folder at the path", "file as the folder"])
+def test_an_unusable_checkpoint_path_is_refused_before_training(tiny, tmp_path, where):
+    if where == "folder at the path":
+        path = tmp_path / "run.pt"
+        path.mkdir()
+        expected = CheckpointError
+    else:  # a file where the folder should be (works as root too, unlike chmod)
+        (tmp_path / "file").write_text("")
+        path = tmp_path / "file" / "run.pt"
+        expected = OSError
+    with pytest.raises(expected, match=re.escape(str(path.parent if expected is OSError else path))):
+        Trainer(tiny_config(), tiny, "cpu", checkpoint=path)
+
+
+def test_checkpoint_saves_leave_no_temporary_files(tiny, tmp_path):
+    Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "run.pt").run(progress=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["run.pt"]
+
+
+def test_a_second_process_on_the_same_run_is_refused(tmp_path):
+    path = tmp_path / "run.pt"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"from resnet_book.train import lock_run; from pathlib import Path; "
+         f"lock_run(Path({str(path)!r})); print('locked', flush=True); input()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=datamod.REPO_ROOT,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(CheckpointError, match=rf"run\.pt\.lock: another process \(pid {holder.pid}\) is training this run"):
+            lock_run(path)
+    finally:
+        holder.communicate("\n", timeout=60)
+    lock_run(path)  # freed when the holder exits
+
+
+# ---------------------------------------------------------------------------------------- divergence
+
+
+@pytest.mark.parametrize("checkpoint", [False, True])
+def test_a_loss_far_above_chance_level_stops_the_run_before_a_record(tiny, tmp_path, checkpoint):
+    """lr 100: the loss explodes without becoming NaN; the run stops as diverged, with no history entry."""
+    path = tmp_path / "run.pt"
+    t = Trainer(tiny_config(), tiny, "cpu", checkpoint=path if checkpoint else None)
+    if checkpoint:  # a good checkpoint at iteration 4, then the learning rate explodes
+        t.advance(4)
+        t.log()
+    t.config.lr = 100.0
+    with pytest.raises(TrainingDiverged, match="diverged, the training loss became .*chance level is 2.30") as err:
+        t.run(progress=False)
+    assert len(t.history.entries) == (1 if checkpoint else 0)  # nothing logged past the divergence
+    kept = "the last checkpoint, .*run.pt, is kept" if checkpoint else "no checkpoint was written"
+    assert re.search(kept, str(err.value))
+    if checkpoint:
+        assert torch.load(path, weights_only=True)["iteration"] == 4
+
+
+# -------------------------------------------------------------------------------------- command line
+
+
+@pytest.fixture
+def offline(monkeypatch, tiny, tmp_path):
+    """CLI runs on synthetic data in ``tmp_path``; returns the common arguments."""
+    monkeypatch.setattr(datamod, "load_cifar10", lambda **kw: tiny)
+    return ["--preset", "quick", "--iterations", "4", "--device", "cpu",
+            "--out", str(tmp_path / "runs"), "--checkpoint-dir", str(tmp_path / "ckpt")]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["train", "resnet8", "--iterations", "0"], "--iterations: must be >= 1, got 0"),
+        (["train", "resnet8", "--iterations", "-5"], "--iterations: must be >= 1, got -5"),
+        (["train", "resnet8", "--iterations", "1e12"], "--iterations: '1e12' is not a whole number"),
+        (["train", "resnet8", "--max-minutes", "nan"], "--max-minutes: must be a finite number of minutes >= 0, got nan"),
+        (["train", "resnet8", "--max-minutes", "-5"], "--max-minutes: must be a finite number of minutes >= 0, got -5"),
+        (["sweep", "fig6", "--concurrent", "0"], "--concurrent: must be >= 1, got 0"),
+        (["sweep", "fig6", "--pack", "0"], "--pack: must be >= 1, got 0"),
+        (["sweep", "fig6", "--pack", "-1"], "--pack: must be >= 1, got -1"),
+    ],
+)
+def test_bad_values_are_refused_by_the_parser(capsys, args, says):
+    with pytest.raises(SystemExit) as exit:
+        cli.main(args)
+    assert exit.value.code == 2 and says in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["train", "resnet8", "--iterations", "1000000000000"], "Config.iterations must be <= 256,000"),
+        (["train", "resnet99999998"], "resnet99999998: deeper than 1202 layers"),
+        (["train", "resnet8", "--device", "bogus"], "unknown device 'bogus': use 'cpu' or 'cuda'"),
+        (["train", "resnet8", "--resume", "missing.pt"], "missing.pt: no such checkpoint to resume from"),
+        *([] if torch.cuda.is_available() else [(["train", "resnet8", "--device", "cuda"], "this machine has no CUDA GPU")]),
+    ],
+)
+def test_bad_runs_end_in_one_line_naming_the_value(capsys, offline, args, says):
+    assert cli.main(args[:2] + offline + args[2:]) == 2
+    out = capsys.readouterr()
+    assert out.err.strip().splitlines() == [out.err.strip()] and says in out.err
+    assert "Traceback" not in out.err
+
+
+def test_an_unwritable_records_folder_is_refused_before_training(capsys, offline, tmp_path):
+    (tmp_path / "file").write_text("")
+    assert cli.main(["train", "resnet8", *offline, "--out", str(tmp_path / "file" / "runs")]) == 2
+    assert "the run records folder is not writable" in capsys.readouterr().err
+    assert not (tmp_path / "ckpt").exists() or not list((tmp_path / "ckpt").glob("*.pt"))
+
+
+def test_a_finished_run_is_recorded_once_unless_forced(capsys, offline, tmp_path):
+    assert cli.main(["train", "resnet8", *offline]) == 0
+    record = tmp_path / "runs" / "resnet8-A-custom-seed0.json"
+    first = record.read_text()
+    assert cli.main(["train", "resnet8", *offline]) == 2
+    assert f"{record}: already recorded; pass --force" in capsys.readouterr().err and record.read_text() == first
+    assert cli.main(["train", "resnet8", *offline, "--force"]) == 0
+    assert load_run(record).provenance["date"] >= json.loads(first)["provenance"]["date"]
+
+
+def test_ctrl_c_saves_a_checkpoint_and_says_how_to_continue(capsys, offline, tmp_path, monkeypatch):
+    """The first Ctrl-C stops at the next log point with a checkpoint; the same command continues exactly."""
+    import os
+    import signal
+
+    original = Trainer.log
+
+    def log_then_ctrl_c(self, elapsed=0.0):
+        entry = original(self, elapsed)
+        if self.iteration == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # as a reader pressing Ctrl-C mid-run
+        return entry
+
+    monkeypatch.setattr(Trainer, "log", log_then_ctrl_c)
+    handler = signal.getsignal(signal.SIGINT)
+    assert cli.main(["train", "resnet8", *offline]) == 130  # --iterations 4: a log point every iteration
+    err = capsys.readouterr().err
+    checkpoint = tmp_path / "ckpt" / "resnet8-A-custom-seed0.pt"
+    assert f"interrupted at iteration 1, checkpoint {checkpoint}; run the same command again to continue" in err
+    assert torch.load(checkpoint, weights_only=True)["iteration"] == 1 and signal.getsignal(signal.SIGINT) is handler
+    monkeypatch.setattr(Trainer, "log", original)
+    assert cli.main(["train", "resnet8", *offline]) == 0
+    assert load_run(tmp_path / "runs" / "resnet8-A-custom-seed0.json").provenance["resumed"]
+
+
+def test_a_sweep_asked_to_stop_checkpoints_its_live_run_and_starts_no_other(tiny, tmp_path):
+    """What Ctrl-C does to ``sweep``: the live run stops at its next log point with a checkpoint."""
+    asked = []
+    make = lambda model: lambda: Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / f"{model}.pt",  # noqa: E731
+                                         callback=lambda t, entry: asked.append(t.iteration))  # fmt: skip
+    assert cli.run_pool([make("resnet8"), make("plain8")], 1, None, stop=lambda: bool(asked)) == 0
+    assert asked == [4] and torch.load(tmp_path / "resnet8.pt", weights_only=True)["iteration"] == 4
+    assert not (tmp_path / "plain8.pt").exists()
+
+
+def test_a_diverged_run_is_one_line_and_no_record(capsys, offline, tmp_path, monkeypatch):
+    monkeypatch.setattr(cli, "make_config", lambda args, model, shortcut, make=cli.make_config: Config(
+        **{**vars(make(args, model, shortcut)), "lr": 100.0}))  # fmt: skip
+    assert cli.main(["train", "resnet8", *offline]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
+    assert last.startswith("error: resnet8-A: diverged") and "the last checkpoint" in last
+    assert not (tmp_path / "runs" / "resnet8-A-custom-seed0.json").exists()
+
+
+# ----------------------------------------------------------------------------------- binary CIFAR-10
+
+
+def _binary_folder(tmp_path, monkeypatch):
+    """A fake ``cifar-10-batches-bin`` of 20 records a file (CIFAR-10's count set to 20 for the test)."""
+    monkeypatch.setattr(datamod, "BATCH_RECORDS", 20)
+    folder = tmp_path / datamod.BINARY_DIR
+    folder.mkdir()
+    for name in datamod.BINARY_TRAIN + [datamod.BINARY_TEST]:
+        records = np.zeros((20, datamod.RECORD), dtype=np.uint8)
+        records[:, 0] = np.arange(20) % 10
+        records.tofile(folder / name)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "spoil, problem",
+    [
+        (lambda f: (f / "data_batch_1.bin").write_bytes((f / "data_batch_1.bin").read_bytes()[: 19 * datamod.RECORD]),
+         "data_batch_1.bin: 58,387 bytes, not 20 CIFAR-10 records"),  # cut at a record boundary
+        (lambda f: (f / "data_batch_4.bin").unlink(), "data_batch_4.bin: the CIFAR-10 batch file is missing"),
+        (lambda f: [p.unlink() for p in f.iterdir()], "data_batch_1.bin: the CIFAR-10 batch file is missing"),
+        (lambda f: ((f / "test_batch.bin").unlink(), (f / "test_batch.bin").mkdir()),
+         "test_batch.bin: the CIFAR-10 batch file is a folder"),
+    ],
+    ids=["cut-at-a-record", "missing-file", "empty-folder", "folder-in-its-place"],
+)
+def test_a_broken_binary_cifar10_is_refused_by_name(tmp_path, monkeypatch, spoil, problem):
+    folder = _binary_folder(tmp_path, monkeypatch)
+    assert datamod.read_cifar10_binary(folder).name == "cifar10"
+    spoil(folder)
+    with pytest.raises(DatasetError, match=problem) as err:
+        datamod.read_cifar10_binary(folder)
+    assert f"delete the folder {folder}" in str(err.value)
