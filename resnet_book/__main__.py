@@ -24,8 +24,8 @@ from . import runs as runsmod
 from .analysis import layer_responses
 from .models import get_model
 from .train import (
-    PRESETS, WARMUP_MODELS, StopOnInterrupt, Trainer, TrainingDiverged, check_depth, lock_run, preset,
-    progress_text, resolve_device,
+    PRESETS, WARMUP_MODELS, StopOnInterrupt, Trainer, TrainingDiverged, check_depth, duration_text, lock_run, preset,
+    progress_text, resolve_device, seconds_per_iteration,
 )  # fmt: skip
 
 SWEEPS = {
@@ -102,6 +102,8 @@ def cmd_train(args) -> int:
     if record.exists() and not args.force:
         raise FileExistsError(f"{record}: already recorded; pass --force to train and record it again")
     trainer = make_trainer(args, [(args.model, args.shortcut)], {})
+    if trainer.device.type == "cpu":
+        say_how_long(trainer)
     with StopOnInterrupt() as interrupted:
         trainer.run(max_seconds=None if args.max_minutes is None else args.max_minutes * 60, stop=interrupted)
     if interrupted():
@@ -114,6 +116,19 @@ def cmd_train(args) -> int:
     finish(trainer, Path(args.out), overwrite=args.force)
     print(f"{trainer.wall_seconds:.0f} s")
     return 0
+
+
+def say_how_long(trainer: Trainer) -> None:
+    """Before a CPU run starts: how long it will take here, and how to stop and continue it."""
+    cfg = trainer.config
+    left = cfg.iterations - trainer.iteration
+    if left <= 0:
+        return
+    step = seconds_per_iteration(cfg, trainer.device)
+    print(f"{left:,} iterations to go on this CPU at about {step:.2f} s each: about {duration_text(left * step)}.\n"
+          "Stop any time with Ctrl-C (or give --max-minutes M): it saves a checkpoint, and the same command "
+          f"continues from it (checkpoints every {cfg.checkpoint_every:,} iterations). A GPU is far faster.",
+          flush=True)  # fmt: skip
 
 
 def shortcut_of(model: str, shortcut: str | None) -> str | None:

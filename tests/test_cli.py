@@ -1,27 +1,35 @@
-"""The command line end to end on a small subset of the real (offline) CIFAR-10: record, stop, resume."""
+"""The command line end to end on a small dataset in CIFAR-10's binary format (``fakes``): record, stop, resume."""
 
 import json
 import subprocess
-import sys
+
+import pytest
+from fakes import cli_command, cli_env
 
 from resnet_book.data import REPO_ROOT
 from resnet_book.runs import load_run
 
 
-def cli(*args, cwd=REPO_ROOT):
-    return subprocess.run(
-        [sys.executable, "-m", "resnet_book", *args], cwd=cwd, capture_output=True, text=True, timeout=600
-    )
+@pytest.fixture
+def cli(tmp_path):
+    env = cli_env(tmp_path)
+
+    def run(*args, cwd=REPO_ROOT):
+        return subprocess.run(cli_command(*args), cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+    run.env = env
+    return run
 
 
-def test_train_writes_a_valid_record_and_resumes_after_a_time_limit(tmp_path):
+def test_train_writes_a_valid_record_and_resumes_after_a_time_limit(cli, tmp_path):
     common = ["--preset", "quick", "--iterations", "8", "--out", str(tmp_path / "runs"),
               "--checkpoint-dir", str(tmp_path / "ckpt"), "--device", "cpu"]  # fmt: skip
     # a time limit of zero stops at the first log point with a checkpoint...
     first = cli("train", "resnet8", *common, "--max-minutes", "0")
     assert first.returncode == 0, first.stderr
     assert "stopped at iteration" in first.stdout and list((tmp_path / "ckpt").glob("*.pt"))
-    assert "offline JPEG copy" in first.stdout
+    assert "real CIFAR-10" in first.stdout  # the data folder's binary files, found before any download
+    assert "8 iterations to go on this CPU at about" in first.stdout and "Ctrl-C" in first.stdout  # before it starts
     assert not list((tmp_path / "runs").glob("*"))  # checked writable up front, no record yet
     assert [p.name for p in (tmp_path / "ckpt").glob("*.pt")] == ["resnet8-A-custom-seed0.pt"]
     # ...and the same command (naming the default option A or not) continues from there to a valid record
@@ -29,12 +37,12 @@ def test_train_writes_a_valid_record_and_resumes_after_a_time_limit(tmp_path):
     assert second.returncode == 0, second.stderr
     assert "resuming from" in second.stdout
     run = load_run(tmp_path / "runs" / "resnet8-A-custom-seed0.json")
-    assert run.dataset == "cifar10-jpeg[500/100 per class]" and run.provenance["resumed"]
+    assert run.dataset == "cifar10[500/100 per class]" and run.provenance["resumed"]
     assert run.schedule["iterations"] == 8 and len(run.final["layer_response_std"]) == 7
     assert "it/s" in first.stderr + second.stderr  # the progress bar
 
 
-def test_sweep_skips_recorded_runs(tmp_path):
+def test_sweep_skips_recorded_runs(cli, tmp_path):
     out = tmp_path / "runs"
     out.mkdir()
     for name in ("resnet20-A-paper-seed0", "plain20-plain-paper-seed0"):
@@ -44,29 +52,31 @@ def test_sweep_skips_recorded_runs(tmp_path):
     assert "plain20-plain-paper-seed0: already recorded, skipped" in result.stdout
 
 
-def test_bad_model_is_a_clear_error():
+def test_bad_model_is_a_clear_error(cli):
     result = cli("train", "resnet21", "--preset", "quick", "--device", "cpu")
     assert result.returncode == 2 and "unknown model 'resnet21'" in result.stderr
     assert "CIFAR-10" not in result.stdout  # the name is checked before the data set loads
 
 
-def test_a_killed_run_resumes_to_the_same_result(tmp_path):
+def test_a_killed_run_resumes_to_the_same_result(cli, tmp_path):
     """kill -9 after the first checkpoint, run the same command again: same history as an uninterrupted run."""
     import signal
     import time
 
-    def command(name):
-        return [sys.executable, "-m", "resnet_book", "train", "resnet8", "--preset", "quick", "--iterations", "12",
-                "--device", "cpu", "--out", str(tmp_path / name), "--checkpoint-dir", str(tmp_path / f"{name}-ckpt")]  # fmt: skip
+    def args(name):
+        return ["train", "resnet8", "--preset", "quick", "--iterations", "12", "--device", "cpu",
+                "--out", str(tmp_path / name), "--checkpoint-dir", str(tmp_path / f"{name}-ckpt")]  # fmt: skip
 
-    assert subprocess.run(command("whole"), cwd=REPO_ROOT, capture_output=True, timeout=600).returncode == 0
-    victim = subprocess.Popen(command("killed"), cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert cli(*args("whole")).returncode == 0
+    victim = subprocess.Popen(
+        cli_command(*args("killed")), cwd=REPO_ROOT, env=cli.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 300
     while not list((tmp_path / "killed-ckpt").glob("*.pt")) and time.monotonic() < deadline:
         time.sleep(0.05)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
-    again = cli(*command("killed")[3:])
+    again = cli(*args("killed"))
     assert again.returncode == 0, again.stderr
     resumed_at = int(again.stdout.split("at iteration ")[1].split()[0])
     assert 0 < resumed_at < 12  # it really was killed mid-run

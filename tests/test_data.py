@@ -8,17 +8,7 @@ import torch
 
 from resnet_book import data as datamod
 from resnet_book.data import Augmenter, DatasetError, SamplePlan, load_cifar10, synthetic_cifar10
-
-
-
-def write_fake_binary(folder, per_file=20):
-    """A tiny dataset in the authors' binary layout: label byte + 3072 pixel bytes per record."""
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for name in datamod.BINARY_TRAIN + [datamod.BINARY_TEST]:
-        records = rng.integers(0, 256, (per_file, datamod.RECORD), dtype=np.uint8)
-        records[:, 0] = np.arange(per_file) % 10
-        records.tofile(folder / name)
+from fakes import write_fake_binary
 
 
 def write_fake_jpeg_copy(path, train_per_class=4, test_per_class=2):

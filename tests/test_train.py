@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from resnet_book import data as datamod
-from resnet_book.train import Config, Trainer, TrainingDiverged, preset, sgd_update
+from resnet_book.train import (
+    Config, Trainer, TrainingDiverged, duration_text, preset, seconds_per_iteration, sgd_update,
+)
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +141,16 @@ def test_a_resumed_run_remembers_which_runs_shared_the_gpu(tiny, tmp_path):
     first.advance(4)
     first.log()
     assert Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "f.pt").trained_with == ["resnet56-A + plain56-plain"]
+
+
+@pytest.mark.parametrize(
+    "seconds, text",
+    [(40, "40 seconds"), (150, "2 minutes"), (7_199, "120 minutes"), (19_080, "5.3 hours"), (181_440, "2.1 days")],
+)
+def test_durations_read_as_a_reader_says_them(seconds, text):
+    assert duration_text(seconds) == text
+
+
+def test_one_step_is_timed_on_random_images_of_the_run_s_batch_size():
+    cfg = preset("quick", "resnet8", batch_size=16)
+    assert 0 < seconds_per_iteration(cfg, "cpu", steps=1) < 30
