@@ -1,4 +1,4 @@
-"""Figure switchers that keep working on the static site, where no kernel runs.
+"""Figure switchers that keep working on the static site, where no kernel runs, and in Colab.
 
 A chapter often has one figure per option of the paper (shortcut A/B/C of Sec. 3.3 and Table 3,
 the depths 20...110 of Table 6 and Fig. 6).  Instead of a Python callback (``interact``), which does
@@ -6,6 +6,10 @@ nothing once the book is a static web page, every figure is rendered to PNG up f
 ipywidgets 8 ``Stack``; the selector's ``index`` is ``jslink``-ed to the Stack's ``selected_index``,
 so the browser switches figures by itself.  The executed notebook stores the widget state, myst-nb
 embeds it in the page, and the ipywidgets html-manager (served from ``_static/vendor``) renders it.
+
+Colab ships ipywidgets 7.7.1, which has no ``Stack``; there a kernel runs behind the page, so the same
+call shows one ``Image`` whose PNG the kernel swaps when the selection changes. The chapters call
+``toggle`` and ``dropdown`` the same way in both places.
 
     >>> figs = {name: plot_for(name) for name in ("A", "B", "C")}   # doctest: +SKIP
     >>> toggle(figs, description="Shortcut")                          # doctest: +SKIP
@@ -39,18 +43,29 @@ def to_png(figure: FigureLike, dpi: int = 100) -> bytes:
     raise TypeError(f"expected a matplotlib Figure or PNG bytes, got {type(figure).__name__}")
 
 
-def image_stack(figures: Mapping[str, FigureLike], dpi: int = 100) -> widgets.Stack:
-    """An ipywidgets ``Stack`` of one PNG ``Image`` per figure, in the mapping's order; first shown."""
+def _images(figures: Mapping[str, FigureLike], dpi: int) -> list[widgets.Image]:
+    """One PNG ``Image`` widget per figure, in the mapping's order."""
     if not figures:
         raise ValueError("need at least one figure")
-    images = [widgets.Image(value=to_png(fig, dpi), format="png") for fig in figures.values()]
-    return widgets.Stack(children=images, selected_index=0)
+    return [widgets.Image(value=to_png(fig, dpi), format="png") for fig in figures.values()]
 
 
-def _switcher(selector: widgets.Widget, stack: widgets.Stack) -> widgets.VBox:
-    link = widgets.jslink((selector, "index"), (stack, "selected_index"))
-    box = widgets.VBox([selector, stack])
-    box.link = link  # keeps the link reachable (and testable); it lives in the browser
+def _switcher(selector: widgets.Widget, images: list[widgets.Image]) -> widgets.VBox:
+    """The selector above the figure it selects: switched in the browser where ipywidgets has a ``Stack``
+    (8.x: the static site), else by the kernel (ipywidgets 7.x, as in Colab)."""
+    if hasattr(widgets, "Stack"):
+        shown = widgets.Stack(children=images, selected_index=0)
+        link = widgets.jslink((selector, "index"), (shown, "selected_index"))
+    else:
+        shown = widgets.Image(value=images[0].value, format="png")
+
+        def show(change: dict) -> None:
+            shown.value = images[change["new"]].value
+
+        selector.observe(show, names="index")
+        link = None  # a kernel-side observer: Colab keeps a kernel behind the page
+    box = widgets.VBox([selector, shown])
+    box.link = link  # the browser-side link (ipywidgets 8), reachable and testable
     return box
 
 
@@ -67,11 +82,11 @@ def toggle(
 
     Returns:
         ``VBox([ToggleButtons, Stack])``; the buttons' ``index`` is ``jslink``-ed (``box.link``) to the
-        Stack's ``selected_index``.
+        Stack's ``selected_index``. With ipywidgets 7 (Colab): ``VBox([ToggleButtons, Image])``, the
+        image swapped by the kernel, ``box.link`` None.
     """
-    stack = image_stack(figures, dpi)
-    buttons = widgets.ToggleButtons(options=list(figures), index=0, description=description)
-    return _switcher(buttons, stack)
+    images = _images(figures, dpi)
+    return _switcher(widgets.ToggleButtons(options=list(figures), index=0, description=description), images)
 
 
 def dropdown(
@@ -82,6 +97,5 @@ def dropdown(
     Same arguments and result as :func:`toggle`, with a ``Dropdown`` in place of the buttons: better
     when there are many options (ResNet-20, 32, 44, 56, 110, ...).
     """
-    stack = image_stack(figures, dpi)
-    menu = widgets.Dropdown(options=list(figures), index=0, description=description)
-    return _switcher(menu, stack)
+    images = _images(figures, dpi)
+    return _switcher(widgets.Dropdown(options=list(figures), index=0, description=description), images)

@@ -74,3 +74,21 @@ def test_rejects_non_png_and_empty():
         to_png("figure.png")
     with pytest.raises(ValueError):
         toggle({})
+
+
+@pytest.fixture
+def ipywidgets7(monkeypatch):
+    """ipywidgets 7 (Colab's 7.7.1) has no Stack: the switchers must not need one there."""
+    monkeypatch.delattr(widgets, "Stack")
+
+
+@pytest.mark.parametrize("make", [toggle, dropdown])
+def test_without_a_stack_the_kernel_swaps_the_figure_shown(ipywidgets7, make):
+    pngs = {"A": _png(1, 1), "B": _png(2, 2), "C": _png(3, 3)}
+    box = make(dict(pngs))
+    selector, shown = box.children
+    assert isinstance(shown, widgets.Image) and box.link is None
+    assert bytes(shown.value) == pngs["A"]
+    for label in ("C", "B", "A"):
+        selector.index = list(pngs).index(label)
+        assert bytes(shown.value) == pngs[label], f"with {label} chosen"
