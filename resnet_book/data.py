@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import socket
 import tarfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -156,23 +155,57 @@ def read_cifar10_binary(folder: Path) -> CIFAR10:
 
 
 def download_cifar10_binary(data_dir: Path, timeout: float = 20.0) -> Path | None:
-    """Download and unpack the binary CIFAR-10 into ``data_dir``; None (and a reason) when offline."""
-    from torchvision.datasets.utils import download_url
+    """Download the binary CIFAR-10 (``BINARY_URL``) into ``data_dir``, check it and unpack it.
 
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)
+    Returns the unpacked folder, or None when the machine is offline (the loader then falls back to the
+    offline copy). A download that arrives cut short or corrupt (length or md5 wrong) raises
+    ``DatasetError`` and is deleted; the archive is unpacked into a temporary folder that is renamed into
+    place only when complete, so nothing half-done is ever taken for CIFAR-10.
+    """
+    import shutil
+    import tempfile
+    import urllib.error
+    import urllib.request
+
+    from tqdm.auto import tqdm
+
+    url, archive = BINARY_URL, data_dir / BINARY_URL.rsplit("/", 1)[1]
+    partial = archive.with_name(archive.name + ".partial")
+    digest, received = hashlib.md5(), 0
     try:
-        download_url(BINARY_URL, str(data_dir), md5=BINARY_MD5)
-    except Exception as err:  # no network, proxy, DNS: fall back to the offline copy
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
+            expected = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=expected, unit="B", unit_scale=True, desc="CIFAR-10 download", leave=False) as bar:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
+    except (urllib.error.URLError, OSError) as err:  # no network, proxy, DNS, timeout: fall back
+        partial.unlink(missing_ok=True)
         # The reason (a DNS or proxy error of this machine) goes to the log, not to a reader's page.
-        log.info("CIFAR-10 download from %s failed: %s", BINARY_URL, getattr(err, "reason", err))
+        log.info("CIFAR-10 download from %s failed: %s", url, getattr(err, "reason", err))
         print("CIFAR-10: real CIFAR-10 is not here and could not be downloaded")
         return None
+    if (expected is not None and received != expected) or digest.hexdigest() != BINARY_MD5:
+        partial.unlink(missing_ok=True)
+        raise DatasetError(
+            f"{url}: the download arrived cut short or corrupt ({received:,} bytes"
+            + (f" of {expected:,}" if expected else "")
+            + f", md5 {digest.hexdigest()}, expected {BINARY_MD5}); it was deleted: run again to download it anew"
+        )
+    partial.replace(archive)
+    unpacking = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=data_dir))
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(unpacking, filter="data")
+        if not (unpacking / BINARY_DIR).is_dir():
+            raise DatasetError(f"{archive}: no {BINARY_DIR}/ folder inside; not the binary CIFAR-10")
+        (unpacking / BINARY_DIR).rename(data_dir / BINARY_DIR)
+    except (tarfile.TarError, EOFError, OSError) as err:
+        raise DatasetError(f"{archive}: cannot be unpacked ({err}); delete it and run again") from None
     finally:
-        socket.setdefaulttimeout(old)
-    archive = data_dir / BINARY_URL.rsplit("/", 1)[1]
-    with tarfile.open(archive) as tar:
-        tar.extractall(data_dir, filter="data")
+        shutil.rmtree(unpacking, ignore_errors=True)
     return data_dir / BINARY_DIR
 
 

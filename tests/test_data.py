@@ -1,6 +1,14 @@
 """CIFAR-10 sources, integrity checks, subsets and the paper's augmentation."""
 
+import functools
+import hashlib
+import http.server
+import io
 import shutil
+import tarfile
+import threading
+import urllib.error
+import urllib.request
 
 import numpy as np
 import pytest
@@ -115,10 +123,10 @@ def test_offline_copy_is_found_beside_the_repository(tmp_path, no_env, monkeypat
 def test_pages_are_told_the_source_not_the_machine(tmp_path, no_env, monkeypatch, capsys, jpeg_copy):
     """What ``load_cifar10`` prints ends up on the book's pages: no path, no network error of the builder."""
 
-    def offline(url, root, md5=None):
-        raise OSError("[Errno -2] Name or service not known")
+    def offline(url, timeout=None):
+        raise urllib.error.URLError(OSError(-2, "Name or service not known"))
 
-    monkeypatch.setattr("torchvision.datasets.utils.download_url", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
     monkeypatch.setenv("RESNET_BOOK_CIFAR10_JPEG", str(jpeg_copy))
     data = load_cifar10(tmp_path)
     out = capsys.readouterr().out + repr(data)
@@ -221,3 +229,74 @@ def test_augmented_values_are_mean_subtracted():
     plan = SamplePlan(torch.tensor([5]), torch.tensor([4]), torch.tensor([4]), torch.tensor([False]))
     x, _ = aug(plan, torch.tensor([0]))
     torch.testing.assert_close(x[0], data.train_images[5].float() / 255 - data.mean)
+
+
+# ------------------------------------------------------------------------------------ the real download
+
+
+def binary_tarball(tmp_path) -> bytes:
+    """``cifar-10-binary.tar.gz`` in the real layout (a ``cifar-10-batches-bin/`` folder), small batch files."""
+    folder = write_fake_binary(tmp_path / "made" / datamod.BINARY_DIR)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(folder, arcname=datamod.BINARY_DIR)
+    return buffer.getvalue()
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """Serves one body, announcing ``length`` bytes (more than it sends when the test cuts it short)."""
+
+    body, length = b"", 0
+
+    def do_GET(self):  # noqa: N802 (the base class's name)
+        self.send_response(200)
+        self.send_header("Content-Length", str(self.length))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def serve(monkeypatch):
+    """``serve(body, length=None)``: CIFAR-10's URL answered by a server on 127.0.0.1 with ``body``."""
+    servers = []
+
+    def start(body: bytes, length: int | None = None) -> None:
+        handler = type("Handler", (_Handler,), {"body": body, "length": length or len(body)})
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/cifar-10-binary.tar.gz"
+        monkeypatch.setattr(datamod, "BINARY_URL", url)
+
+    yield start
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_real_cifar10_is_downloaded_checked_unpacked_and_read(tmp_path, no_env, monkeypatch, serve, capsys):
+    tarball = binary_tarball(tmp_path)
+    serve(tarball)
+    monkeypatch.setattr(datamod, "BINARY_MD5", hashlib.md5(tarball).hexdigest())
+    data_dir = tmp_path / "datasets"
+    data = load_cifar10(data_dir)
+    assert data.name == "cifar10" and len(data.train_labels) == 100 and len(data.test_labels) == 20
+    assert "real CIFAR-10" in capsys.readouterr().out
+    assert sorted(p.name for p in data_dir.iterdir()) == ["cifar-10-batches-bin", "cifar-10-binary.tar.gz"]
+
+
+@pytest.mark.parametrize("damage", ["cut short", "corrupt"])
+def test_a_bad_download_is_refused_by_name_and_left_nowhere(tmp_path, no_env, monkeypatch, serve, damage):
+    tarball = binary_tarball(tmp_path)
+    monkeypatch.setattr(datamod, "BINARY_MD5", hashlib.md5(tarball).hexdigest())
+    if damage == "cut short":  # the connection drops: fewer bytes than announced
+        serve(tarball[: len(tarball) // 2], length=len(tarball))
+    else:  # every byte arrives, some of them wrong
+        serve(tarball[:100] + bytes(b ^ 0xFF for b in tarball[100:140]) + tarball[140:])
+    data_dir = tmp_path / "datasets"
+    with pytest.raises(DatasetError, match="cifar-10-binary.tar.gz: the download arrived cut short or corrupt"):
+        load_cifar10(data_dir)
+    assert list(data_dir.iterdir()) == [], "a bad download must not stay behind as if complete"
