@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
+# Colab's runtime for the Colab-like test (tests/colab-requirements.txt): its Python is 3.13.
+COLAB_VENV ?= .venv-colab
+COLAB_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
+
 .PHONY: book test clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -17,8 +21,18 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 book: $(VENV)/.installed
 	$(BIN)/jupyter-book build --warningiserror --keep-going .
 
-# Unit tests, every chapter notebook executed, and the built site checked in headless Chromium.
-test: book
+$(COLAB_VENV)/.installed: tests/colab-requirements.txt
+	@$(COLAB_PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 13)' || \
+	  { echo "Python 3.13 (Colab's) is needed for the Colab-like test: set COLAB_PYTHON=/path/to/python3.13"; exit 1; }
+	rm -rf $(COLAB_VENV)
+	$(COLAB_PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COLAB_VENV)/bin/python -m pip install --quiet -r tests/colab-requirements.txt
+	touch $@
+
+# Unit tests, every chapter notebook executed (here and as in Colab), and the built site checked in
+# headless Chromium.
+test: book $(COLAB_VENV)/.installed
 	$(BIN)/python -m pytest
 
 clean:
