@@ -247,6 +247,19 @@ def _bf16_supported(device: torch.device) -> bool:
         return torch.cuda.get_device_capability(device)[0] >= 8
 
 
+def amp_choice(requested: bool | None, cuda: bool, bf16: bool) -> tuple[bool, str | None]:
+    """Whether to train in bf16 autocast, and what to tell the reader when the GPU cannot.
+
+    Automatic (``requested`` None): bf16 on a GPU with native bf16 (Ampere and newer), float32 elsewhere.
+    A GPU without it, such as Colab's usual T4, would only emulate bf16, slower than float32.
+    """
+    if requested is not None:
+        return requested, None
+    if cuda and not bf16:
+        return False, "no native bf16 on this GPU (a T4, say): the fast path trains in float32"
+    return cuda, None
+
+
 # what may differ between the runs of a pack (``packed``): everything else is one shared schedule
 PACK_MAY_DIFFER = ("model", "shortcut")
 
@@ -289,7 +302,9 @@ class Trainer:
         self.config = cfg = self.configs[0]  # the schedule (shared by a pack)
         self.device = resolve_device(device)
         cuda = self.device.type == "cuda"
-        self.amp = (cuda and _bf16_supported(self.device)) if cfg.amp is None else cfg.amp
+        self.amp, note = amp_choice(cfg.amp, cuda, cuda and _bf16_supported(self.device))
+        if note:
+            print(f"{torch.cuda.get_device_name(self.device)}: {note}")
         self.channels_last = cuda if cfg.channels_last is None else cfg.channels_last
         self.use_graph = cuda if cfg.cuda_graph is None else cfg.cuda_graph
         self.use_compile = cfg.compile

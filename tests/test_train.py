@@ -7,7 +7,7 @@ import torch
 
 from resnet_book import data as datamod
 from resnet_book.train import (
-    Config, Trainer, TrainingDiverged, duration_text, preset, seconds_per_iteration, sgd_update,
+    Config, Trainer, TrainingDiverged, amp_choice, duration_text, preset, seconds_per_iteration, sgd_update,
 )
 
 
@@ -154,3 +154,11 @@ def test_durations_read_as_a_reader_says_them(seconds, text):
 def test_one_step_is_timed_on_random_images_of_the_run_s_batch_size():
     cfg = preset("quick", "resnet8", batch_size=16)
     assert 0 < seconds_per_iteration(cfg, "cpu", steps=1) < 30
+
+
+def test_bf16_only_where_the_gpu_has_it_and_the_reader_is_told_otherwise():
+    assert amp_choice(None, cuda=True, bf16=True) == (True, None)  # an H100
+    amp, note = amp_choice(None, cuda=True, bf16=False)  # Colab's T4
+    assert amp is False and "float32" in note and "bf16" in note
+    assert amp_choice(None, cuda=False, bf16=False) == (False, None)  # a CPU trains in float32 silently
+    assert amp_choice(True, cuda=True, bf16=False) == (True, None)  # asked for explicitly
