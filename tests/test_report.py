@@ -32,3 +32,20 @@ def test_percent_and_how_trained_read_the_record():
     assert report.percent(run, "train_error") == f"{100 * run.final['train_error']:.2f}"
     assert report.percent(None) == "not recorded yet"
     assert report.how_trained(run) == "packed with " + ", ".join(run.packed_with)
+
+
+# What the chapters state in words about the records, checked here so the prose cannot go stale.
+
+
+def test_chapter_2_resnet56_trains_worse_at_lr_01_than_resnet20_and_44_and_ends_between_them():
+    phase = {d: report.first_phase(runs.find_run(f"resnet{d}")) for d in (20, 44, 56)}
+    options = [report.first_phase(runs.find_run("resnet20", shortcut=o)) for o in "ABC"]
+    assert phase[56] > phase[20] and phase[56] > phase[44]
+    assert phase[56] - phase[44] > 3 * (max(options) - min(options))  # "several times that spread"
+    train = {d: runs.find_run(f"resnet{d}").final["train_error"] for d in (20, 44, 56)}
+    assert train[44] < train[56] < train[20]
+
+
+def test_chapters_2_and_5_resnet_test_error_falls_from_20_to_110_except_44_to_56():
+    errors = report.final_errors({d: runs.find_run(f"resnet{d}") for d in (20, 32, 44, 56, 110)}, "test_error")
+    assert report.steps_against(errors, "falls") == [(44, 56)]
