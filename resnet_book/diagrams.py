@@ -171,7 +171,7 @@ def fig3_strips() -> list[Strip]:
 
 def fig3(strips: list[Strip] | None = None) -> Figure:
     """Fig. 3, compact: each net a row of layers coloured by width; ResNet-34's shortcuts as arcs, solid for
-    identities, dashed where the dimensions increase (option A zero-pads there; B would project)."""
+    identities, dashed for zero-padding (option A, where the dimensions increase) or projections (B, C)."""
     strips = fig3_strips() if strips is None else strips
     fig, ax = plt.subplots(figsize=(12, 0.9 + 1.0 * len(strips)))
     for row, strip in enumerate(strips):
@@ -190,7 +190,7 @@ def fig3(strips: list[Strip] | None = None) -> Figure:
                for w, c in WIDTH_COLORS.items() if w >= 64]
     handles += [Rectangle((0, 0), 1, 1, facecolor=OTHER_COLOR, edgecolor="black", label="pool (narrow), fc"),
                 Line2D([], [], color="black", label="identity shortcut"),
-                Line2D([], [], color="black", linestyle="--", label="dimensions increase")]
+                Line2D([], [], color="black", linestyle="--", label="zero-padding or projection")]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4, fontsize=8, frameon=False)
     ax.set(xlim=(-6.5, longest + 0.5), ylim=(-1.2 * (len(strips) - 1) - 0.6, 1.1))
     ax.axis("off")
