@@ -196,3 +196,37 @@ def fig3(strips: list[Strip] | None = None) -> Figure:
     ax.axis("off")
     ax.set_title("Fig. 3, compact: one box per layer, coloured by width (channels)", fontsize=10)
     return fig
+
+
+# Chapter 3's shortcut drawing: shortcut kind -> (colour, line style, width, legend label).
+SHORTCUT_STYLE = {
+    "identity": ("#777777", "-", 1.2, "identity"),
+    "zero-padding": ("#e6a000", "--", 2.2, "zero-padding, stride 2 (A)"),
+    "projection": ("#2b83ba", "-", 2.8, "projection: 1x1 conv + BN (B, C)"),
+}
+
+
+def draw_shortcuts(ax: Axes, model: ResNet) -> None:
+    """A CIFAR-10 ResNet as its blocks in stages, each shortcut an arc over its block, coloured by kind
+    (Sec. 3.3: identity, zero-padding for option A, projection for B and C); read from ``model``."""
+    x = 0.0
+    for i, stage in enumerate(model.stages):
+        start = x
+        for block in stage:
+            ax.add_patch(Rectangle((x, 0), 0.8, 0.5, facecolor="#e8e8e8", edgecolor="black"))
+            ax.text(x + 0.4, 0.25, "\n".join(conv_label(c).split(",")[0] for c in convs(block)),
+                    ha="center", va="center", fontsize=7)
+            color, style, width, _ = SHORTCUT_STYLE[shortcut_kind(block)]
+            ax.add_patch(FancyArrowPatch((x - 0.05, 0.5), (x + 0.85, 0.5), connectionstyle="arc3,rad=-0.8",
+                                         arrowstyle="-|>", mutation_scale=9, color=color, linestyle=style,
+                                         linewidth=width))
+            x += 1.0
+        first = convs(stage[0])[0]
+        size = 32 // 2**i
+        ax.text((start + x - 0.2) / 2, -0.15, f"stage {i + 1}: {size}x{size}, {first.out_channels} channels",
+                ha="center", va="top", fontsize=8)
+        x += 0.6
+    ax.set(xlim=(-0.3, x - 0.3), ylim=(-0.55, 1.05), aspect="equal")
+    ax.axis("off")
+    handles = [Line2D([], [], color=c, linestyle=ls, linewidth=w, label=lab) for c, ls, w, lab in SHORTCUT_STYLE.values()]
+    ax.legend(handles=handles, loc="upper center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, 1.45), frameon=False)

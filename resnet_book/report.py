@@ -1,11 +1,13 @@
 """Paper vs ours in words: the trends and numbers a chapter states, computed from the recorded runs.
 
 A sentence such as "the plain nets' training error rises with depth" is printed by a cell from these
-functions, never typed, so it cannot go stale when a record changes (chapters 1, 2, 5).
+functions, never typed, so it cannot go stale when a record changes (chapters 1, 2, 5). Also the
+package's own source, shown in a chapter where it is the subject (``show_source``).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 
 from .runs import Run
@@ -39,9 +41,9 @@ def trend(values: Mapping[int, float]) -> str:
     return "mixed"
 
 
-def trend_line(values: Mapping[int, float]) -> str:
+def trend_line(values: Mapping[int, float], unit: str = " %", digits: int = 2) -> str:
     """e.g. "rises: 20: 2.27 %, 32: 2.59 %, ..." (one printed line)."""
-    return f"{trend(values)}: " + ", ".join(f"{d}: {v:.2f} %" for d, v in sorted(values.items()))
+    return f"{trend(values)}: " + ", ".join(f"{d}: {v:.{digits}f}{unit}" for d, v in sorted(values.items()))
 
 
 def steps_against(values: Mapping[int, float], expected: str) -> list[tuple[int, int]]:
@@ -66,3 +68,21 @@ def how_trained(run: Run) -> str:
     if run.packed_with is None:
         return "not in the record"
     return "packed with " + ", ".join(run.packed_with) if run.packed_with else "alone"
+
+
+def show_source(*objects: object) -> object:
+    """The package's source of each object, highlighted, side by side in columns that wrap (an IPython
+    ``HTML``), so that a chapter shows the code itself, never a copy of it."""
+    from IPython.display import HTML
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    style = "flex: 1 1 34em; min-width: 0; overflow-x: auto"
+    blocks = "".join(
+        f'<div style="{style}"><b>{obj.__name__}</b>'
+        + highlight(inspect.getsource(obj), PythonLexer(), HtmlFormatter(noclasses=True))
+        + "</div>"
+        for obj in objects
+    )
+    return HTML(f'<div style="display: flex; flex-wrap: wrap; gap: 0 1em; font-size: 0.8em">{blocks}</div>')

@@ -80,3 +80,17 @@ def test_fig1_panels_are_the_records_training_and_test_error():
     assert test20.get_ydata()[-1] == 100 * shallow.final["test_error"]
     assert [train20.get_label(), train56.get_label()] == ["20-layer", "56-layer"]
     plt.close(fig)
+
+
+@pytest.mark.parametrize("option, kinds", [("A", ["zero-padding"] * 2), ("B", ["projection"] * 2), ("C", ["projection"] * 9)])
+def test_draw_shortcuts_colours_each_arc_by_the_blocks_shortcut(option, kinds):
+    fig, ax = plt.subplots()
+    diagrams.draw_shortcuts(ax, get_model("resnet20", shortcut=option))
+    arcs = [p for p in ax.patches if type(p).__name__ == "FancyArrowPatch"]
+    assert len(arcs) == 9  # ResNet-20: 3 blocks in each of 3 stages
+    identity = matplotlib.colors.to_rgba(diagrams.SHORTCUT_STYLE["identity"][0])
+    other = [a for a in arcs if a.get_edgecolor() != identity]
+    expected = matplotlib.colors.to_rgba(diagrams.SHORTCUT_STYLE[kinds[0]][0])
+    assert len(other) == len(kinds) and all(a.get_edgecolor() == expected for a in other)
+    assert "stage 2: 16x16, 32 channels" in [t.get_text() for t in ax.texts]
+    plt.close(fig)

@@ -10,6 +10,7 @@ def test_trend_needs_every_step():
     assert report.trend({20: 3.0, 32: 2.0}) == "falls"
     assert report.trend({20: 1.46, 32: 0.53, 44: 0.25, 56: 0.43}) == "mixed"
     assert report.trend_line({44: 0.25, 56: 0.43}) == "rises: 44: 0.25 %, 56: 0.43 %"
+    assert report.trend_line({20: 0.5, 56: 0.25}, unit="", digits=3) == "falls: 20: 0.500, 56: 0.250"
 
 
 def test_steps_against_names_the_step_that_breaks_the_order():
@@ -49,3 +50,22 @@ def test_chapter_2_resnet56_trains_worse_at_lr_01_than_resnet20_and_44_and_ends_
 def test_chapters_2_and_5_resnet_test_error_falls_from_20_to_110_except_44_to_56():
     errors = report.final_errors({d: runs.find_run(f"resnet{d}") for d in (20, 32, 44, 56, 110)}, "test_error")
     assert report.steps_against(errors, "falls") == [(44, 56)]
+
+
+def test_show_source_shows_the_packages_code_for_each_object():
+    from resnet_book import models
+
+    html = report.show_source(models.ZeroPadShortcut, models.make_shortcut).data
+    assert "<b>ZeroPadShortcut</b>" in html and "<b>make_shortcut</b>" in html
+    assert "extra" in html and "changes" in html  # lines of the two sources, highlighted
+
+
+def test_chapter_5_fig7_resnets_respond_less_than_twins_and_less_with_depth_as_do_plain_nets():
+    def mean_std(name):
+        stds = runs.find_run(name).final["layer_response_std"]
+        return sum(stds) / len(stds)
+
+    resnet = {d: mean_std(f"resnet{d}") for d in (20, 32, 44, 56, 110)}
+    plain = {d: mean_std(f"plain{d}") for d in (20, 32, 44, 56)}
+    assert all(resnet[d] < plain[d] for d in plain)
+    assert report.trend(resnet) == "falls" and report.trend(plain) == "falls"
