@@ -41,6 +41,11 @@ def conv_label(conv: nn.Conv2d) -> str:
     return f"{k1}x{k2}, {conv.out_channels}"
 
 
+def _conv_kind(conv: nn.Conv2d) -> str:
+    k1, k2 = conv.kernel_size
+    return f"{k1}x{k2} conv"
+
+
 def shortcut_kind(block: nn.Module) -> str | None:
     """None (plain), "identity", "zero-padding" (option A) or "projection" (options B, C)."""
     s = getattr(block, "shortcut", None)
@@ -149,13 +154,12 @@ def vgg19_strip() -> Strip:
 def model_strip(model: ResNet, name: str) -> Strip:
     """An ImageNet net of ``resnet_book.models`` as a strip: stem, every block's convs, pool, fc."""
     stem = model.stem.conv
-    layers: list[tuple[str, int | None]] = [(f"{stem.kernel_size[0]}x{stem.kernel_size[1]} conv, /2", stem.out_channels),
-                                            ("pool", None)]
+    layers: list[tuple[str, int | None]] = [(_conv_kind(stem) + ", /2", stem.out_channels), ("pool", None)]
     shortcuts = []
     for stage in model.stages:
         for block in stage:
             first = len(layers)
-            layers += [(f"{c.kernel_size[0]}x{c.kernel_size[1]} conv", c.out_channels) for c in convs(block)]
+            layers += [(_conv_kind(c), c.out_channels) for c in convs(block)]
             kind = shortcut_kind(block)
             if kind is not None:
                 shortcuts.append((first, len(layers) - 1, kind))
@@ -181,8 +185,9 @@ def fig3(strips: list[Strip] | None = None) -> Figure:
             color = OTHER_COLOR if width is None else WIDTH_COLORS.get(width, OTHER_COLOR)
             ax.add_patch(Rectangle((i - w / 2, y - 0.3), w, 0.6, facecolor=color, edgecolor="black", linewidth=0.5))
         for first, last, kind in strip.shortcuts:
-            ax.add_patch(FancyArrowPatch((first - 0.35, y + 0.3), (last + 0.35, y + 0.3), connectionstyle="arc3,rad=-0.5",
-                                         arrowstyle="-|>", mutation_scale=6, linewidth=0.9,
+            ax.add_patch(FancyArrowPatch((first - 0.35, y + 0.3), (last + 0.35, y + 0.3),
+                                         connectionstyle="arc3,rad=-0.5", arrowstyle="-|>", mutation_scale=6,
+                                         linewidth=0.9,
                                          linestyle="-" if kind == "identity" else "--", color="black"))
         ax.text(-1.2, y, f"{strip.name}\n({strip.weighted} layers)", ha="right", va="center", fontsize=9)
     longest = max(len(s.layers) for s in strips)
@@ -228,5 +233,6 @@ def draw_shortcuts(ax: Axes, model: ResNet) -> None:
         x += 0.6
     ax.set(xlim=(-0.3, x - 0.3), ylim=(-0.55, 1.05), aspect="equal")
     ax.axis("off")
-    handles = [Line2D([], [], color=c, linestyle=ls, linewidth=w, label=lab) for c, ls, w, lab in SHORTCUT_STYLE.values()]
+    handles = [Line2D([], [], color=c, linestyle=ls, linewidth=w, label=lab)
+               for c, ls, w, lab in SHORTCUT_STYLE.values()]
     ax.legend(handles=handles, loc="upper center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, 1.45), frameon=False)

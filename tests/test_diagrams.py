@@ -82,7 +82,9 @@ def test_fig1_panels_are_the_records_training_and_test_error():
     plt.close(fig)
 
 
-@pytest.mark.parametrize("option, kinds", [("A", ["zero-padding"] * 2), ("B", ["projection"] * 2), ("C", ["projection"] * 9)])
+@pytest.mark.parametrize(
+    "option, kinds", [("A", ["zero-padding"] * 2), ("B", ["projection"] * 2), ("C", ["projection"] * 9)]
+)
 def test_draw_shortcuts_colours_each_arc_by_the_blocks_shortcut(option, kinds):
     fig, ax = plt.subplots()
     diagrams.draw_shortcuts(ax, get_model("resnet20", shortcut=option))
