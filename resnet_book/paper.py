@@ -63,6 +63,51 @@ TABLE3 = {
     "PReLU-net": (24.27, 7.38),
 }
 
+# Table 4: single-model error (%) on the ImageNet validation set, (top-1, top-5); None where the paper
+# prints a dash. VGG (ILSVRC'14)'s top-5 is on the test set (the paper's dagger).
+TABLE4 = {
+    "VGG (ILSVRC'14)": (None, 8.43),
+    "GoogLeNet (ILSVRC'14)": (None, 7.89),
+    "VGG (v5)": (24.4, 7.1),
+    "PReLU-net": (21.59, 5.71),
+    "BN-inception": (21.99, 5.81),
+    "resnet34 B": (21.84, 5.71),
+    "resnet34 C": (21.53, 5.60),
+    "resnet50": (20.74, 5.25),
+    "resnet101": (19.87, 4.60),
+    "resnet152": (19.38, 4.49),
+}
+
+# Table 5: top-5 error (%) of ensembles on the ImageNet test set. ResNet: six models of different depth.
+TABLE5_TOP5 = {
+    "VGG (ILSVRC'14)": 7.32,
+    "GoogLeNet (ILSVRC'14)": 6.66,
+    "VGG (v5)": 6.8,
+    "PReLU-net": 4.94,
+    "BN-inception": 4.82,
+    "ResNet (ILSVRC'15)": 3.57,
+}
+
+# Sec. 3.4: the ImageNet recipe.
+IMAGENET_RECIPE = {
+    "source": "Sec. 3.4",
+    "augmentation": "shorter side resized at random in [256, 480], 224x224 crop or its flip, "
+    "per-pixel mean subtracted, standard colour augmentation",
+    "initialization": "He et al. [13] (the package's ResNet.reset_parameters)",
+    "batch_size": 256,
+    "lr": 0.1,  # divided by 10 when the error plateaus
+    "iterations": 600_000,  # up to 60 x 10^4
+    "weight_decay": 1e-4,
+    "momentum": 0.9,
+    "test": "10-crop; best results fully-convolutional, averaged over scales {224, 256, 384, 480, 640}",
+}
+
+# Sec. 4.3 (Tables 7, 8): object detection with Faster R-CNN, mAP (%), VGG-16 vs ResNet-101 as backbone.
+TABLE7_VOC_MAP = {"VGG-16": {"VOC 07 test": 73.2, "VOC 12 test": 70.4},
+                  "ResNet-101": {"VOC 07 test": 76.4, "VOC 12 test": 73.8}}
+TABLE8_COCO_MAP = {"VGG-16": {"mAP@.5": 41.5, "mAP@[.5, .95]": 21.2},
+                   "ResNet-101": {"mAP@.5": 48.4, "mAP@[.5, .95]": 27.2}}
+
 # Table 6: CIFAR-10 test error (%) and parameters (millions) of the ResNets (option A).
 # ResNet-110: best of 5 runs; mean 6.61 +- 0.16.
 TABLE6 = {
@@ -103,7 +148,7 @@ SECTIONS = {
     "residual": "Sec. 3.1-3.2, Eqn. (1)-(2)",
     "shortcuts": "Sec. 3.3, Sec. 4.1, Table 3",
     "bottleneck": "Sec. 4.1 (Deeper Bottleneck Architectures), Fig. 5, Table 1",
-    "depth": "Sec. 4.2, Table 6, Fig. 6 (right), Fig. 7",
+    "depth": "Sec. 4.2, Table 6, Fig. 6 (right), Fig. 7; Sec. 4.1, Tables 3-5; Sec. 4.3, Tables 7-8",
 }
 
 

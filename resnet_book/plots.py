@@ -175,3 +175,18 @@ class Caption:
 
         body = "<br>".join(escape(line) for line in self.lines)
         return f'<p style="font-size: 0.8em; color: #555; margin: 0">{body}</p>'
+
+
+def fig1(shallow: Run, deep: Run, ylim: tuple[float, float] = (0, 20)) -> Figure:
+    """Fig. 1 as the paper draws it: training error (left) and test error (right) of a 20- and a 56-layer
+    plain net, in %, against iterations (1e4). The deeper net is worse on both panels (Sec. 1)."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+    for ax, key, what in zip(axes, ("train_error", "test_error"), ("training error", "test error")):
+        for run in (shallow, deep):
+            ax.plot([e["iteration"] / 1e4 for e in run.history], [100 * e[key] for e in run.history],
+                    color=color_for(run.model), label=f"{depth_of(run.model)}-layer")
+        ax.set(xlabel="iter. (1e4)", ylabel=f"{what} (%)", ylim=ylim)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("Fig. 1, ours: plain nets on CIFAR-10", fontsize=10)
+    return fig

@@ -1,0 +1,238 @@
+"""The paper's diagrams, drawn from the networks themselves so that a drawing cannot disagree with the code.
+
+* Fig. 2: a plain block beside a residual block, ``y = F(x) + x`` (Sec. 3.2).
+* Fig. 3, compact: VGG-19, plain-34 and ResNet-34 as strips of layers, one colour per width, with the
+  ResNet's shortcuts as arcs, dashed where the dimensions increase (Sec. 3.3).
+* Fig. 5: a basic block on 64 channels beside a bottleneck block on 256 (Sec. 4.1).
+
+Blocks are read from ``get_model`` (their convolutions' kernel sizes and widths, their shortcut's type);
+only VGG-19, which the package does not build, is typed here, from Fig. 3 of the paper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
+from torch import nn
+
+from .models import Projection, ResNet, ZeroPadShortcut, get_model
+
+# One colour per width (channels), shared by every diagram.
+WIDTH_COLORS = {16: "#fde0c5", 32: "#facba6", 64: "#f8b58b", 128: "#a6d96a", 256: "#74add1", 512: "#b2abd2"}
+OTHER_COLOR = "#dddddd"  # pooling, fc
+
+# Fig. 3 (left), after Simonyan & Zisserman: (3x3 convs per stage, width); each stage ends in a 2x2 max pool.
+VGG19_STAGES = ((2, 64), (2, 128), (4, 256), (4, 512), (4, 512))
+
+
+def convs(block: nn.Module) -> list[nn.Conv2d]:
+    """The convolutions of a block's residual function F, in order (not its shortcut's)."""
+    return [m for m in block.children() if isinstance(m, nn.Conv2d)]
+
+
+def conv_label(conv: nn.Conv2d) -> str:
+    """The paper's notation for a layer, e.g. "3x3, 64" (Fig. 2, Fig. 5, Table 1)."""
+    k1, k2 = conv.kernel_size
+    return f"{k1}x{k2}, {conv.out_channels}"
+
+
+def _conv_kind(conv: nn.Conv2d) -> str:
+    k1, k2 = conv.kernel_size
+    return f"{k1}x{k2} conv"
+
+
+def shortcut_kind(block: nn.Module) -> str | None:
+    """None (plain), "identity", "zero-padding" (option A) or "projection" (options B, C)."""
+    s = getattr(block, "shortcut", None)
+    if s is None:
+        return None
+    if isinstance(s, Projection):
+        return "projection"
+    return "zero-padding" if isinstance(s, ZeroPadShortcut) else "identity"
+
+
+def _box(ax: Axes, x: float, y: float, text: str, color: str, w: float = 2.2, h: float = 0.6) -> None:
+    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02", facecolor=color,
+                                edgecolor="black", linewidth=1))
+    ax.text(x, y, text, ha="center", va="center", fontsize=8.5)
+
+
+def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float], **kw) -> None:
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=10, color="black", **kw))
+
+
+def draw_block(ax: Axes, block: nn.Module, title: str = "", input_label: str | None = None) -> None:
+    """One block as the paper draws it (Fig. 2, Fig. 5): its layers top to bottom, a ReLU after each but
+    the last, and, for a residual block, the shortcut from the input to the addition (⊕) before the last
+    ReLU. Layers and shortcut are read from ``block`` (a ``BasicBlock`` or ``Bottleneck``)."""
+    layers = convs(block)
+    kind = shortcut_kind(block)
+    x, step = 0.0, 1.05
+    y = 0.0
+    ax.text(x, y + 0.35, input_label or f"x ({layers[0].in_channels}-d)", ha="center", va="bottom", fontsize=9)
+    top = y
+    for i, conv in enumerate(layers):
+        _arrow(ax, (x, y + 0.3), (x, y - step + 0.3))
+        y -= step
+        _box(ax, x, y, "weight layer\n" + conv_label(conv), WIDTH_COLORS.get(conv.out_channels, OTHER_COLOR))
+        if i < len(layers) - 1:
+            ax.text(x + 0.15, y - step / 2, "relu", ha="left", va="center", fontsize=8, style="italic")
+        y -= 0.3
+    bottom = y
+    if kind is None:  # plain: the layers must fit H(x) themselves
+        ax.text(x + 0.15, y - 0.25, "relu", ha="left", va="center", fontsize=8, style="italic")
+        _arrow(ax, (x, y), (x, y - 0.55))
+        ax.text(x, y - 0.6, "H(x)", ha="center", va="top", fontsize=10)
+        ax.text(x - 1.3, (top + bottom) / 2, "H(x)", ha="right", va="center", fontsize=10)
+    else:
+        ax.text(x - 1.3, (top + bottom) / 2, "F(x)", ha="right", va="center", fontsize=10)
+        _arrow(ax, (x, y), (x, y - 0.33))
+        ax.add_patch(Circle((x, y - 0.45), 0.12, facecolor="white", edgecolor="black"))
+        ax.text(x, y - 0.45, "+", ha="center", va="center", fontsize=11)
+        side, style = x + 1.35, "-" if kind == "identity" else "--"
+        ax.plot([x, side, side], [top + 0.1, top + 0.1, y - 0.45], color="black", linewidth=1, linestyle=style)
+        _arrow(ax, (side, y - 0.45), (x + 0.12, y - 0.45), linestyle=style)
+        ax.text(side + 0.1, (top + y) / 2, "x\n" + kind, ha="left", va="center", fontsize=9)
+        ax.text(x + 0.15, y - 0.75, "relu", ha="left", va="center", fontsize=8, style="italic")
+        _arrow(ax, (x, y - 0.57), (x, y - 1.0))
+        ax.text(x, y - 1.05, "F(x) + x", ha="center", va="top", fontsize=10)
+    ax.set_title(title, fontsize=10)
+    ax.set(xlim=(-2.4, 2.9), ylim=(bottom - 1.5, top + 0.8), aspect="equal")
+    ax.axis("off")
+
+
+def fig2() -> Figure:
+    """Fig. 2 with its plain counterpart: the second block of plain-34 and of ResNet-34 (conv2_x, 64-d).
+
+    The same two 3x3 layers; the residual block adds the identity shortcut (Eqn. 1), the plain block
+    must fit the whole mapping H(x) itself (Sec. 3.1)."""
+    fig, axes = plt.subplots(1, 2, figsize=(7, 4.2))
+    draw_block(axes[0], get_model("plain34").stages[0][1], "plain block: fits H(x)")
+    draw_block(axes[1], get_model("resnet34").stages[0][1], "residual block (Fig. 2): fits F(x) = H(x) - x")
+    return fig
+
+
+def fig5() -> Figure:
+    """Fig. 5: a basic block of ResNet-34 on a 64-d map and a bottleneck block of ResNet-50 on a 256-d map,
+    both the second block of conv2_x (Sec. 4.1, "Deeper Bottleneck Architectures")."""
+    fig, axes = plt.subplots(1, 2, figsize=(7.5, 4.8))
+    basic, bottleneck = get_model("resnet34").stages[0][1], get_model("resnet50").stages[0][1]
+    draw_block(axes[0], basic, "basic block (ResNet-34)", f"{basic.conv1.in_channels}-d")
+    draw_block(axes[1], bottleneck, "bottleneck block (ResNet-50)", f"{bottleneck.conv1.in_channels}-d")
+    return fig
+
+
+@dataclass(frozen=True)
+class Strip:
+    """A network as a row of layers for Fig. 3: (label, width) per layer, shortcuts as (first, last, kind)
+    layer index spans; ``kind`` as :func:`shortcut_kind`."""
+
+    name: str
+    layers: tuple[tuple[str, int | None], ...]
+    shortcuts: tuple[tuple[int, int, str], ...] = ()
+
+    @property
+    def weighted(self) -> int:
+        """Layers with weights (convolutions and fc), the depth the paper counts."""
+        return sum(label != "pool" for label, _ in self.layers)
+
+
+def vgg19_strip() -> Strip:
+    """VGG-19 (Fig. 3 left): 16 3x3 convs in five stages, each followed by a max pool, then three fc."""
+    layers: list[tuple[str, int | None]] = []
+    for count, width in VGG19_STAGES:
+        layers += [("3x3 conv", width)] * count + [("pool", None)]
+    layers += [("fc 4096", None), ("fc 4096", None), ("fc 1000", None)]
+    return Strip("VGG-19", tuple(layers))
+
+
+def model_strip(model: ResNet, name: str) -> Strip:
+    """An ImageNet net of ``resnet_book.models`` as a strip: stem, every block's convs, pool, fc."""
+    stem = model.stem.conv
+    layers: list[tuple[str, int | None]] = [(_conv_kind(stem) + ", /2", stem.out_channels), ("pool", None)]
+    shortcuts = []
+    for stage in model.stages:
+        for block in stage:
+            first = len(layers)
+            layers += [(_conv_kind(c), c.out_channels) for c in convs(block)]
+            kind = shortcut_kind(block)
+            if kind is not None:
+                shortcuts.append((first, len(layers) - 1, kind))
+    layers += [("pool", None), (f"fc {model.fc.out_features}", None)]
+    return Strip(name, tuple(layers), tuple(shortcuts))
+
+
+def fig3_strips() -> list[Strip]:
+    """The three nets of Fig. 3: VGG-19, plain-34 and ResNet-34 (option A), the last two from ``get_model``."""
+    return [vgg19_strip(), model_strip(get_model("plain34"), "34-layer plain"),
+            model_strip(get_model("resnet34"), "34-layer residual")]
+
+
+def fig3(strips: list[Strip] | None = None) -> Figure:
+    """Fig. 3, compact: each net a row of layers coloured by width; ResNet-34's shortcuts as arcs, solid for
+    identities, dashed for zero-padding (option A, where the dimensions increase) or projections (B, C)."""
+    strips = fig3_strips() if strips is None else strips
+    fig, ax = plt.subplots(figsize=(12, 0.9 + 1.0 * len(strips)))
+    for row, strip in enumerate(strips):
+        y = -1.2 * row
+        for i, (label, width) in enumerate(strip.layers):
+            w = 0.35 if label == "pool" else 0.8
+            color = OTHER_COLOR if width is None else WIDTH_COLORS.get(width, OTHER_COLOR)
+            ax.add_patch(Rectangle((i - w / 2, y - 0.3), w, 0.6, facecolor=color, edgecolor="black", linewidth=0.5))
+        for first, last, kind in strip.shortcuts:
+            ax.add_patch(FancyArrowPatch((first - 0.35, y + 0.3), (last + 0.35, y + 0.3),
+                                         connectionstyle="arc3,rad=-0.5", arrowstyle="-|>", mutation_scale=6,
+                                         linewidth=0.9,
+                                         linestyle="-" if kind == "identity" else "--", color="black"))
+        ax.text(-1.2, y, f"{strip.name}\n({strip.weighted} layers)", ha="right", va="center", fontsize=9)
+    longest = max(len(s.layers) for s in strips)
+    handles = [Rectangle((0, 0), 1, 1, facecolor=c, edgecolor="black", label=f"{w} channels")
+               for w, c in WIDTH_COLORS.items() if w >= 64]
+    handles += [Rectangle((0, 0), 1, 1, facecolor=OTHER_COLOR, edgecolor="black", label="pool (narrow), fc"),
+                Line2D([], [], color="black", label="identity shortcut"),
+                Line2D([], [], color="black", linestyle="--", label="zero-padding or projection")]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4, fontsize=8, frameon=False)
+    ax.set(xlim=(-6.5, longest + 0.5), ylim=(-1.2 * (len(strips) - 1) - 0.6, 1.1))
+    ax.axis("off")
+    ax.set_title("Fig. 3, compact: one box per layer, coloured by width (channels)", fontsize=10)
+    return fig
+
+
+# Chapter 3's shortcut drawing: shortcut kind -> (colour, line style, width, legend label).
+SHORTCUT_STYLE = {
+    "identity": ("#777777", "-", 1.2, "identity"),
+    "zero-padding": ("#e6a000", "--", 2.2, "zero-padding, stride 2 (A)"),
+    "projection": ("#2b83ba", "-", 2.8, "projection: 1x1 conv + BN (B, C)"),
+}
+
+
+def draw_shortcuts(ax: Axes, model: ResNet) -> None:
+    """A CIFAR-10 ResNet as its blocks in stages, each shortcut an arc over its block, coloured by kind
+    (Sec. 3.3: identity, zero-padding for option A, projection for B and C); read from ``model``."""
+    x = 0.0
+    for i, stage in enumerate(model.stages):
+        start = x
+        for block in stage:
+            ax.add_patch(Rectangle((x, 0), 0.8, 0.5, facecolor="#e8e8e8", edgecolor="black"))
+            ax.text(x + 0.4, 0.25, "\n".join(conv_label(c).split(",")[0] for c in convs(block)),
+                    ha="center", va="center", fontsize=7)
+            color, style, width, _ = SHORTCUT_STYLE[shortcut_kind(block)]
+            ax.add_patch(FancyArrowPatch((x - 0.05, 0.5), (x + 0.85, 0.5), connectionstyle="arc3,rad=-0.8",
+                                         arrowstyle="-|>", mutation_scale=9, color=color, linestyle=style,
+                                         linewidth=width))
+            x += 1.0
+        first = convs(stage[0])[0]
+        size = 32 // 2**i
+        ax.text((start + x - 0.2) / 2, -0.15, f"stage {i + 1}: {size}x{size}, {first.out_channels} channels",
+                ha="center", va="top", fontsize=8)
+        x += 0.6
+    ax.set(xlim=(-0.3, x - 0.3), ylim=(-0.55, 1.05), aspect="equal")
+    ax.axis("off")
+    handles = [Line2D([], [], color=c, linestyle=ls, linewidth=w, label=lab)
+               for c, ls, w, lab in SHORTCUT_STYLE.values()]
+    ax.legend(handles=handles, loc="upper center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, 1.45), frameon=False)

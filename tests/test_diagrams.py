@@ -1,0 +1,98 @@
+"""The paper's drawings (``resnet_book.diagrams``) show what ``get_model`` builds, and Fig. 1 shows the records."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from resnet_book import diagrams, plots, runs  # noqa: E402
+from resnet_book.models import get_model  # noqa: E402
+
+
+def texts(fig) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def test_fig2_plain_block_has_no_addition_and_residual_block_adds_the_identity():
+    fig = diagrams.fig2()
+    plain, residual = ([t.get_text() for t in ax.texts] for ax in fig.axes)
+    assert "+" not in plain and "H(x)" in plain
+    assert "+" in residual and "F(x) + x" in residual and "x\nidentity" in residual
+    # both draw the two 3x3, 64 layers of the second conv2_x block of ResNet-34
+    assert [t for t in residual if t.startswith("weight layer")] == ["weight layer\n3x3, 64"] * 2
+    assert [t for t in plain if t.startswith("weight layer")] == ["weight layer\n3x3, 64"] * 2
+    plt.close(fig)
+
+
+def test_fig5_draws_the_layers_of_the_models_blocks():
+    fig = diagrams.fig5()
+    basic, bottleneck = ([t.get_text() for t in ax.texts] for ax in fig.axes)
+    assert [t for t in basic if t.startswith("weight layer")] == ["weight layer\n3x3, 64"] * 2
+    assert [t for t in bottleneck if t.startswith("weight layer")] == [
+        "weight layer\n1x1, 64", "weight layer\n3x3, 64", "weight layer\n1x1, 256"]
+    assert "64-d" in basic and "256-d" in bottleneck
+    plt.close(fig)
+
+
+def test_draw_block_labels_a_projection_shortcut():
+    block = get_model("resnet20", shortcut="B").stages[1][0]  # 16 -> 32 channels, stride 2
+    fig, ax = plt.subplots()
+    diagrams.draw_block(ax, block)
+    assert "x\nprojection" in [t.get_text() for t in ax.texts]
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("name", ["resnet34", "plain34"])
+def test_fig3_strip_has_the_models_depth_widths_and_blocks(name):
+    model = get_model(name)
+    strip = diagrams.model_strip(model, name)
+    assert strip.weighted == 34
+    convs3 = [w for label, w in strip.layers if label == "3x3 conv"]
+    expected = [w for blocks, w in zip(model.arch.blocks_per_stage, model.arch.widths) for _ in range(2 * blocks)]
+    assert convs3 == expected  # 3, 4, 6, 3 blocks of two 3x3 convs at 64, 128, 256, 512
+    kinds = [kind for *_, kind in strip.shortcuts]
+    if name == "plain34":
+        assert kinds == []
+    else:  # one shortcut per block; zero-padding (dashed) exactly where a stage starts: conv3_1, conv4_1, conv5_1
+        assert len(kinds) == sum(model.arch.blocks_per_stage) == 16
+        assert kinds.count("zero-padding") == 3 and kinds.count("identity") == 13
+
+
+def test_fig3_draws_a_box_per_layer_and_dashes_only_where_dimensions_increase():
+    strips = diagrams.fig3_strips()
+    assert [s.weighted for s in strips] == [19, 34, 34]
+    fig = diagrams.fig3(strips)
+    ax = fig.axes[0]
+    boxes = [p for p in ax.patches if type(p).__name__ == "Rectangle"]
+    arcs = [p for p in ax.patches if type(p).__name__ == "FancyArrowPatch"]
+    assert len(boxes) == sum(len(s.layers) for s in strips)
+    assert len(arcs) == 16 and sum(a.get_linestyle() != "-" for a in arcs) == 3
+    plt.close(fig)
+
+
+def test_fig1_panels_are_the_records_training_and_test_error():
+    shallow, deep = runs.find_run("plain20"), runs.find_run("plain56")
+    fig = plots.fig1(shallow, deep)
+    (train20, train56), (test20, test56) = (ax.lines for ax in fig.axes)
+    assert train56.get_ydata()[-1] == 100 * deep.final["train_error"]
+    assert test20.get_ydata()[-1] == 100 * shallow.final["test_error"]
+    assert [train20.get_label(), train56.get_label()] == ["20-layer", "56-layer"]
+    plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    "option, kinds", [("A", ["zero-padding"] * 2), ("B", ["projection"] * 2), ("C", ["projection"] * 9)]
+)
+def test_draw_shortcuts_colours_each_arc_by_the_blocks_shortcut(option, kinds):
+    fig, ax = plt.subplots()
+    diagrams.draw_shortcuts(ax, get_model("resnet20", shortcut=option))
+    arcs = [p for p in ax.patches if type(p).__name__ == "FancyArrowPatch"]
+    assert len(arcs) == 9  # ResNet-20: 3 blocks in each of 3 stages
+    identity = matplotlib.colors.to_rgba(diagrams.SHORTCUT_STYLE["identity"][0])
+    other = [a for a in arcs if a.get_edgecolor() != identity]
+    expected = matplotlib.colors.to_rgba(diagrams.SHORTCUT_STYLE[kinds[0]][0])
+    assert len(other) == len(kinds) and all(a.get_edgecolor() == expected for a in other)
+    assert "stage 2: 16x16, 32 channels" in [t.get_text() for t in ax.texts]
+    plt.close(fig)
