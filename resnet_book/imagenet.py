@@ -170,8 +170,9 @@ def open_split(data: str, split: str, world: World):
             try:
                 Imagenette(root, split=split, size="320px", download=True)
             except (OSError, RuntimeError) as err:
-                raise DatasetError(f"Imagenette could not be downloaded into {root} ({err}); extract "
-                                   f"{Imagenette._ARCHIVES['320px'][0]} there, or pass --data FOLDER") from None  # fmt: skip
+                url = Imagenette._ARCHIVES["320px"][0]
+                raise DatasetError(f"Imagenette could not be downloaded into {root} ({err}); extract {url} "
+                                   "there, or pass --data FOLDER") from None  # fmt: skip
         if world.size > 1:
             dist.barrier()
         return Imagenette(root, split=split, size="320px")
@@ -214,7 +215,8 @@ class TrainView(Dataset):
         lo, hi = self.cfg.scale
         image = TF.resize(image, int(torch.randint(lo, hi + 1, (1,), generator=g)))
         w, h, c = image.width, image.height, self.cfg.crop
-        top, left = int(torch.randint(0, h - c + 1, (1,), generator=g)), int(torch.randint(0, w - c + 1, (1,), generator=g))
+        top = int(torch.randint(0, h - c + 1, (1,), generator=g))
+        left = int(torch.randint(0, w - c + 1, (1,), generator=g))
         x = TF.pil_to_tensor(image.crop((left, top, left + c, top + c)))
         if torch.rand(1, generator=g).item() < 0.5:
             x = x.flip(-1)
@@ -252,7 +254,8 @@ class GlobalBatches(Sampler):
         while True:
             e, j = divmod(iteration, self.per_epoch)
             if e != epoch:
-                epoch, perm = e, torch.randperm(self.n, generator=torch.Generator().manual_seed(sample_seed(self.seed, e, -1)))
+                epoch, g = e, torch.Generator().manual_seed(sample_seed(self.seed, e, -1))
+                perm = torch.randperm(self.n, generator=g)
             batch = perm[j * self.batch_size : (j + 1) * self.batch_size][self.world.rank :: self.world.size]
             yield [(epoch, int(i)) for i in batch]
             iteration += 1
@@ -277,11 +280,14 @@ def center(x: torch.Tensor, crop: int) -> torch.Tensor:
 def ten_crops(x: torch.Tensor, crop: int) -> list[torch.Tensor]:
     """The 10 views of ref. [21]: four corner crops and the centre crop, and their horizontal flips."""
     h, w = x.shape[-2:]
-    five = [x[..., :crop, :crop], x[..., :crop, w - crop :], x[..., h - crop :, :crop], x[..., h - crop :, w - crop :], center(x, crop)]
+    top, bottom, left, right = slice(0, crop), slice(h - crop, h), slice(0, crop), slice(w - crop, w)
+    five = [x[..., top, left], x[..., top, right], x[..., bottom, left], x[..., bottom, right], center(x, crop)]
     return five + [v.flip(-1) for v in five]
 
 
-def prepare(x: torch.Tensor, mean: torch.Tensor, alpha: torch.Tensor | None = None, channels_last: bool = False) -> torch.Tensor:
+def prepare(
+    x: torch.Tensor, mean: torch.Tensor, alpha: torch.Tensor | None = None, channels_last: bool = False
+) -> torch.Tensor:
     """uint8 images to the network's input: [0, 1], the colour shift ``alpha`` along ImageNet's RGB
     principal components (ref. [21]) if given, minus the per-pixel mean (Sec. 3.4)."""
     x = x.float() / 255
@@ -292,7 +298,9 @@ def prepare(x: torch.Tensor, mean: torch.Tensor, alpha: torch.Tensor | None = No
 
 
 @torch.no_grad()
-def crop_logits(model: nn.Module, x: torch.Tensor, mean: torch.Tensor, crop: int, ten: bool, channels_last: bool = False) -> torch.Tensor:
+def crop_logits(
+    model: nn.Module, x: torch.Tensor, mean: torch.Tensor, crop: int, ten: bool, channels_last: bool = False
+) -> torch.Tensor:
     """Logits of test views ``x`` (uint8, the centre ``test_size`` squares): of the centre ``crop``, or
     the mean of the ten crops' logits (10-crop testing, Table 2 and 3)."""
     views = ten_crops(x, crop) if ten else [center(x, crop)]
@@ -333,10 +341,6 @@ def run_id(cfg: Config, shortcut: str | None) -> str:
     return runsmod.run_id(cfg.model, shortcut, cfg.preset, cfg.seed)
 
 
-def checkpoint_path(cfg: Config, checkpoint_dir: Path, shortcut: str | None) -> Path:
-    return Path(checkpoint_dir) / f"{run_id(cfg, shortcut)}.pt"
-
-
 def write_atomically(path: Path, save) -> None:
     """``save(tmp)`` then rename: a crash leaves the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -356,25 +360,58 @@ def train(cfg: Config, out: Path = RUNS_DIR, checkpoint_dir: Path = CHECKPOINTS,
             dist.destroy_process_group()
 
 
-def _train(cfg: Config, world: World, out: Path, checkpoint_dir: Path, workers: int, stop_after: int | None) -> Path | None:
+def check_config(cfg: Config, world: World) -> int:
+    """Each process's share of the batch; sizes that cannot work and unknown nets are refused at once."""
     per_rank = check_batch(cfg.batch_size, world.size)
     if min(cfg.scale[0], cfg.test_size) < cfg.crop or cfg.scale[0] > cfg.scale[1]:
-        raise ValueError(f"--scale {cfg.scale[0]} {cfg.scale[1]}, --test-size {cfg.test_size}: the shorter side must be "
-                         f"at least the crop ({cfg.crop}) and MIN <= MAX (paper: 256 480, 256, crop 224)")  # fmt: skip
-    get_model(cfg.model, shortcut=cfg.shortcut, family="imagenet", num_classes=1)  # a bad name fails before the data loads
+        raise ValueError(f"--scale {cfg.scale[0]} {cfg.scale[1]}, --test-size {cfg.test_size}: the shorter side "
+                         f"must be at least the crop ({cfg.crop}), MIN <= MAX (paper: 256 480, 256, 224)")  # fmt: skip
+    get_model(cfg.model, shortcut=cfg.shortcut, family="imagenet", num_classes=1)  # a bad name fails before the data
+    return per_rank
+
+
+def open_data(cfg: Config, world: World, per_rank: int):
+    """Train and val splits, checked: the same classes, and at least one batch of training images."""
     train_base, val_base = open_split(cfg.data, "train", world), open_split(cfg.data, "val", world)
-    classes = len(train_base.classes)
     if val_base.classes != train_base.classes:
-        raise DatasetError(f"{cfg.data}: val's classes ({len(val_base.classes)}) are not train's ({classes}); {LAYOUT}")
+        raise DatasetError(f"{cfg.data}: val's {len(val_base.classes)} classes are not train's "
+                           f"{len(train_base.classes)}; --data expects {LAYOUT}")  # fmt: skip
     if len(train_base) < cfg.batch_size:
         raise DatasetError(
             f"{cfg.data}: {len(train_base)} training images, fewer than one batch of {cfg.batch_size} "
             f"({per_rank} per process x {world.size}); use a smaller --batch-size or more images"
         )
+    return train_base, val_base
+
+
+def restore(path: Path, cfg: Config, world: World, model: nn.Module, opt, plateau) -> dict | None:
+    """The checkpoint's state (``weights_only=True``) loaded into model, optimizer and plateau rule, if
+    rank 0 sees one; every process must see it too (one disk, or a filesystem the nodes share)."""
+    if not world.decide(int(path.exists())):
+        return None
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: rank 0 sees this checkpoint, rank {world.rank} does not; put "
+                                "--checkpoint-dir on a filesystem every node shares")  # fmt: skip
+    state = torch.load(path, map_location=world.device, weights_only=True)
+    if state.get("format") != CHECKPOINT_FORMAT or state["config"] != asdict(cfg):
+        raise ValueError(f"{path}: a checkpoint of another run or other settings; remove it, or run the "
+                         "command it was made with")  # fmt: skip
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    plateau.load_state_dict(state["plateau"])
+    world.log(f"{path}: resuming at iteration {state['iteration']:,}")
+    return state
+
+
+def _train(
+    cfg: Config, world: World, out: Path, checkpoint_dir: Path, workers: int, stop_after: int | None
+) -> Path | None:
+    per_rank = check_config(cfg, world)
+    train_base, val_base = open_data(cfg, world, per_rank)
     torch.manual_seed(cfg.seed)
-    model = get_model(cfg.model, shortcut=cfg.shortcut, num_classes=classes, family="imagenet")
-    shortcut = model.shortcut_option
-    record_path = out / f"{run_id(cfg, shortcut)}.json"
+    model = get_model(cfg.model, shortcut=cfg.shortcut, num_classes=len(train_base.classes), family="imagenet")
+    name, shortcut = run_id(cfg, model.shortcut_option), model.shortcut_option
+    record_path, ckpt = out / f"{name}.json", Path(checkpoint_dir) / f"{name}.pt"
     if world.decide(int(record_path.exists())):
         world.log(f"{record_path}: already recorded; remove it to train this run again")
         return record_path
@@ -382,43 +419,32 @@ def _train(cfg: Config, world: World, out: Path, checkpoint_dir: Path, workers: 
     model.to(world.device, memory_format=torch.channels_last if cuda else torch.contiguous_format)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     # The plateau rule (torch's ReduceLROnPlateau): lr / 10 once the centre-crop validation error has not
-    # fallen by 0.1 points (absolute) below its best for `patience` evaluations in a row.
+    # fallen 0.1 points (absolute) below its best for `patience` evaluations in a row.
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.1, patience=cfg.patience,
                                                          threshold=1e-3, threshold_mode="abs")  # fmt: skip
-    state = {"iteration": 0, "history": [], "wall_seconds": 0.0}
-    ckpt = checkpoint_path(cfg, checkpoint_dir, shortcut)
-    resumed = world.decide(int(ckpt.exists()))
-    if resumed:
-        if not ckpt.exists():
-            raise FileNotFoundError(f"{ckpt}: rank 0 sees this checkpoint, rank {world.rank} does not; put "
-                                    "--checkpoint-dir on a filesystem every node shares")  # fmt: skip
-        state = torch.load(ckpt, map_location=world.device, weights_only=True)
-        if state.get("format") != CHECKPOINT_FORMAT or state["config"] != asdict(cfg):
-            raise ValueError(f"{ckpt}: a checkpoint of another run or settings; remove it, or use the settings it was made with")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        plateau.load_state_dict(state["plateau"])
-        mean = state["mean"]
-        world.log(f"{ckpt}: resuming at iteration {state['iteration']:,}")
+    state = restore(ckpt, cfg, world, model, opt, plateau)
+    if state is not None:
+        mean = state["mean"].to(world.device)
     else:
+        state = {"iteration": 0, "history": [], "wall_seconds": 0.0}
         mean = per_pixel_mean(train_base, cfg, workers) if world.rank == 0 else torch.zeros(3, cfg.crop, cfg.crop)
+        mean = mean.to(world.device)
         if world.size > 1:
-            mean = mean.to(world.device)
-            dist.broadcast(mean, 0)
-    mean = mean.to(world.device)
+            dist.broadcast(mean, 0)  # rank 0's mean, computed once
     ddp = DistributedDataParallel(model, device_ids=[world.local_rank] if cuda else None) if world.size > 1 else model
     set_train(ddp, True, cfg.freeze_bn)
 
     loader_args = {"num_workers": workers, "pin_memory": cuda, "persistent_workers": workers > 0}
-    start = state["iteration"]
+    start = iteration = state["iteration"]
     batches = GlobalBatches(len(train_base), cfg.batch_size, world, cfg.seed, start)
     train_loader = DataLoader(TrainView(train_base, cfg), batch_sampler=batches, **loader_args)
-    val_loader = DataLoader(Subset(TestView(val_base, cfg.test_size), range(world.rank, len(val_base), world.size)),
-                            batch_size=per_rank, **loader_args)  # fmt: skip
-    world.log(f"{run_id(cfg, shortcut)}: {len(train_base):,} training images, {classes} classes, "
-              f"{world.size} process(es) on {world.nodes} node(s), batch {per_rank} per process, device {world.device}")  # fmt: skip
+    val_share = Subset(TestView(val_base, cfg.test_size), range(world.rank, len(val_base), world.size))
+    val_loader = DataLoader(val_share, batch_size=per_rank, **loader_args)
+    world.log(f"{name}: {len(train_base):,} training images, {len(train_base.classes)} classes, {world.size} "
+              f"process(es) on {world.nodes} node(s), batch {per_rank} per process, device {world.device}")  # fmt: skip
 
-    history, iteration, sums, t0 = state["history"], start, torch.zeros(3, dtype=torch.float64, device=world.device), time.perf_counter()
+    history, t0 = state["history"], time.perf_counter()
+    sums = torch.zeros(3, dtype=torch.float64, device=world.device)  # loss, errors, images since the last entry
     for x, y, alpha in train_loader:
         if iteration >= cfg.iterations:
             break
@@ -428,7 +454,7 @@ def _train(cfg: Config, world: World, out: Path, checkpoint_dir: Path, workers: 
         x, y, alpha = (t.to(world.device, non_blocking=True) for t in (x, y, alpha))
         with torch.autocast(world.device.type, dtype=torch.bfloat16, enabled=cuda):
             logits = ddp(prepare(x, mean, alpha, channels_last=cuda))
-            loss = F.cross_entropy(logits.float(), y)  # the mean over this process's share; DDP averages the shares
+            loss = F.cross_entropy(logits.float(), y)  # the mean over this process's share; DDP averages shares
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -445,13 +471,15 @@ def _train(cfg: Config, world: World, out: Path, checkpoint_dir: Path, workers: 
         if cfg.milestones is None:
             plateau.step(test["error"])
         seconds = state["wall_seconds"] + time.perf_counter() - t0
-        history.append({"iteration": iteration, "lr": lr, "train_loss": train_loss / n, "train_error": train_wrong / n,
-                        "test_loss": test["loss"], "test_error": test["error"], "seconds": round(seconds, 2)})  # fmt: skip
-        world.log(f"iteration {iteration:,}: lr {lr:g}, train error {train_wrong / n:.4f}, val error (centre crop) {test['error']:.4f}")
+        history.append({"iteration": iteration, "lr": lr, "train_loss": train_loss / n,
+                        "train_error": train_wrong / n, "test_loss": test["loss"], "test_error": test["error"],
+                        "seconds": round(seconds, 2)})  # fmt: skip
+        world.log(f"iteration {iteration:,}: lr {lr:g}, train error {train_wrong / n:.4f}, "
+                  f"val error (centre crop) {test['error']:.4f}")  # fmt: skip
         if world.rank == 0:
-            snapshot = {"format": CHECKPOINT_FORMAT, "config": asdict(cfg), "iteration": iteration, "model": model.state_dict(),
-                        "optimizer": opt.state_dict(), "plateau": plateau.state_dict(), "history": history, "mean": mean.cpu(),
-                        "wall_seconds": seconds}  # fmt: skip
+            snapshot = {"format": CHECKPOINT_FORMAT, "config": asdict(cfg), "iteration": iteration,
+                        "model": model.state_dict(), "optimizer": opt.state_dict(), "plateau": plateau.state_dict(),
+                        "history": history, "mean": mean.cpu(), "wall_seconds": seconds}  # fmt: skip
             write_atomically(ckpt, lambda tmp: torch.save(snapshot, tmp))
         if world.size > 1:
             dist.barrier()  # the checkpoint is on disk before any process goes on (or stops)
@@ -463,9 +491,10 @@ def _train(cfg: Config, world: World, out: Path, checkpoint_dir: Path, workers: 
              "center_crop": evaluate(model, val_loader, mean, cfg, world, ten=False)}  # fmt: skip
     wall = state["wall_seconds"] + time.perf_counter() - t0
     if world.rank == 0:
-        record = make_record(cfg, shortcut, history, final, world, wall, resumed=bool(resumed), workers=workers)
+        record = make_record(cfg, shortcut, history, final, world, wall, resumed=start > 0, workers=workers)
         write_atomically(record_path, lambda tmp: tmp.write_text(json.dumps(record, indent=1) + "\n"))
-        print(f"{record_path}: val error 10-crop {final['ten_crop']['error']:.4f} (top-5 {final['ten_crop']['top5_error']:.4f})", flush=True)
+        ten = final["ten_crop"]
+        print(f"{record_path}: val error 10-crop {ten['error']:.4f} (top-5 {ten['top5_error']:.4f})", flush=True)
     return record_path
 
 
@@ -485,7 +514,8 @@ def make_record(cfg: Config, shortcut: str | None, history: list[dict], final: d
         "schedule": {
             "iterations": cfg.iterations, "batch_size": cfg.batch_size, "lr": cfg.lr, "lr_factor": 0.1,
             "milestones": list(cfg.milestones) if cfg.milestones is not None else None,
-            "plateau": None if cfg.milestones is not None else {"patience": cfg.patience, "threshold": 1e-3, "on": "val error, centre crop"},
+            "plateau": None if cfg.milestones is not None else
+                       {"patience": cfg.patience, "threshold": 1e-3, "on": "val error, centre crop"},
             "weight_decay": cfg.weight_decay, "momentum": cfg.momentum, "warmup": None, "eval_every": cfg.eval_every,
             "scale": list(cfg.scale), "crop": cfg.crop, "test_size": cfg.test_size, "colour_augmentation": LIGHTING_STD,
             "mean_images": cfg.mean_images, "bn": "frozen (running statistics)" if cfg.freeze_bn else "per GPU",
@@ -494,14 +524,16 @@ def make_record(cfg: Config, shortcut: str | None, history: list[dict], final: d
         "final": {
             "train_error": last["train_error"], "train_loss": last["train_loss"],
             "test_error": final["ten_crop"]["error"], "test_top5_error": final["ten_crop"]["top5_error"],
-            "center_crop_error": final["center_crop"]["error"], "center_crop_top5_error": final["center_crop"]["top5_error"],
+            "center_crop_error": final["center_crop"]["error"],
+            "center_crop_top5_error": final["center_crop"]["top5_error"],
         },  # fmt: skip
         "provenance": {
             "gpu": machine_name(world.device), "device": world.device.type, "torch": torch.__version__,
             "commit": runsmod.git_commit(), "wall_seconds": round(wall, 2),
             "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "resnet_book": __version__, "python": platform.python_version(),
-            "fast_path": {"bf16": world.device.type == "cuda", "channels_last": world.device.type == "cuda", "workers": workers},
+            "fast_path": {"bf16": world.device.type == "cuda", "channels_last": world.device.type == "cuda",
+                          "workers": workers},
             "resumed": resumed, "trained_concurrently_with": [],
             "world_size": world.size, "nodes": world.nodes, "backend": world.backend,
         },  # fmt: skip
@@ -512,9 +544,10 @@ def make_record(cfg: Config, shortcut: str | None, history: list[dict], final: d
 def make_config(args) -> Config:
     """The preset (``imagenette`` for Imagenette, ``paper`` otherwise), then any override makes it ``custom``."""
     name = args.preset or ("imagenette" if args.data == "imagenette" else "paper")
-    cfg = replace(Config(model=args.model, shortcut=args.shortcut, data=args.data, seed=args.seed, preset=name), **PRESETS[name])
-    overrides = {k: getattr(args, k) for k in ("batch_size", "lr", "iterations", "eval_every", "patience", "crop", "test_size", "mean_images")
-                 if getattr(args, k) is not None}  # fmt: skip
+    cfg = Config(model=args.model, shortcut=args.shortcut, data=args.data, seed=args.seed, preset=name)
+    cfg = replace(cfg, **PRESETS[name])
+    keys = ("batch_size", "lr", "iterations", "eval_every", "patience", "crop", "test_size", "mean_images")
+    overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if args.milestones is not None:
         overrides["milestones"] = tuple(args.milestones) or None
     if args.scale is not None:
@@ -525,30 +558,31 @@ def make_config(args) -> Config:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m resnet_book imagenet", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])  # fmt: skip
-    p.add_argument("--model", default="resnet34", help="plain18, plain34, resnet18, resnet34, resnet50, resnet101, resnet152")
-    p.add_argument("--shortcut", default=None, choices=["A", "B", "C"], help="Sec. 3.3 (default: A for 18/34, B for 50+)")
-    p.add_argument("--data", default="imagenette", help=f"'imagenette' (downloaded by torchvision) or a folder: {LAYOUT}")
-    p.add_argument("--preset", default=None, choices=list(PRESETS), help="default: imagenette for Imagenette, else paper")
+    doc = __doc__.split("\n\n", 1)
+    p = argparse.ArgumentParser(prog="python -m resnet_book imagenet", description=doc[0], epilog=doc[1],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p.add_argument("--model", default="resnet34", help="plain18/34, resnet18/34/50/101/152")
+    p.add_argument("--shortcut", default=None, choices=["A", "B", "C"], help="Sec. 3.3 (default A; B from 50)")
+    p.add_argument("--data", default="imagenette", help=f"'imagenette' or a folder: {LAYOUT}")
+    p.add_argument("--preset", default=None, choices=list(PRESETS), help="default: imagenette or paper")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=None, help="in all, over every process (paper: 256)")
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--iterations", type=int, default=None)
-    p.add_argument("--milestones", type=int, nargs="*", default=None, help="fixed lr steps; none given: the plateau rule")
+    p.add_argument("--milestones", type=int, nargs="*", default=None, help="fixed lr steps (default: plateau rule)")
     p.add_argument("--patience", type=int, default=None, help="plateau rule: evaluations without 0.1 points gained")
     p.add_argument("--eval-every", type=int, default=None, help="iterations between evaluations and checkpoints")
     p.add_argument("--scale", type=int, nargs=2, default=None, metavar=("MIN", "MAX"), help="shorter side (256 480)")
     p.add_argument("--crop", type=int, default=None, help="training and test crop (224)")
-    p.add_argument("--test-size", type=int, default=None, help="shorter side at test time, 10 crops from its centre square (256)")
+    p.add_argument("--test-size", type=int, default=None, help="test shorter side; 10 crops of its centre (256)")
     p.add_argument("--mean-images", type=int, default=None, help="images averaged into the per-pixel mean")
     p.add_argument("--freeze-bn", action="store_true", help="not the recipe: BN uses its running statistics, so "
                    "splitting the batch over GPUs changes nothing (the test of DDP uses it)")  # fmt: skip
     p.add_argument("--workers", type=int, default=8, help="DataLoader workers per process (JPEG decoding)")
     p.add_argument("--device", default=None, choices=["cpu", "cuda"])
     p.add_argument("--out", default=str(RUNS_DIR), help="where the record goes (default data/runs/imagenet)")
-    p.add_argument("--checkpoint-dir", default=str(CHECKPOINTS), help="shared by every node (default data/checkpoints/imagenet)")
-    p.add_argument("--stop-after", type=int, default=None, help="stop with a checkpoint after N more iterations (at an evaluation)")
+    p.add_argument("--checkpoint-dir", default=str(CHECKPOINTS), help="on a disk every node shares")
+    p.add_argument("--stop-after", type=int, default=None, help="stop (checkpointed) N iterations on")
     args = p.parse_args(argv)
     try:
         train(make_config(args), Path(args.out), Path(args.checkpoint_dir), args.workers, args.stop_after, args.device)

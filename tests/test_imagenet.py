@@ -37,14 +37,17 @@ def folder(tmp_path_factory) -> Path:
                 h, w = 40 + 4 * (i % 3), 56 - 4 * (i % 4)
                 x = torch.rand(3, h, w, generator=g) * 120
                 x[c] += 120
-                Image.fromarray(x.byte().permute(1, 2, 0).numpy()).save(root / split / f"class{c}" / f"{i}.jpg", quality=90)
+                image = Image.fromarray(x.byte().permute(1, 2, 0).numpy())
+                image.save(root / split / f"class{c}" / f"{i}.jpg", quality=90)
     return root
 
 
 def launch(args: list[str], nproc: int = 1) -> subprocess.CompletedProcess:
     """``python -m resnet_book imagenet ARGS``, under ``torchrun --nproc_per_node nproc`` if nproc > 1."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    runner = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc)] if nproc > 1 else [sys.executable]
+    runner = [sys.executable]
+    if nproc > 1:
+        runner += ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc)]
     return subprocess.run([*runner, "-m", "resnet_book", "imagenet", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300)  # fmt: skip
 
