@@ -345,8 +345,11 @@ def write_atomically(path: Path, save) -> None:
     """``save(tmp)`` then rename: a crash leaves the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save(tmp)
-    os.replace(tmp, path)
+    try:
+        save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def train(cfg: Config, out: Path = RUNS_DIR, checkpoint_dir: Path = CHECKPOINTS, workers: int = 8,
@@ -557,7 +560,7 @@ def make_config(args) -> Config:
     return replace(cfg, **overrides, preset="custom") if overrides else cfg
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     doc = __doc__.split("\n\n", 1)
     p = argparse.ArgumentParser(prog="python -m resnet_book imagenet", description=doc[0], epilog=doc[1],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -583,7 +586,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(RUNS_DIR), help="where the record goes (default data/runs/imagenet)")
     p.add_argument("--checkpoint-dir", default=str(CHECKPOINTS), help="on a disk every node shares")
     p.add_argument("--stop-after", type=int, default=None, help="stop (checkpointed) N iterations on")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
         train(make_config(args), Path(args.out), Path(args.checkpoint_dir), args.workers, args.stop_after, args.device)
     except (ValueError, DatasetError, FileNotFoundError) as err:

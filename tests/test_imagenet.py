@@ -21,8 +21,19 @@ from resnet_book.models import get_model
 
 REPO = Path(__file__).resolve().parent.parent
 CLASSES, TRAIN_PER_CLASS, VAL_PER_CLASS = 3, 12, 4
-SMALL = ["--model", "resnet18", "--iterations", "6", "--eval-every", "2", "--lr", "0.02", "--scale", "36", "44",
+SMALL = ["--model", "resnet18", "--iterations", "6", "--eval-every", "2", "--lr", "0.02", "--milestones", "4",
+         "--scale", "36", "44",
          "--crop", "32", "--test-size", "36", "--mean-images", "12", "--workers", "0", "--batch-size", "8"]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """In-process work on one thread, as each torchrun process here: two threads on a shared 2-core machine
+    made a run three times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +70,15 @@ def train(folder: Path, out: Path, nproc: int, *extra: str) -> subprocess.Comple
     return result
 
 
+def train_here(folder: Path, out: Path, capsys, *extra: str) -> str:
+    """One process, in this one (no torchrun, no interpreter to start); returns what it printed."""
+    args = [*SMALL, "--data", str(folder), "--out", str(out / "runs"), "--checkpoint-dir", str(out / "ckpt"), *extra]
+    assert "WORLD_SIZE" not in os.environ
+    capsys.readouterr()
+    assert imagenet.main(args) == 0, capsys.readouterr().err
+    return capsys.readouterr().out
+
+
 def weights(out: Path) -> dict:
     (path,) = (out / "ckpt").glob("*.pt")
     return torch.load(path, weights_only=True)["model"]
@@ -76,14 +96,14 @@ def two_procs(folder, tmp_path_factory) -> tuple[Path, subprocess.CompletedProce
     return out, train(folder, out, 2, "--freeze-bn")
 
 
-def test_two_processes_of_b_train_as_one_of_2b(folder, two_procs, tmp_path):
+def test_two_processes_of_b_train_as_one_of_2b(folder, two_procs, tmp_path, capsys):
     """DDP averages the two processes' gradients, and ``GlobalBatches`` gives them the two halves of the
     batch one process would see, so the weights after 6 steps must agree to float tolerance. BN would
     break that by design (each GPU normalises over its own half, as in the paper), so both runs use
     ``--freeze-bn``: BN on its running statistics, a fixed affine map, independent of the split."""
     out2, result = two_procs
     assert "NCCL unavailable" in result.stdout and "gloo" in result.stdout  # CPU: gloo, and it says so
-    train(folder, tmp_path, 1, "--freeze-bn")
+    train_here(folder, tmp_path, capsys, "--freeze-bn")
     one, two = weights(tmp_path), weights(out2)
     torch.manual_seed(0)  # the runs' seed: their initial weights
     start = get_model("resnet18", num_classes=CLASSES).state_dict()
@@ -93,6 +113,8 @@ def test_two_processes_of_b_train_as_one_of_2b(folder, two_procs, tmp_path):
     r1, r2 = record(tmp_path), record(out2)
     assert r2["provenance"]["world_size"] == 2 and r1["provenance"]["world_size"] == 1
     assert r2["provenance"]["nodes"] == 1 and r2["provenance"]["backend"] == "gloo"
+    assert [e["lr"] for e in r2["history"]] == pytest.approx([0.02, 0.02, 0.002])  # lr / 10 from iteration 4
+    assert r2["id"] == "resnet18-A-custom-seed0" and r2["family"] == "imagenet"
     for e1, e2 in zip(r1["history"], r2["history"]):
         assert e1["train_loss"] == pytest.approx(e2["train_loss"], rel=1e-4)
 
@@ -107,7 +129,7 @@ def comparable(rec: dict) -> dict:
     return rec
 
 
-def test_stopped_and_resumed_run_records_what_an_uninterrupted_one_does(folder, two_procs, tmp_path):
+def test_stopped_and_resumed_run_records_what_an_uninterrupted_one_does(folder, two_procs, tmp_path, capsys):
     out2, _ = two_procs
     first = train(folder, tmp_path, 2, "--freeze-bn", "--stop-after", "3")
     assert "stopped at iteration 4" in first.stdout  # the first evaluation at or after 3 more iterations
@@ -117,8 +139,23 @@ def test_stopped_and_resumed_run_records_what_an_uninterrupted_one_does(folder, 
     resumed, whole = record(tmp_path), record(out2)
     assert resumed["provenance"]["resumed"] is True
     assert comparable(resumed) == comparable(whole)
-    again = train(folder, tmp_path, 1, "--freeze-bn")  # a finished run is recorded once (same record path)
-    assert "already recorded" in again.stdout and record(tmp_path) == resumed
+    again = train_here(folder, tmp_path, capsys, "--freeze-bn")  # a finished run is recorded once
+    assert "already recorded" in again and record(tmp_path) == resumed
+
+
+def test_a_checkpoint_cut_off_while_written_leaves_the_previous_one_whole(tmp_path):
+    """A job killed while rank 0 writes its checkpoint resumes from the one before."""
+    path = tmp_path / "run.pt"
+    imagenet.write_atomically(path, lambda tmp: torch.save({"iteration": 2}, tmp))
+
+    def killed(tmp):
+        tmp.write_bytes(b"half a checkpoint")
+        raise KeyboardInterrupt  # what a signal raises in Python
+
+    with pytest.raises(KeyboardInterrupt):
+        imagenet.write_atomically(path, killed)
+    assert torch.load(path, weights_only=True) == {"iteration": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["run.pt"]  # no half-written file left beside it
 
 
 def test_ten_crop_logits_are_the_mean_of_the_ten_crops():
@@ -170,6 +207,16 @@ def test_clear_errors(folder, tmp_path, capsys, setup, args, message):
             "--out", str(tmp_path / "runs"), "--checkpoint-dir", str(tmp_path / "ckpt")]  # fmt: skip
     assert imagenet.main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_presets_follow_the_data_and_any_override_is_custom():
+    parse = lambda *argv: imagenet.make_config(imagenet.parser().parse_args(list(argv)))
+    paper = parse("--data", "/data/imagenet")
+    assert (paper.preset, paper.iterations, paper.batch_size, paper.milestones) == ("paper", 600_000, 256, None)
+    assert (paper.scale, paper.crop, paper.test_size, paper.lr, paper.weight_decay) == ((256, 480), 224, 256, 0.1, 1e-4)
+    nette = parse()
+    assert (nette.preset, nette.iterations, nette.milestones) == ("imagenette", 5_000, (2_500, 3_750))
+    assert parse("--data", "/data/imagenet", "--iterations", "10").preset == "custom"
 
 
 def test_world_size_must_divide_the_batch():
