@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -129,18 +131,52 @@ def comparable(rec: dict) -> dict:
     return rec
 
 
-def test_stopped_and_resumed_run_records_what_an_uninterrupted_one_does(folder, two_procs, tmp_path, capsys):
+def descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs (Linux /proc)."""
+    found = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in map(int, children.read_text().split()):
+            found += [child, *descendants(child)]
+    return found
+
+
+def test_a_killed_torchrun_job_resumes_to_the_record_of_an_uninterrupted_one(folder, two_procs, tmp_path):
+    """Preemption: every process of the job gets SIGKILL once the first checkpoint is on disk; the same
+    command continues from it and records what the uninterrupted job recorded."""
     out2, _ = two_procs
-    first = train(folder, tmp_path, 2, "--freeze-bn", "--stop-after", "3")
-    assert "stopped at iteration 4" in first.stdout  # the first evaluation at or after 3 more iterations
-    assert not (tmp_path / "runs").exists() and len(list((tmp_path / "ckpt").glob("*.pt"))) == 1
-    second = train(folder, tmp_path, 2, "--freeze-bn")
-    assert "resuming at iteration 4" in second.stdout
+    args = [*SMALL, "--freeze-bn", "--data", str(folder), "--out", str(tmp_path / "runs"),
+            "--checkpoint-dir", str(tmp_path / "ckpt")]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    job = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                            "-m", "resnet_book", "imagenet", *args], cwd=REPO, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 240
+    while not list((tmp_path / "ckpt").glob("*.pt")) and time.monotonic() < deadline and job.poll() is None:
+        time.sleep(0.02)
+    for pid in [*descendants(job.pid), job.pid]:  # both workers (in sessions of their own) and torchrun
+        os.kill(pid, signal.SIGKILL)
+    job.wait()
+    assert not (tmp_path / "runs").exists(), "the job finished before it could be killed"
+    again = launch(args, 2)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "resuming at iteration " in again.stdout, again.stdout + again.stderr
+    resumed_at = int(again.stdout.split("resuming at iteration ")[1].split()[0])
+    assert 0 < resumed_at < 6  # it really was killed mid-run
     resumed, whole = record(tmp_path), record(out2)
     assert resumed["provenance"]["resumed"] is True
     assert comparable(resumed) == comparable(whole)
-    again = train_here(folder, tmp_path, capsys, "--freeze-bn")  # a finished run is recorded once
-    assert "already recorded" in again and record(tmp_path) == resumed
+
+
+def test_stop_after_then_the_same_command_records_what_one_run_does(folder, tmp_path, capsys):
+    """``--stop-after`` (a session's time box) stops at an evaluation with a checkpoint and no record; the
+    same command continues; once recorded, a run is not trained again."""
+    train_here(folder, tmp_path / "whole", capsys)
+    first = train_here(folder, tmp_path / "cut", capsys, "--stop-after", "3")
+    assert "stopped at iteration 4" in first  # the first evaluation at or after 3 more iterations
+    assert not (tmp_path / "cut" / "runs").exists()
+    assert "resuming at iteration 4" in train_here(folder, tmp_path / "cut", capsys)
+    assert comparable(record(tmp_path / "cut")) == comparable(record(tmp_path / "whole"))
+    assert "already recorded" in train_here(folder, tmp_path / "cut", capsys)
 
 
 def test_a_checkpoint_cut_off_while_written_leaves_the_previous_one_whole(tmp_path):
