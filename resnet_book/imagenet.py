@@ -132,6 +132,8 @@ class World:
 
 def setup_world(device: str | None = None) -> World:
     """Join torchrun's process group: NCCL on CUDA GPUs; gloo otherwise, and it says so."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: this machine (or this torch build) has no CUDA GPU; use --device cpu")
     cuda = torch.cuda.is_available() and device != "cpu"
     if "WORLD_SIZE" not in os.environ or "RANK" not in os.environ:
         return World(device=torch.device(device or ("cuda" if cuda else "cpu")))
@@ -153,8 +155,8 @@ def check_batch(batch_size: int, world_size: int) -> int:
     """Each process's share of the batch; a world size that does not divide the batch is refused."""
     if batch_size % world_size:
         raise ValueError(
-            f"--batch-size {batch_size} is not divisible by the world size {world_size}: every GPU takes an equal "
-            f"share of the batch; choose a batch that {world_size} divides, or {world_size} that divides {batch_size}"
+            f"--batch-size {batch_size} is not divisible by the world size {world_size}: every process takes an "
+            f"equal share of the batch; use a multiple of {world_size}, or a number of GPUs that divides {batch_size}"
         )
     return batch_size // world_size
 

@@ -232,9 +232,11 @@ def test_training_view_depends_on_seed_epoch_and_image_only(folder):
         ("empty-class", ["--data", "{tmp}"], "not an image folder"),
         ("folder", ["--batch-size", "64"], "36 training images, fewer than one batch of 64"),
         ("folder", ["--model", "resnet20"], "unknown model 'resnet20' for ImageNet"),
+        ("folder", ["--device", "cuda"], "no CUDA GPU; use --device cpu"),
     ],
 )
-def test_clear_errors(folder, tmp_path, capsys, setup, args, message):
+def test_clear_errors(folder, tmp_path, capsys, monkeypatch, setup, args, message):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # the CPU machine of CI, wherever it runs
     if setup == "empty-class":
         (tmp_path / "train" / "class0").mkdir(parents=True)
         (tmp_path / "val").mkdir()
