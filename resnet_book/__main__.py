@@ -278,6 +278,11 @@ def minutes(text: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["imagenet"]:  # the ImageNet recipe (Sec. 3.4) under torchrun has options of its own
+        from .imagenet import main as imagenet_main
+
+        return imagenet_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m resnet_book", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
@@ -302,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--concurrent", type=positive_int, default=1, help="runs (or packs) trained together, each on a stream")
     s.add_argument("--pack", type=positive_int, default=1, help="up to P runs of one depth trained as one network (resnet_book.packed)")
     s.set_defaults(func=cmd_sweep)
+    sub.add_parser("imagenet", help="the ImageNet recipe, one GPU or many under torchrun (see: imagenet --help)")
     args = parser.parse_args(argv)
     try:
         return args.func(args)
