@@ -23,7 +23,7 @@ CELL_TIMEOUT_S = 600
 NOTEBOOKS = [ROOT / f"{f}.ipynb" for f in toc_files()[1]]  # the chapters, in book order
 
 
-def test_toc_lists_the_five_chapters_the_sequel_then_the_appendix():
+def test_toc_lists_the_five_chapters_the_sequel_then_the_appendices():
     assert [nb.stem for nb in NOTEBOOKS] == [
         "1_degradation",
         "2_residual_learning",
@@ -32,6 +32,7 @@ def test_toc_lists_the_five_chapters_the_sequel_then_the_appendix():
         "5_depth_scaling",
         "6_identity_mappings",
         "6_speed",
+        "7_imagenet",
     ]
 
 
