@@ -231,13 +231,14 @@ def buttons_state(labels: list[str]) -> str:
     """JS: the toggle buttons labelled exactly ``labels``, the figure on show next to them, the active button."""
     return """() => {
     const shownIn = SHOWN_IN;
+    const labels = JSON.stringify(LABELS);
     const groups = [...document.querySelectorAll('.widget-toggle-buttons')].filter(g =>
-        JSON.stringify([...g.querySelectorAll('button')].map(b => b.textContent.trim())) === 'LABELS');
-    if (groups.length === 0) return {error: 'no toggle buttons labelled LABELS'};
+        JSON.stringify([...g.querySelectorAll('button')].map(b => b.textContent.trim())) === labels);
+    if (groups.length === 0) return {error: 'no toggle buttons labelled ' + labels};
     groups[0].setAttribute('data-test-buttons', '');
     const active = [...groups[0].querySelectorAll('button.mod-active')].map(b => b.textContent.trim());
     return {srcs: shownIn(groups[0].parentElement), active: active};
-}""".replace("SHOWN_IN", SHOWN_IN).replace("LABELS", json.dumps(labels, separators=(",", ":")))
+}""".replace("SHOWN_IN", SHOWN_IN).replace("LABELS", json.dumps(labels))
 
 
 def click_option(page, label: str) -> None:
@@ -248,11 +249,16 @@ def click_option(page, label: str) -> None:
 
 @pytest.mark.parametrize(
     "path, labels",
-    [(SHORTCUTS_PAGE, ["A", "B", "C"]), (UNITS_PAGE, ["original", "pre-activation"])],
-    ids=["shortcuts A/B/C", "original/pre-activation units"],
+    [
+        (SHORTCUTS_PAGE, ["A", "B", "C"]),
+        ("chapters/5_depth_scaling.html", ["the paper's five nets", "every recorded net"]),  # Fig. 7, five first
+        (UNITS_PAGE, ["original", "pre-activation"]),
+    ],
+    ids=["shortcuts A/B/C", "Fig. 7 nets", "original/pre-activation units"],
 )
 def test_toggle_buttons_switch_the_figure_without_a_kernel(server, browser, path, labels):
-    """Sec. 3.3 (A, B, C) and the sequel's units: each click shows another precomputed figure (jslink'd Stack)."""
+    """Sec. 3.3 (A, B, C), Fig. 7's nets and the sequel's units: the page opens on the first option, and each click
+    shows another precomputed figure (jslink'd Stack)."""
     visit = open_page(browser, server, path)
     page = visit.page
     try:
