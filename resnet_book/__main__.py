@@ -5,6 +5,9 @@ A run checkpoints to ``data/checkpoints/<id>.pt`` and continues from there when 
 short sessions. A finished run is written to ``data/runs/<id>.json`` (schema: ``resnet_book.runs``), once:
 ``--force`` records it again. Ctrl-C stops at the next log point with a checkpoint; a second process on
 the same run is refused. Every refusal is one line on stderr naming the file or value, exit status 2.
+
+``--seed 0 1 2`` trains repeats of a net (the runs behind Table 6's "mean +- std") packed into one
+network, each with its own initialisation and its own mini-batches, and records each seed on its own.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import argparse
 import math
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -57,13 +59,9 @@ def finish(trainer: Trainer, out: Path, overwrite: bool = False) -> list[Path]:
     return paths
 
 
-def make_config(args, model: str, shortcut: str | None):
-    cfg = preset(args.preset, model, shortcut=shortcut, seed=args.seed)
-    if args.iterations is not None:  # through replace, so Config checks the new length
-        scale = args.iterations / cfg.iterations
-        every = max(1, min(cfg.eval_every, args.iterations // 4))
-        cfg = replace(cfg, iterations=args.iterations, milestones=tuple(round(m * scale) for m in cfg.milestones),
-                      eval_every=every, checkpoint_every=every, preset="custom")  # fmt: skip
+def make_config(args, model: str, shortcut: str | None, seed: int):
+    length = {} if args.iterations is None else {"iterations": args.iterations}  # the schedule scales with it
+    cfg = preset(args.preset, model, shortcut=shortcut, seed=seed, **length)
     if args.no_cuda_graph:
         cfg.cuda_graph = False
     if args.inductor:
@@ -71,14 +69,14 @@ def make_config(args, model: str, shortcut: str | None):
     return cfg
 
 
-def make_trainer(args, runs: list[tuple[str, str | None]], data_cache: dict) -> Trainer:
-    """A trainer for one run, or for several packed into one network (``resnet_book.packed``)."""
-    runs = [(model, shortcut_of(model, shortcut)) for model, shortcut in runs]  # a bad name fails before the data loads
-    configs = [make_config(args, model, shortcut) for model, shortcut in runs]
+def make_trainer(args, runs: list[tuple[str, str | None, int]], data_cache: dict) -> Trainer:
+    """A trainer for one run (model, shortcut, seed), or for several packed into one network (``resnet_book.packed``)."""
+    runs = [(m, shortcut_of(m, s), seed) for m, s, seed in runs]  # a bad name fails before the data loads
+    configs = [make_config(args, *run) for run in runs]
     cfg = configs[0]
     key = (cfg.train_per_class, cfg.test_per_class, cfg.split)
     device = resolve_device(args.device)
-    run = "+".join(runsmod.run_id(m, s, cfg.preset, cfg.seed) for m, s in runs)
+    run = "+".join(runsmod.run_id(c.model, c.shortcut, c.preset, c.seed) for c in configs)
     checkpoint = Path(args.resume) if getattr(args, "resume", None) else Path(args.checkpoint_dir) / f"{run}.pt"
     if getattr(args, "resume", None) and not checkpoint.is_file():
         raise FileNotFoundError(f"{checkpoint}: no such checkpoint to resume from; leave out --resume to start the run")
@@ -97,11 +95,15 @@ def make_trainer(args, runs: list[tuple[str, str | None]], data_cache: dict) -> 
 
 def cmd_train(args) -> int:
     shortcut = shortcut_of(args.model, args.shortcut)
-    cfg = make_config(args, args.model, shortcut)
-    record = Path(args.out) / f"{runsmod.run_id(args.model, shortcut, cfg.preset, cfg.seed)}.json"
-    if record.exists() and not args.force:
-        raise FileExistsError(f"{record}: already recorded; pass --force to train and record it again")
-    trainer = make_trainer(args, [(args.model, args.shortcut)], {})
+    if len(set(args.seed)) > 1 and args.model in WARMUP_MODELS:
+        raise ValueError(f"{args.model} warms up until its own training error drops (Sec. 4.2), so its seeds "
+                         "train alone: one --seed per command")  # fmt: skip
+    for seed in args.seed:
+        cfg = make_config(args, args.model, shortcut, seed)
+        record = Path(args.out) / f"{runsmod.run_id(args.model, shortcut, cfg.preset, cfg.seed)}.json"
+        if record.exists() and not args.force:
+            raise FileExistsError(f"{record}: already recorded; pass --force to train and record it again")
+    trainer = make_trainer(args, [(args.model, shortcut, seed) for seed in dict.fromkeys(args.seed)], {})
     if trainer.device.type == "cpu":
         say_how_long(trainer)
     with StopOnInterrupt() as interrupted:
@@ -124,7 +126,7 @@ def say_how_long(trainer: Trainer) -> None:
     left = cfg.iterations - trainer.iteration
     if left <= 0:
         return
-    step = seconds_per_iteration(cfg, trainer.device)
+    step = seconds_per_iteration(cfg, trainer.device) * len(trainer.configs)  # a pack: about its runs' sum
     print(f"{left:,} iterations to go on this CPU at about {step:.2f} s each: about {duration_text(left * step)}.\n"
           "Stop any time with Ctrl-C (or give --max-minutes M): it saves a checkpoint, and the same command "
           f"continues from it (checkpoints every {cfg.checkpoint_every:,} iterations). A GPU is far faster.",
@@ -144,33 +146,36 @@ def depth(model: str, shortcut: str | None) -> int:
     return get_model(model, shortcut=shortcut, family="cifar").arch.depth
 
 
-def packs(runs: list[tuple[str, str | None]], size: int) -> list[list[tuple[str, str | None]]]:
-    """Runs of one depth go into packs of up to ``size`` (first-seen order); warm-up runs train alone."""
+def packs(runs: list[tuple], size: int) -> list[list[tuple]]:
+    """Runs (model, shortcut[, seed]) of one depth go into packs of up to ``size`` (first-seen order), seeds
+    too (each run then trains on its own batches); warm-up runs train alone."""
     groups: dict = {}
-    for model, shortcut in runs:
+    for run in runs:
+        model, shortcut = run[:2]
         alone = size == 1 or model in WARMUP_MODELS
-        key = (model, shortcut) if alone else depth(model, shortcut)
-        groups.setdefault(key, []).append((model, shortcut))
+        key = run if alone else depth(model, shortcut)
+        groups.setdefault(key, []).append(run)
     return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
 
 
-def job_cost(runs: list[tuple[str, str | None]]) -> float:
+def job_cost(runs: list[tuple]) -> float:
     """Relative time of a job: depth x runs**0.75. On the H100 a pack of 2 took 1.6x and a pack of 4
     2.8x the time per step of one run (``data/benchmarks``), so a pack of two ResNet-56s (94) is shorter
     than one ResNet-110 (110), and a pack of four (158) is longer."""
-    return depth(*runs[0]) * len(runs) ** 0.75
+    return depth(*runs[0][:2]) * len(runs) ** 0.75
 
 
 def cmd_sweep(args) -> int:
     out = Path(args.out)
     todo = []
-    for model, shortcut in SWEEPS[args.name]:
-        cfg = preset(args.preset, model, seed=args.seed)
-        run = runsmod.run_id(model, shortcut, cfg.preset if not args.iterations else "custom", args.seed)
-        if (out / f"{run}.json").exists():
-            print(f"{run}: already recorded, skipped")
-            continue
-        todo.append((model, shortcut))
+    for seed in dict.fromkeys(args.seed):
+        for model, shortcut in SWEEPS[args.name]:
+            cfg = make_config(args, model, shortcut, seed)
+            run = runsmod.run_id(model, shortcut, cfg.preset, seed)
+            if (out / f"{run}.json").exists():
+                print(f"{run}: already recorded, skipped")
+                continue
+            todo.append((model, shortcut, seed))
     jobs = sorted(packs(todo, args.pack), key=job_cost, reverse=True)  # longest first: the last to start is short
     data_cache: dict = {}
     with StopOnInterrupt() as interrupted:
@@ -287,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--preset", default="paper", choices=list(PRESETS))
-    common.add_argument("--seed", type=int, default=0)  # any integer: torch.manual_seed takes negatives
+    common.add_argument("--seed", type=int, nargs="+", default=[0],  # any integer: torch.manual_seed takes negatives
+                        help="one or more seeds (default 0); several train packed, each on its own batches")
     common.add_argument("--out", default=str(runsmod.RUNS_DIR), help="where run records go (default data/runs)")
     common.add_argument("--max-minutes", type=minutes, default=None, help="stop cleanly with a checkpoint after M minutes")
     common.add_argument("--checkpoint-dir", default=str(CHECKPOINTS), help="default data/checkpoints")

@@ -33,7 +33,7 @@ from . import __version__
 from . import data as datamod
 from .models import get_model
 from .runs import git_commit
-from .train import Trainer, machine_name, preset
+from .train import Config, Trainer, machine_name, preset
 
 OUT = datamod.REPO_ROOT / "data" / "benchmarks"
 
@@ -113,15 +113,23 @@ def reference_loop(model_name: str, data: datamod.CIFAR10, steps: int, warmup: i
     return steps * 128 / (time.perf_counter() - start)
 
 
+def paper_slice(model: str, **overrides) -> Config:
+    """The paper's recipe for a few iterations at its first learning rate (0.1, no decay): a slice of the
+    first 32k iterations of Sec. 4.2, as every measurement here is."""
+    return preset("paper", model, **{"milestones": (), **overrides})
+
+
 def ours(model_name: str, data: datamod.CIFAR10, steps: int, warmup: int = 30, **switches) -> float:
     """Images/s of ``Trainer.advance`` with the given speed switches (default: all on)."""
-    cfg = preset("paper", model_name, iterations=warmup + steps + 1, **switches)
+    cfg = paper_slice(model_name, iterations=warmup + steps + 1, **switches)
     return _images_per_second(Trainer(cfg, data, "cuda"), steps, warmup)
 
 
-def packed(runs: list[tuple[str, str | None]], data: datamod.CIFAR10, steps: int, warmup: int = 30, **switches) -> float:
-    """Aggregate images/s of ``runs`` packed into one network (all switches on, plus ``switches``)."""
-    configs = [preset("paper", m, shortcut=s, iterations=warmup + steps + 1, **switches) for m, s in runs]
+def packed(runs: list[tuple], data: datamod.CIFAR10, steps: int, warmup: int = 30, **switches) -> float:
+    """Aggregate images/s of ``runs`` (model, shortcut[, seed]) packed into one network (all switches on,
+    plus ``switches``). Runs with other seeds each get their own mini-batches (``packed.own_inputs``)."""
+    configs = [paper_slice(m, shortcut=s, seed=seed, iterations=warmup + steps + 1, **switches)
+               for m, s, seed in ((*r, 0)[:3] for r in runs)]  # fmt: skip
     for c in configs:
         c.warmup_lr = None  # throughput only: the warm-up changes the learning rate, not the work
     return _images_per_second(Trainer(configs, data, "cuda"), steps, warmup)
@@ -158,7 +166,7 @@ def sweep_estimate(data: datamod.CIFAR10, steps: int, pack: bool) -> dict:
 def packed_equivalence(model: str, data: datamod.CIFAR10, iterations: int = 400, every: int = 50, device: str = "cuda") -> dict:
     """Loss curves of a ResNet and its plain twin trained alone and packed, fast path, same seed."""
     curves: dict = {}
-    configs = [preset("paper", m, shortcut=s, iterations=iterations, eval_every=every, test_per_class=100) for m, s in twins(model)]
+    configs = [paper_slice(m, shortcut=s, iterations=iterations, eval_every=every, test_per_class=100) for m, s in twins(model)]
     for (m, _), cfg in zip(twins(model), configs):
         curves[f"{m} alone"] = [round(e["train_loss"], 4) for e in Trainer(cfg, data, device).run(progress=False).history.entries]
     t = Trainer(configs, data, device).run(progress=False)
@@ -177,7 +185,7 @@ def divergence(model: str, data: datamod.CIFAR10, iterations: int = 40, device: 
     steps, until it reaches the batch-to-batch noise: from then on two paths can only be compared statistically (final
     errors over seeds), not curve against curve.
     """
-    configs = [preset("paper", m, shortcut=s, iterations=iterations, eval_every=1) for m, s in twins(model)]
+    configs = [paper_slice(m, shortcut=s, iterations=iterations, eval_every=1) for m, s in twins(model)]
     alone = Trainer(configs[1], data, device).run(progress=False)
     nudged = Trainer(configs[1], data, device)
     generator = torch.Generator(device=nudged.device).manual_seed(1)
@@ -225,7 +233,7 @@ def profile(model_name: str, data: datamod.CIFAR10, steps: int = 20, device: str
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
 
-    cfg = preset("paper", model_name, iterations=steps + 4, **switches)
+    cfg = paper_slice(model_name, iterations=steps + 4, **switches)
     trainer = Trainer(cfg, data, device)
     trainer.advance(3)  # capture (graph), cuDNN's algorithm search, allocator warm-up
     trainer._sync()
@@ -284,7 +292,7 @@ def _try(measure, *args, **kwargs):
 
 def sweep_throughput(models: list[str], data: datamod.CIFAR10, steps: int) -> dict:
     """Aggregate images/s of several runs advanced together, each on its own stream."""
-    trainers = [Trainer(preset("paper", m, iterations=steps + 31), data, "cuda") for m in models]
+    trainers = [Trainer(paper_slice(m, iterations=steps + 31), data, "cuda") for m in models]
     for t in trainers:
         t.advance(30)
     torch.cuda.synchronize()
@@ -310,7 +318,7 @@ def equivalence(model_name: str, data: datamod.CIFAR10, iterations: int = 400, e
     curves = {}
     for name, switches in (("fast", {}), ("eager", dict(cuda_graph=False)), ("fast+inductor", dict(compile=True)),
                            ("fast fp32", dict(amp=False))):  # fmt: skip
-        cfg = preset("paper", model_name, iterations=iterations, eval_every=every, test_per_class=100, **switches)
+        cfg = paper_slice(model_name, iterations=iterations, eval_every=every, test_per_class=100, **switches)
         curves[name] = _try(_loss_curve, cfg, data)  # only the inductor lever may fail; the record says why
     def gap(name: str) -> float | None:
         other = curves[name]
@@ -358,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
             "2 runs (plain + ResNet), img/s all runs": _try(packed, twins(m), data, args.steps),
             "4 runs (plain, A, B, C), img/s all runs": _try(
                 packed, twins(m) + [(m, "B"), (m, "C")], data, args.steps
+            ),
+            "3 seeds (one net, each run its own batches), img/s all runs": _try(
+                packed, [(m, None, seed) for seed in (0, 1, 2)], data, args.steps
             ),
             "note": f"aggregate images/s of the runs trained as one network; one {m} alone: {row['ours_img_s']:,.0f}",
         }

@@ -7,15 +7,19 @@ wider and has the same number of kernels:
 
 * every 3x3 and 1x1 conv is a grouped conv: group ``g`` holds run ``g``'s filters and sees only run
   ``g``'s channels; BN normalises each channel on its own, ReLU is elementwise, the fc is one matrix per
-  run; the stem is one conv with every run's filters, as all runs see the same images;
+  run; the stem is one conv with every run's filters over the images the runs share (a grouped conv
+  where each run has its own, see below);
 * the loss is the sum of the runs' losses, so each run gets exactly its own gradient, and the SGD update
   (momentum, weight decay) is elementwise, so each run's update is the one it would get alone;
 * a block whose runs use different shortcuts adds each shortcut through a 0/1 mask per channel: a plain
   run adds nothing, option A adds the (zero-padded) identity, B and C add the projection.
 
-Runs in a pack share the seed, so they see the same mini-batches, and each starts from the weights it
-would have alone (built with ``torch.manual_seed(seed)``, then packed). ``unpack(g)`` gives run ``g`` back
-as an ordinary ``ResNet``. Tests check that a packed run trains like the same run alone.
+Each run starts from the weights it would have alone (built with ``torch.manual_seed(seed)``, then
+packed). Runs that share the seed see the same mini-batches, and the stem reads the one batch. Runs of one
+net with *other seeds* (``own_inputs``: the repeats behind a "mean +- std") each see their own mini-batches:
+the input holds every run's batch side by side in channels, ``(batch, 3 x runs, H, W)``, and the stem is a
+grouped conv too. ``unpack(g)`` gives run ``g`` back as an ordinary ``ResNet``. Tests check that a packed
+run trains like the same run alone.
 """
 
 from __future__ import annotations
@@ -105,7 +109,7 @@ class PackedBlock(nn.Module):
 class PackedResNet(nn.Module):
     """G CIFAR-10 nets of one depth (plain or any shortcut) as one network; output ``(batch, G, classes)``."""
 
-    def __init__(self, models: list[ResNet], names: list[str] | None = None) -> None:
+    def __init__(self, models: list[ResNet], names: list[str] | None = None, own_inputs: bool = False) -> None:
         super().__init__()
         if len(models) < 1:
             raise ValueError("a pack needs at least one network")
@@ -124,7 +128,8 @@ class PackedResNet(nn.Module):
         self.names = names or [f"{'plain' if m.shortcut_option is None else 'resnet'}{m.arch.depth}" for m in models]
         self.shortcut_options = [m.shortcut_option for m in models]
         self.arch = first.arch
-        self.stem_conv = _grouped_conv(first.stem.conv, g, shared_input=True)
+        self.own_inputs = own_inputs  # input (batch, 3 x runs, H, W): each run its own images
+        self.stem_conv = _grouped_conv(first.stem.conv, g, shared_input=not own_inputs)
         self.stem_bn = _packed_bn(first.stem.bn, g)
         self.relu = nn.ReLU(inplace=True)
         blocks = [list(m.stages.modules()) for m in models]
@@ -141,7 +146,8 @@ class PackedResNet(nn.Module):
 
     def extra_repr(self) -> str:
         runs = ", ".join(f"{n}{'' if s is None else '-' + s}" for n, s in zip(self.names, self.shortcut_options))
-        return f"{self.groups} runs packed as one network: {runs}"
+        inputs = ", each on its own images" if self.own_inputs else ""
+        return f"{self.groups} runs packed as one network{inputs}: {runs}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.blocks(self.relu(self.stem_bn(self.stem_conv(x))))

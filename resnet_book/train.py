@@ -120,6 +120,12 @@ class Config:
             raise ValueError(f"Config.lr must be a finite number > 0, got {self.lr}")
         check_depth(self.model)
 
+    def identity(self) -> dict:
+        """What the run *is*: every field but the engine's speed switches and bookkeeping (``ENGINE_FIELDS``).
+        A checkpoint resumes only into a config with the same identity, so a changed schedule never
+        continues silently; runs of a pack share all of it but ``PACK_MAY_DIFFER``."""
+        return {k: v for k, v in asdict(self).items() if k not in ENGINE_FIELDS}
+
     def lr_at(self, iteration: int, warming_up: bool) -> float:
         """The learning rate of ``iteration`` (0-based): step decay at the milestones, warm-up first."""
         if warming_up and self.warmup_lr is not None:
@@ -146,6 +152,11 @@ class Config:
         }
 
 
+# How a run is trained, not what it is: the same run with other switches gives the same curve up to
+# rounding, checkpoints every other iteration, or carries another preset name.
+ENGINE_FIELDS = ("amp", "channels_last", "cuda_graph", "cudnn_benchmark", "compile", "eval_batch_size",
+                 "checkpoint_every", "preset")  # fmt: skip
+
 WARMUP_MODELS = ("resnet110", "resnet1202")  # Sec. 4.2: 110 (and, trained "the same", 1202) warm up
 
 PRESETS: dict[str, dict] = {
@@ -163,12 +174,25 @@ PRESETS: dict[str, dict] = {
 
 
 def preset(name: str, model: str = "resnet20", **overrides) -> Config:
-    """A named schedule (``paper``, ``quick``, ``colab``) for ``model``, with the paper's warm-up for 110+."""
+    """A named schedule (``paper``, ``quick``, ``colab``) for ``model``, with the paper's warm-up for 110+.
+
+    ``iterations=N`` shortens or stretches the whole schedule: the milestones scale with it (Sec. 4.2's
+    decays at 1/2 and 3/4 of the run stay at 1/2 and 3/4), a log point (and checkpoint) comes at least
+    every N/4 iterations, and the preset becomes ``custom`` (its record is not the named preset's), unless
+    those are given too."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}: valid are {', '.join(PRESETS)}")
     settings = dict(PRESETS[name], model=model, preset=name)
     if model in WARMUP_MODELS:
         settings["warmup_lr"] = 0.01
+    base = Config(**{k: v for k, v in settings.items() if k != "model"})
+    iterations = overrides.get("iterations", base.iterations)
+    if iterations != base.iterations:
+        every = max(1, min(base.eval_every, iterations // 4))
+        settings.update(
+            milestones=tuple(round(m * iterations / base.iterations) for m in base.milestones),
+            eval_every=every, checkpoint_every=every, preset="custom",
+        )  # fmt: skip
     settings.update(overrides)
     return Config(**settings)
 
@@ -196,9 +220,11 @@ CHECKPOINT_FORMAT = "resnet_book.checkpoint/2"
 
 
 def per_run_scores(out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """For logits ``(batch, runs, classes)``: each run's loss per image ``(batch, runs)`` and its wrong answers ``(runs,)``."""
-    losses = F.cross_entropy(out.transpose(1, 2), y[:, None].expand(-1, out.shape[1]), reduction="none")
-    return losses, (out.argmax(2) != y[:, None]).sum(0)
+    """For logits ``(batch, runs, classes)`` and labels ``(batch,)`` shared by the runs or ``(batch, runs)``,
+    each its own: each run's loss per image ``(batch, runs)`` and its wrong answers ``(runs,)``."""
+    y = y[:, None].expand(-1, out.shape[1]) if y.dim() == 1 else y
+    losses = F.cross_entropy(out.transpose(1, 2), y, reduction="none")
+    return losses, (out.argmax(2) != y).sum(0)
 
 
 class TrainingDiverged(RuntimeError):
@@ -261,7 +287,7 @@ def amp_choice(requested: bool | None, cuda: bool, bf16: bool) -> tuple[bool, st
 
 
 # what may differ between the runs of a pack (``packed``): everything else is one shared schedule
-PACK_MAY_DIFFER = ("model", "shortcut")
+PACK_MAY_DIFFER = ("model", "shortcut", "seed")
 
 
 def check_pack(configs: Sequence[Config]) -> None:
@@ -271,7 +297,12 @@ def check_pack(configs: Sequence[Config]) -> None:
     for cfg in configs[1:]:
         differ = [k for k, v in asdict(cfg).items() if k not in PACK_MAY_DIFFER and v != first[k]]
         if differ:
-            raise ValueError(f"runs of a pack share everything but model and shortcut; {', '.join(differ)} differ")
+            raise ValueError(
+                f"runs of a pack share everything but {', '.join(PACK_MAY_DIFFER)}; {', '.join(differ)} differ"
+            )
+    names = [run_name(c, seed=True) for c in configs]
+    if len(set(names)) < len(names):
+        raise ValueError(f"a pack holds each run once; got {', '.join(names)}")
     depths = {get_model(c.model, shortcut=c.shortcut, family="cifar").arch.depth for c in configs}
     if len(depths) > 1:
         raise ValueError(f"runs of a pack have one depth; got {sorted(depths)}")
@@ -317,11 +348,15 @@ class Trainer:
         self.checkpoint_path = Path(checkpoint) if checkpoint else None
         self.stream = torch.cuda.Stream(self.device) if cuda else None
 
+        # a pack of runs with other seeds: each run its own mini-batches, so the stem sees each run's own images
+        self.own_inputs = len({c.seed for c in self.configs}) > 1
         models = []
         for c in self.configs:  # each run starts from the weights it would have alone
             torch.manual_seed(c.seed)
             models.append(get_model(c.model, shortcut=c.shortcut, num_classes=10, family="cifar").to(self.device))
-        self.model = models[0] if len(models) == 1 else PackedResNet(models, [c.model for c in self.configs])
+        self.model = models[0] if len(models) == 1 else PackedResNet(
+            models, [c.model for c in self.configs], own_inputs=self.own_inputs
+        )
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         # the training forward; evaluation runs the eager model (BN in inference mode)
@@ -334,9 +369,11 @@ class Trainer:
         self.step_t = torch.zeros((), dtype=torch.long, device=self.device)
         self.batch_ar = torch.arange(cfg.batch_size, device=self.device)
         self.augment = datamod.Augmenter(self.data)
-        self.plan = datamod.SamplePlan.make(
-            cfg.seed, len(self.data.train_labels), cfg.iterations * cfg.batch_size, self.device
-        )
+        plans = {  # which image, crop and flip each sample gets: from the seed alone, one plan per seed
+            seed: datamod.SamplePlan.make(seed, len(self.data.train_labels), cfg.iterations * cfg.batch_size, self.device)
+            for seed in dict.fromkeys(c.seed for c in self.configs)
+        }  # fmt: skip
+        self.plans = [plans[c.seed] for c in self.configs] if self.own_inputs else [plans[cfg.seed]]
         self.iteration = 0
         self.histories = [History() for _ in self.configs]
         self.warming_up = cfg.warmup_lr is not None
@@ -364,7 +401,12 @@ class Trainer:
     def _step(self) -> None:
         """One iteration on the device, no host sync: batch, forward, backward, update, running sums."""
         cfg = self.config
-        x, y = self.augment(self.plan, self.step_t * cfg.batch_size + self.batch_ar)
+        positions = self.step_t * cfg.batch_size + self.batch_ar
+        if self.own_inputs:  # each run's own batch, side by side in channels: (B, 3 x runs, H, W), labels (B, runs)
+            xs, ys = zip(*(self.augment(plan, positions) for plan in self.plans))
+            x, y = torch.cat(xs, 1), torch.stack(ys, 1)
+        else:
+            x, y = self.augment(self.plans[0], positions)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp, cache_enabled=False):
@@ -451,6 +493,8 @@ class Trainer:
                 for i in range(0, len(labels), self.config.eval_batch_size):
                     x = self.data.normalize(images[i : i + self.config.eval_batch_size])
                     y = labels[i : i + self.config.eval_batch_size]
+                    if self.own_inputs:  # every run sees the same test images
+                        x = x.repeat(1, len(self.configs), 1, 1)
                     if self.channels_last:
                         x = x.contiguous(memory_format=torch.channels_last)
                     with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
@@ -495,7 +539,7 @@ class Trainer:
             loss = loss_sum / count
             if not loss <= DIVERGED_LOSS:  # NaN too
                 raise TrainingDiverged(
-                    f"{run_name(c)}: diverged, the training loss became {loss:.4g} (chance level is "
+                    f"{self.run_name(c)}: diverged, the training loss became {loss:.4g} (chance level is "
                     f"{math.log(10):.2f}) between iterations {self._last_log:,} and {self.iteration:,} at lr "
                     f"{self._lr_value:g}; {self._kept_checkpoint()}. Lower the learning rate (lr) and start over"
                 )
@@ -574,12 +618,10 @@ class Trainer:
             )
         if len(state["configs"]) != len(self.configs):
             raise CheckpointError(f"{path}: checkpoint of {len(state['configs'])} packed runs, not {len(self.configs)}; {fix}")
-        keys = ("model", "shortcut", "seed", "batch_size", "lr", "milestones", "iterations", "momentum",
-                "weight_decay", "warmup_lr", "train_per_class", "test_per_class", "split")  # fmt: skip
         for cfg, theirs in zip(self.configs, state["configs"]):
-            mine = asdict(cfg)
-            theirs["milestones"] = tuple(theirs["milestones"])
-            differ = [k for k in keys if mine[k] != theirs[k]]
+            mine = cfg.identity()
+            theirs["milestones"] = tuple(theirs.get("milestones", ()))
+            differ = [k for k in mine if k not in theirs or mine[k] != theirs[k]]
             if differ:
                 raise CheckpointError(
                     f"{path}: checkpoint of a different run ({', '.join(differ)} differ); {fix}, or pass the options "
@@ -656,12 +698,18 @@ class Trainer:
     @property
     def label(self) -> str:
         """e.g. ``resnet56-A`` or, for a pack, ``plain56-plain + resnet56-A``."""
-        return " + ".join(run_name(c) for c in self.configs)
+        return " + ".join(self.run_name(c) for c in self.configs)
+
+    def run_name(self, cfg: Config) -> str:
+        """A run's name in this trainer: with its seed where the runs of the pack have several."""
+        return run_name(cfg, seed=self.own_inputs)
 
 
-def run_name(cfg: Config) -> str:
-    """``model-shortcut`` (``plain`` for a plain net; a CIFAR ResNet's default is option A)."""
-    return f"{cfg.model}-{cfg.shortcut or ('plain' if cfg.model.startswith('plain') else 'A')}"
+def run_name(cfg: Config, seed: bool = False) -> str:
+    """``model-shortcut`` (``plain`` for a plain net; a CIFAR ResNet's default is option A), ``-seedN`` added
+    with ``seed``."""
+    name = f"{cfg.model}-{cfg.shortcut or ('plain' if cfg.model.startswith('plain') else 'A')}"
+    return f"{name}-seed{cfg.seed}" if seed else name
 
 
 def progress_text(entry: dict | list[dict]) -> str:
@@ -684,7 +732,7 @@ class PackMember:
         self.config = trainer.configs[g]
         self.history = trainer.histories[g]
         others = [c for i, c in enumerate(trainer.configs) if i != g]
-        self.trained_with = [run_name(c) for c in others] + trainer.trained_with
+        self.trained_with = [trainer.run_name(c) for c in others] + trainer.trained_with
         self._model = None
 
     @property

@@ -42,6 +42,22 @@ def test_train_writes_a_valid_record_and_resumes_after_a_time_limit(cli, tmp_pat
     assert "it/s" in first.stderr + second.stderr  # the progress bar
 
 
+def test_several_seeds_train_packed_and_are_recorded_one_by_one(cli, tmp_path):
+    """Issue #13: ``--seed 0 1`` trains the repeats of a net as one pack, each its own run and record."""
+    common = ["--preset", "quick", "--iterations", "4", "--out", str(tmp_path / "runs"),
+              "--checkpoint-dir", str(tmp_path / "ckpt"), "--device", "cpu"]  # fmt: skip
+    result = cli("train", "resnet8", "--seed", "0", "1", *common)
+    assert result.returncode == 0, result.stderr
+    seed0, seed1 = (load_run(tmp_path / "runs" / f"resnet8-A-custom-seed{s}.json") for s in (0, 1))
+    assert (seed0.seed, seed1.seed) == (0, 1) and seed0.history != seed1.history
+    assert seed0.packed_with == ["resnet8-A-seed1"] and seed1.packed_with == ["resnet8-A-seed0"]
+    assert [p.name for p in (tmp_path / "ckpt").glob("*.pt")] == ["resnet8-A-custom-seed0+resnet8-A-custom-seed1.pt"]
+    again = cli("train", "resnet8", "--seed", "2", "1", *common)  # seed 1 is recorded: nothing trains
+    assert again.returncode == 2 and "resnet8-A-custom-seed1.json: already recorded" in again.stderr
+    warm = cli("train", "resnet110", "--seed", "0", "1", *common)
+    assert warm.returncode == 2 and "its seeds train alone: one --seed per command" in warm.stderr
+
+
 def test_sweep_skips_recorded_runs(cli, tmp_path):
     out = tmp_path / "runs"
     out.mkdir()
@@ -96,6 +112,10 @@ def test_sweep_packs_runs_of_one_depth_and_leaves_warm_up_runs_alone():
     assert jobs[-1] == [("resnet110", "A")]  # its warm-up ends on its own error: never packed
     assert sorted(run for job in jobs for run in job) == sorted(SWEEPS["all"])
     assert packs(SWEEPS["all"], 1) == [[run] for run in SWEEPS["all"]]
+    seeds = [(m, s, seed) for seed in (0, 1, 2) for m, s in SWEEPS["fig6-resnet"]]
+    jobs = packs(seeds, 3)
+    assert [("resnet20", "A", 0), ("resnet20", "A", 1), ("resnet20", "A", 2)] in jobs  # the repeats of a net
+    assert [[("resnet110", "A", seed)] for seed in (0, 1, 2)] == [j for j in jobs if j[0][0] == "resnet110"]
 
 
 def test_the_sweep_starts_the_longest_job_first_counting_what_packing_saves():
@@ -146,7 +166,7 @@ def test_the_inductor_switch_reaches_the_config(monkeypatch):
     import resnet_book.__main__ as cli
 
     seen = []
-    monkeypatch.setattr(cli, "cmd_train", lambda args: seen.append(cli.make_config(args, args.model, None)) or 0)
+    monkeypatch.setattr(cli, "cmd_train", lambda args: seen.append(cli.make_config(args, args.model, None, 0)) or 0)
     assert cli.main(["train", "resnet20", "--inductor"]) == 0
     assert cli.main(["train", "resnet20"]) == 0
     assert [cfg.compile for cfg in seen] == [True, False]

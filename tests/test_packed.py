@@ -43,20 +43,17 @@ def test_unpack_gives_back_each_run_with_its_shortcut():
 def test_a_pack_needs_one_depth():
     with pytest.raises(ValueError, match="one depth"):
         PackedResNet([get_model("resnet8"), get_model("resnet14")])
-    with pytest.raises(ValueError, match="share everything but model and shortcut; seed"):
-        Trainer([Config(model="resnet8"), Config(model="plain8", seed=1)], datamod.synthetic_cifar10(2, 1), "cpu")
+    with pytest.raises(ValueError, match="share everything but model, shortcut, seed; lr differ"):
+        Trainer([Config(model="resnet8"), Config(model="plain8", lr=0.2)], datamod.synthetic_cifar10(2, 1), "cpu")
+    with pytest.raises(ValueError, match="each run once; got resnet8-A-seed1, resnet8-A-seed1"):
+        Trainer([Config(model="resnet8", seed=1), Config(model="resnet8", shortcut="A", seed=1)],
+                datamod.synthetic_cifar10(2, 1), "cpu")  # fmt: skip
     with pytest.raises(ValueError, match="warms up"):
         Trainer([Config(model="resnet8", warmup_lr=0.01), Config(model="plain8", warmup_lr=0.01)],
                 datamod.synthetic_cifar10(2, 1), "cpu")  # fmt: skip
 
 
-def test_packed_training_equals_training_each_run_alone(tmp_path):
-    """Same seed, same batches, same updates: every run's history and weights match its run alone."""
-    data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
-    settings = dict(batch_size=16, iterations=6, milestones=(3,), eval_every=3, checkpoint_every=3)
-    configs = [Config(model=m, shortcut=s, **settings) for m, s in RUNS]
-    pack = Trainer(configs, data, "cpu", checkpoint=tmp_path / "pack.pt").run(progress=False)
-    assert pack.done and (tmp_path / "pack.pt").exists()
+def assert_trains_like_alone(configs: list[Config], pack: Trainer, data: datamod.CIFAR10) -> None:
     for cfg, member in zip(configs, pack.members()):
         single = Trainer(cfg, data, "cpu").run(progress=False)
         assert member.model.shortcut_option == single.model.shortcut_option
@@ -66,6 +63,38 @@ def test_packed_training_equals_training_each_run_alone(tmp_path):
                 assert a[key] == pytest.approx(b[key], abs=1e-4), (cfg.model, cfg.shortcut, key)
         for (k, a), b in zip(single.model.state_dict().items(), member.model.state_dict().values()):
             torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4, msg=k)
+
+
+SETTINGS = dict(batch_size=16, iterations=6, milestones=(3,), eval_every=3, checkpoint_every=3)
+
+
+def test_packed_training_equals_training_each_run_alone(tmp_path):
+    """Same seed, same batches, same updates: every run's history and weights match its run alone."""
+    data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
+    configs = [Config(model=m, shortcut=s, **SETTINGS) for m, s in RUNS]
+    pack = Trainer(configs, data, "cpu", checkpoint=tmp_path / "pack.pt").run(progress=False)
+    assert pack.done and (tmp_path / "pack.pt").exists()
+    assert not pack.own_inputs and pack.model.stem_conv.groups == 1  # one batch, read once by the stem
+    assert_trains_like_alone(configs, pack, data)
     # resuming the pack from its checkpoint needs the same runs
     with pytest.raises(ValueError, match="3 packed runs, not 4|4 packed runs, not 3"):
         Trainer(configs[:3], data, "cpu", checkpoint=tmp_path / "pack.pt")
+
+
+def test_seeds_packed_each_train_like_that_seed_alone(tmp_path):
+    """Issue #13: repeats of one net (other seeds) packed: each run has its own initial weights and its own
+    mini-batches, and ends exactly as the same seed trained alone; a checkpoint resumes the pack."""
+    data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
+    configs = [Config(model="resnet8", seed=s, **SETTINGS) for s in (0, 1, 2)] + [Config(model="plain8", seed=1, **SETTINGS)]
+    first = Trainer(configs, data, "cpu", checkpoint=tmp_path / "seeds.pt")
+    assert first.own_inputs and first.model.stem_conv.groups == 4
+    assert "each on its own images" in repr(first.model)
+    first.advance(3)
+    first.log()  # a log point: checkpoint at iteration 3
+    pack = Trainer(configs, data, "cpu", checkpoint=tmp_path / "seeds.pt").run(progress=False)
+    assert pack.resumed_from == 3 and pack.done
+    assert_trains_like_alone(configs, pack, data)
+    histories = [[e["train_loss"] for e in h.entries] for h in pack.histories]
+    assert histories[0] != histories[1]  # another seed: another run, not a copy
+    member = pack.members()[1]
+    assert member.trained_with[:3] == ["resnet8-A-seed0", "resnet8-A-seed2", "plain8-plain-seed1"]

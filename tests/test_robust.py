@@ -346,8 +346,8 @@ def test_a_sweep_asked_to_stop_checkpoints_its_live_run_and_starts_no_other(tiny
 
 
 def test_a_diverged_run_is_one_line_and_no_record(capsys, offline, tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "make_config", lambda args, model, shortcut, make=cli.make_config: Config(
-        **{**vars(make(args, model, shortcut)), "lr": 100.0}))  # fmt: skip
+    monkeypatch.setattr(cli, "make_config", lambda args, model, shortcut, seed, make=cli.make_config: Config(
+        **{**vars(make(args, model, shortcut, seed)), "lr": 100.0}))  # fmt: skip
     assert cli.main(["train", "resnet8", *offline]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
     assert last.startswith("error: resnet8-A: diverged") and "the last checkpoint" in last

@@ -88,6 +88,26 @@ def test_checkpoint_of_another_run_is_refused(tiny, tmp_path):
     Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "c.pt").run(progress=False)
     with pytest.raises(ValueError, match="different run.*seed"):
         Trainer(tiny_config(seed=1), tiny, "cpu", checkpoint=tmp_path / "c.pt")
+    # every part of the recipe counts, not a hand-kept list of some (a changed schedule never resumes silently)
+    for changed in (dict(lr_factor=0.5), dict(eval_every=2), dict(warmup_until_error=0.5), dict(warmup_check_every=7)):
+        with pytest.raises(ValueError, match=f"different run \\({next(iter(changed))} differ"):
+            Trainer(tiny_config(**changed), tiny, "cpu", checkpoint=tmp_path / "c.pt")
+    # how it is trained is not what it is: other speed switches or checkpoint spacing resume
+    again = Trainer(tiny_config(checkpoint_every=6, eval_batch_size=7, cuda_graph=False), tiny, "cpu",
+                    checkpoint=tmp_path / "c.pt")  # fmt: skip
+    assert again.resumed_from == 12
+
+
+def test_a_shorter_schedule_keeps_the_paper_s_shape():
+    """``iterations`` scales the whole schedule: lr / 10 at 1/2 and 3/4 of the run, as Sec. 4.2's 32k and 48k
+    of 64k, a log point at least every quarter, and the run is no longer the named preset."""
+    cfg = preset("quick", "resnet20", iterations=30)
+    assert (cfg.milestones, cfg.eval_every, cfg.checkpoint_every, cfg.preset) == ((15, 22), 7, 7, "custom")
+    assert [cfg.lr_at(i, False) for i in (14, 15, 22)] == pytest.approx([0.1, 0.01, 0.001])
+    assert preset("paper", iterations=6_400).milestones == (3_200, 4_800)
+    kept = preset("quick", iterations=30, milestones=(), eval_every=15)  # what is given is kept
+    assert (kept.milestones, kept.eval_every) == ((), 15)
+    assert preset("quick", iterations=160) == preset("quick")  # the preset's own length: the preset itself
 
 
 def test_time_limit_stops_with_a_checkpoint_that_resumes(tiny, tmp_path):
