@@ -25,22 +25,11 @@ from . import data as datamod
 from . import runs as runsmod
 from .analysis import layer_responses
 from .models import get_model
+from .sweeps import SWEEPS, job_cost, packs, run_pool
 from .train import (
     PRESETS, WARMUP_MODELS, StopOnInterrupt, Trainer, TrainingDiverged, check_depth, duration_text, lock_run, preset,
-    progress_text, resolve_device, seconds_per_iteration,
+    resolve_device, seconds_per_iteration,
 )  # fmt: skip
-
-SWEEPS = {
-    # Fig. 6 (left) and Fig. 1: plain nets get worse with depth.
-    "fig6-plain": [("plain20", None), ("plain32", None), ("plain44", None), ("plain56", None)],
-    # Fig. 6 (middle), Table 6: ResNets get better with depth (option A).
-    "fig6-resnet": [("resnet20", "A"), ("resnet32", "A"), ("resnet44", "A"), ("resnet56", "A"), ("resnet110", "A")],
-    # Sec. 3.3 / Table 3 on CIFAR-10: options B and C (A is in fig6-resnet).
-    "shortcuts": [("resnet20", "B"), ("resnet20", "C"), ("resnet56", "B"), ("resnet56", "C")],
-}
-# twins side by side (same cost, so they finish together when trained concurrently), ResNet-110 last
-SWEEPS["fig6"] = [run for pair in zip(SWEEPS["fig6-resnet"], SWEEPS["fig6-plain"]) for run in pair] + [("resnet110", "A")]
-SWEEPS["all"] = SWEEPS["fig6"][:-1] + SWEEPS["shortcuts"] + SWEEPS["fig6"][-1:]
 
 CHECKPOINTS = datamod.REPO_ROOT / "data" / "checkpoints"
 
@@ -140,31 +129,6 @@ def shortcut_of(model: str, shortcut: str | None) -> str | None:
     return get_model(model, shortcut=shortcut, family="cifar").shortcut_option
 
 
-def depth(model: str, shortcut: str | None) -> int:
-    """Layers of a CIFAR-10 net (the name is checked: an impossible depth is a clear error)."""
-    check_depth(model)
-    return get_model(model, shortcut=shortcut, family="cifar").arch.depth
-
-
-def packs(runs: list[tuple], size: int) -> list[list[tuple]]:
-    """Runs (model, shortcut[, seed]) of one depth go into packs of up to ``size`` (first-seen order), seeds
-    too (each run then trains on its own batches); warm-up runs train alone."""
-    groups: dict = {}
-    for run in runs:
-        model, shortcut = run[:2]
-        alone = size == 1 or model in WARMUP_MODELS
-        key = run if alone else depth(model, shortcut)
-        groups.setdefault(key, []).append(run)
-    return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
-
-
-def job_cost(runs: list[tuple]) -> float:
-    """Relative time of a job: depth x runs**0.75. On the H100 a pack of 2 took 1.6x and a pack of 4
-    2.8x the time per step of one run (``data/benchmarks``), so a pack of two ResNet-56s (94) is shorter
-    than one ResNet-110 (110), and a pack of four (158) is longer."""
-    return depth(*runs[0][:2]) * len(runs) ** 0.75
-
-
 def cmd_sweep(args) -> int:
     out = Path(args.out)
     todo = []
@@ -177,6 +141,8 @@ def cmd_sweep(args) -> int:
                 continue
             todo.append((model, shortcut, seed))
     jobs = sorted(packs(todo, args.pack), key=job_cost, reverse=True)  # longest first: the last to start is short
+    if args.dry_run:
+        return say_plan(jobs, make_config(args, *todo[0]).iterations if todo else 0)
     data_cache: dict = {}
     with StopOnInterrupt() as interrupted:
         finished = run_pool([lambda runs=runs: make_trainer(args, runs, data_cache) for runs in jobs], args.concurrent,
@@ -190,74 +156,26 @@ def cmd_sweep(args) -> int:
     return 0
 
 
-def run_together(trainers: list[Trainer], max_seconds: float | None) -> None:
-    """Train ``trainers`` at once (see ``run_pool``)."""
-    run_pool([lambda t=t: t for t in trainers], len(trainers), max_seconds)
+def say_plan(jobs: list[list[tuple]], iterations: int) -> int:
+    """``sweep --dry-run``: the jobs in the order they would start, each with its estimated GPU minutes."""
+    from .bench import load_benchmarks
+    from .sweeps import images_per_second, plan
 
-
-def run_pool(
-    jobs: list[Callable[[], Trainer]], concurrent: int, max_seconds: float | None,
-    on_done: Callable[[Trainer], None] | None = None, stop: Callable[[], bool] | None = None,
-) -> int:  # fmt: skip
-    """Train up to ``concurrent`` jobs at once, each on its own CUDA stream and at its own pace.
-
-    Each run has a window of steps (up to its next log point) queued on its stream; the host looks at a
-    run only once its window is done (``Trainer.ready``), logs it and queues the next one, so a fast run
-    never waits for a slow one, and a finished run's slot goes to the next job at once. After
-    ``max_seconds``, or once ``stop()`` says so (Ctrl-C), every live run stops at its next log point with a
-    checkpoint and no other job starts. Returns the number of jobs finished.
-    """
-    from tqdm.auto import tqdm
-
-    pending, live, bars, started, finished = list(jobs), [], {}, {}, 0
-    start = time.perf_counter()
-
-    def leave(t: Trainer, elapsed: float) -> None:
-        live.remove(t)
-        t.wall_seconds += elapsed - started.pop(id(t))
-        bars.pop(id(t)).close()
-
-    def time_is_up() -> bool:
-        return (max_seconds is not None and time.perf_counter() - start > max_seconds) or (stop is not None and stop())
-
-    try:
-        while pending or live:
-            while pending and len(live) < concurrent and not time_is_up():
-                t = pending.pop(0)()
-                started[id(t)] = time.perf_counter() - start
-                live.append(t)
-                for o in live:  # the record says so: wall time is shared with these runs
-                    o.trained_with += [p.label for p in live if p is not o and p.label not in o.trained_with]
-                bars[id(t)] = tqdm(total=t.config.iterations, initial=t.iteration, desc=t.label, unit="it",
-                                   position=len(live) - 1, disable=t.done)  # fmt: skip
-                t.advance(t.next_stop() - t.iteration)  # queue its first window before any host sync
-            if not live:
-                break
-            ready = [t for t in live if t.ready()]
-            if not ready:
-                time.sleep(0.0005)
-                continue
-            for t in ready:
-                elapsed, bar = time.perf_counter() - start, bars[id(t)]
-                t.check_warmup()
-                entry = t.log(elapsed - started[id(t)])
-                if entry:
-                    bar.set_postfix_str(progress_text(entry), refresh=False)
-                bar.update(t.iteration - bar.n)  # the window just done
-                if t.done:
-                    leave(t, elapsed)
-                    finished += 1
-                    if on_done is not None:
-                        on_done(t)
-                elif time_is_up():
-                    t.stop_at_time_limit(elapsed - started[id(t)])
-                    leave(t, elapsed)
-                else:
-                    t.advance(t.next_stop() - t.iteration)
-    finally:
-        for t in list(live):  # only after an error
-            leave(t, time.perf_counter() - start)
-    return finished
+    benchmarks = load_benchmarks()
+    if not jobs or not benchmarks:
+        print("nothing to train" if not jobs else f"{len(jobs)} jobs; no benchmark record to estimate their time")
+        return 0
+    gpu = benchmarks[0]["gpu"]
+    rows = plan(jobs, images_per_second(benchmarks[0]), iterations)
+    print(f"{len(jobs)} jobs, {iterations:,} iterations each; minutes estimated from the benchmark on {gpu} "
+          "(training steps; evaluations add a little):")  # fmt: skip
+    for i, row in enumerate(rows, 1):
+        runs = " + ".join(f"{m}-{s or 'plain'}-seed{seed}" for m, s, seed in row["job"])
+        fits = "" if row["fits"] else "  longer than one lease: its checkpoint must travel to the next"
+        print(f"{i:3}. lease {row['lease']}: {row['minutes']:5.1f} min  {runs}{fits}")
+    leases = rows[-1]["lease"]
+    print(f"total {sum(r['minutes'] for r in rows):.0f} minutes in {leases} lease{'s' * (leases > 1)} of 25 minutes")
+    return 0
 
 
 def positive_int(text: str) -> int:
@@ -311,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("sweep", parents=[common], help="train a set of the paper's runs, skipping recorded ones")
     s.add_argument("name", choices=list(SWEEPS))
     s.add_argument("--concurrent", type=positive_int, default=1, help="runs (or packs) trained together, each on a stream")
+    s.add_argument("--dry-run", action="store_true", help="print the jobs and their estimated GPU minutes; train nothing")
     s.add_argument("--pack", type=positive_int, default=1, help="up to P runs of one depth trained as one network (resnet_book.packed)")
     s.set_defaults(func=cmd_sweep)
     sub.add_parser("imagenet", help="the ImageNet recipe, one GPU or many under torchrun (see: imagenet --help)")

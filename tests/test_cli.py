@@ -68,6 +68,18 @@ def test_sweep_skips_recorded_runs(cli, tmp_path):
     assert "plain20-plain-paper-seed0: already recorded, skipped" in result.stdout
 
 
+def test_a_dry_run_plans_the_sweep_without_training(cli, tmp_path):
+    result = cli("sweep", "fig6", "--seed", "1", "2", "--pack", "4", "--dry-run", "--out", str(tmp_path / "runs"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("6 jobs, 64,000 iterations each; minutes estimated from the benchmark on NVIDIA H100")
+    # the longest job first: the four runs of depth 56 as one pack; ResNet-110 (warm-up) alone
+    assert lines[1].endswith("min  resnet56-A-seed1 + plain56-plain-seed1 + resnet56-A-seed2 + plain56-plain-seed2")
+    assert [line.split("min  ")[1] for line in lines if "resnet110" in line] == ["resnet110-A-seed1", "resnet110-A-seed2"]
+    assert lines[-1].startswith("total ") and "CIFAR-10" not in result.stdout  # no data loaded, nothing trained
+    assert not (tmp_path / "runs").exists()
+
+
 def test_bad_model_is_a_clear_error(cli):
     result = cli("train", "resnet21", "--preset", "quick", "--device", "cpu")
     assert result.returncode == 2 and "unknown model 'resnet21'" in result.stderr
@@ -101,65 +113,6 @@ def test_a_killed_run_resumes_to_the_same_result(cli, tmp_path):
     strip = lambda run: [{k: v for k, v in e.items() if k != "seconds"} for e in run.history]  # noqa: E731
     assert strip(resumed) == strip(whole) and resumed.final["test_error"] == whole.final["test_error"]
     assert resumed.final["layer_response_std"] == whole.final["layer_response_std"]
-
-
-def test_sweep_packs_runs_of_one_depth_and_leaves_warm_up_runs_alone():
-    from resnet_book.__main__ import SWEEPS, packs
-
-    jobs = packs(SWEEPS["all"], 4)
-    assert jobs[0] == [("resnet20", "A"), ("plain20", None), ("resnet20", "B"), ("resnet20", "C")]
-    assert [("resnet56", "A"), ("plain56", None), ("resnet56", "B"), ("resnet56", "C")] in jobs
-    assert jobs[-1] == [("resnet110", "A")]  # its warm-up ends on its own error: never packed
-    assert sorted(run for job in jobs for run in job) == sorted(SWEEPS["all"])
-    assert packs(SWEEPS["all"], 1) == [[run] for run in SWEEPS["all"]]
-    seeds = [(m, s, seed) for seed in (0, 1, 2) for m, s in SWEEPS["fig6-resnet"]]
-    jobs = packs(seeds, 3)
-    assert [("resnet20", "A", 0), ("resnet20", "A", 1), ("resnet20", "A", 2)] in jobs  # the repeats of a net
-    assert [[("resnet110", "A", seed)] for seed in (0, 1, 2)] == [j for j in jobs if j[0][0] == "resnet110"]
-
-
-def test_the_sweep_starts_the_longest_job_first_counting_what_packing_saves():
-    from resnet_book.__main__ import job_cost, packs
-
-    jobs = sorted(packs([("resnet56", "A"), ("plain56", None), ("resnet56", "B"), ("resnet56", "C"), ("resnet110", "A")], 2),
-                  key=job_cost, reverse=True)  # fmt: skip
-    assert jobs == [[("resnet110", "A")], [("resnet56", "A"), ("plain56", None)], [("resnet56", "B"), ("resnet56", "C")]]
-    assert job_cost([("resnet56", "A")] * 4) > job_cost([("resnet110", "A")]) > job_cost([("resnet56", "A")] * 2)
-
-
-def test_runs_trained_together_log_as_runs_trained_alone():
-    """run_together (each run at its own pace) leaves every run's history as training it alone would."""
-    from resnet_book import data as datamod
-    from resnet_book.__main__ import run_together
-    from resnet_book.train import Config, Trainer
-
-    data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
-    configs = [Config(model="resnet8", batch_size=16, iterations=8, milestones=(4,), eval_every=2),
-               Config(model="plain14", batch_size=16, iterations=4, milestones=(2,), eval_every=2)]  # fmt: skip
-    together = [Trainer(c, data, "cpu") for c in configs]
-    run_together(together, None)
-    for cfg, t in zip(configs, together):
-        alone = Trainer(cfg, data, "cpu").run(progress=False)
-        strip = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h.entries]  # noqa: E731
-        assert t.done and strip(t.history) == strip(alone.history)
-        assert t.trained_with == [o.label for o in together if o is not t]
-
-
-def test_a_pool_of_one_slot_runs_jobs_one_after_another_and_starts_none_after_its_time_limit(tmp_path):
-    from resnet_book import data as datamod
-    from resnet_book.__main__ import run_pool
-    from resnet_book.train import Config, Trainer
-
-    data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
-    make = lambda model: lambda: Trainer(  # noqa: E731
-        Config(model=model, batch_size=16, iterations=6, milestones=(3,), eval_every=2, checkpoint_every=2),
-        data, "cpu", checkpoint=tmp_path / f"{model}.pt")  # fmt: skip
-    done = []
-    assert run_pool([make("resnet8"), make("plain8")], 1, None, done.append) == 2
-    assert [t.config.model for t in done] == ["resnet8", "plain8"] and all(t.trained_with == [] for t in done)
-    (tmp_path / "resnet8.pt").unlink()
-    assert run_pool([make("resnet8"), make("plain8")], 1, 0, done.append) == 0  # time is up: nothing starts
-    assert not (tmp_path / "resnet8.pt").exists() and len(done) == 2
 
 
 def test_the_inductor_switch_reaches_the_config(monkeypatch):

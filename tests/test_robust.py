@@ -18,7 +18,7 @@ import torch
 
 import resnet_book.__main__ as cli
 from resnet_book import data as datamod
-from resnet_book import runs
+from resnet_book import runs, sweeps
 from resnet_book.data import DatasetError
 from resnet_book.runs import RunRecordError, load_run
 from resnet_book.train import CheckpointError, Config, Trainer, TrainingDiverged, lock_run
@@ -340,7 +340,7 @@ def test_a_sweep_asked_to_stop_checkpoints_its_live_run_and_starts_no_other(tiny
     asked = []
     make = lambda model: lambda: Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / f"{model}.pt",  # noqa: E731
                                          callback=lambda t, entry: asked.append(t.iteration))  # fmt: skip
-    assert cli.run_pool([make("resnet8"), make("plain8")], 1, None, stop=lambda: bool(asked)) == 0
+    assert sweeps.run_pool([make("resnet8"), make("plain8")], 1, None, stop=lambda: bool(asked)) == 0
     assert asked == [4] and torch.load(tmp_path / "resnet8.pt", weights_only=True)["iteration"] == 4
     assert not (tmp_path / "plain8.pt").exists()
 

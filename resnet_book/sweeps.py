@@ -1,0 +1,178 @@
+"""The paper's sets of runs, and how they share a GPU: packs, the order of jobs, a pool of streams, a plan.
+
+A *sweep* is a list of runs (model, shortcut), trained for one or more seeds. Runs of one depth go into
+packs (``resnet_book.packed``), and jobs start longest first so that the last to start is short
+(``packs``, ``job_cost``); ``run_pool`` trains several jobs at once, each on its own CUDA stream.
+``plan`` says before a GPU is spent what a sweep will cost on it, from the measured throughput in
+``data/benchmarks``, and whether each job fits one lease of the GPU (a run must finish within a lease:
+its checkpoint is kept between the calls of a lease, not between leases).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from .models import get_model
+from .train import WARMUP_MODELS, Trainer, check_depth, progress_text
+
+SWEEPS = {
+    # Fig. 6 (left) and Fig. 1: plain nets get worse with depth.
+    "fig6-plain": [("plain20", None), ("plain32", None), ("plain44", None), ("plain56", None)],
+    # Fig. 6 (middle), Table 6: ResNets get better with depth (option A).
+    "fig6-resnet": [("resnet20", "A"), ("resnet32", "A"), ("resnet44", "A"), ("resnet56", "A"), ("resnet110", "A")],
+    # Sec. 3.3 / Table 3 on CIFAR-10: options B and C (A is in fig6-resnet).
+    "shortcuts": [("resnet20", "B"), ("resnet20", "C"), ("resnet56", "B"), ("resnet56", "C")],
+    # Table 6 reports ResNet-110 over 5 runs: "best (mean +- std)"
+    "resnet110": [("resnet110", "A")],
+}
+# twins side by side (same cost, so they finish together when trained concurrently), ResNet-110 last
+SWEEPS["fig6"] = [run for pair in zip(SWEEPS["fig6-resnet"], SWEEPS["fig6-plain"]) for run in pair] + [("resnet110", "A")]
+SWEEPS["all"] = SWEEPS["fig6"][:-1] + SWEEPS["shortcuts"] + SWEEPS["fig6"][-1:]
+
+Run = tuple  # (model, shortcut) or (model, shortcut, seed)
+
+
+def depth(model: str, shortcut: str | None) -> int:
+    """Layers of a CIFAR-10 net (the name is checked: an impossible depth is a clear error)."""
+    check_depth(model)
+    return get_model(model, shortcut=shortcut, family="cifar").arch.depth
+
+
+def packs(runs: list[Run], size: int) -> list[list[Run]]:
+    """Runs (model, shortcut[, seed]) of one depth go into packs of up to ``size`` (first-seen order), seeds
+    too (each run then trains on its own batches); warm-up runs train alone."""
+    groups: dict = {}
+    for run in runs:
+        model, shortcut = run[:2]
+        alone = size == 1 or model in WARMUP_MODELS
+        key = run if alone else depth(model, shortcut)
+        groups.setdefault(key, []).append(run)
+    return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
+
+
+def job_cost(runs: list[Run]) -> float:
+    """Relative time of a job: depth x runs**0.75. On the H100 a pack of 2 took 1.6x and a pack of 4
+    2.8x the time per step of one run (``data/benchmarks``), so a pack of two ResNet-56s (94) is shorter
+    than one ResNet-110 (110), and a pack of four (158) is longer."""
+    return depth(*runs[0][:2]) * len(runs) ** 0.75
+
+
+# ------------------------------------------------------------------------------------------ the plan
+
+# a benchmark row's measured packs: runs in the pack -> its key (aggregate images/s of all runs)
+PACKED_KEYS = {2: "2 runs (plain + ResNet), img/s all runs", 4: "4 runs (plain, A, B, C), img/s all runs"}
+
+
+def images_per_second(benchmark: dict) -> dict[int, dict[int, float]]:
+    """Measured images/s of all runs of a pack, ``{depth: {runs in the pack: img/s}}``, from a benchmark
+    record (``resnet_book.bench``): one run alone, and packs of 2 and 4 where they were measured."""
+    rates: dict[int, dict[int, float]] = {}
+    for model, row in benchmark["models"].items():
+        measured = {1: row["ours_img_s"]}
+        for k, key in PACKED_KEYS.items():
+            value = row.get("packed", {}).get(key)
+            if isinstance(value, (int, float)):  # a lever that failed is recorded as its reason
+                measured[k] = value
+        rates[depth(model, None)] = measured
+    return rates
+
+
+def _between(points: dict[int, float], x: float) -> float:
+    """``points`` read at ``x``: linear between the measured points, the nearest two beyond them."""
+    xs = sorted(points)
+    if len(xs) == 1:
+        return points[xs[0]]
+    i = max(1, min(len(xs) - 1, sum(p <= x for p in xs)))
+    x0, x1 = xs[i - 1], xs[i]
+    return points[x0] + (points[x1] - points[x0]) * (x - x0) / (x1 - x0)
+
+
+def estimate_seconds(job: list[Run], rates: dict[int, dict[int, float]], iterations: int, batch_size: int = 128) -> float:
+    """Training time of a job (its runs packed) from measured throughput: the seconds per image of one
+    iteration of the pack, interpolated in the pack's size, then in depth (time grows about linearly
+    with depth). Test-set evaluations (128 of them in the paper's schedule) add a little on top."""
+    d, k = depth(*job[0][:2]), len(job)
+    per_depth = {dd: _between({kk: 1 / r for kk, r in by_k.items()}, k) for dd, by_k in rates.items()}
+    return iterations * batch_size * k * _between(per_depth, d)
+
+
+def plan(jobs: list[list[Run]], rates: dict[int, dict[int, float]], iterations: int, lease_minutes: float = 25) -> list[dict]:
+    """The jobs in order with their estimated minutes, the lease each falls in (leases filled in order),
+    and whether it fits one lease at all."""
+    rows, lease, used = [], 1, 0.0
+    for job in jobs:
+        minutes = estimate_seconds(job, rates, iterations) / 60
+        if used and used + minutes > lease_minutes:
+            lease, used = lease + 1, 0.0
+        used += minutes
+        rows.append({"job": job, "minutes": minutes, "lease": lease, "fits": minutes <= lease_minutes})
+    return rows
+
+
+# ------------------------------------------------------------------------------------------ the pool
+
+
+def run_pool(
+    jobs: list[Callable[[], Trainer]], concurrent: int, max_seconds: float | None,
+    on_done: Callable[[Trainer], None] | None = None, stop: Callable[[], bool] | None = None,
+) -> int:  # fmt: skip
+    """Train up to ``concurrent`` jobs at once, each on its own CUDA stream and at its own pace.
+
+    Each run has a window of steps (up to its next log point) queued on its stream; the host looks at a
+    run only once its window is done (``Trainer.ready``), logs it and queues the next one, so a fast run
+    never waits for a slow one, and a finished run's slot goes to the next job at once. After
+    ``max_seconds``, or once ``stop()`` says so (Ctrl-C), every live run stops at its next log point with a
+    checkpoint and no other job starts. Returns the number of jobs finished.
+    """
+    from tqdm.auto import tqdm
+
+    pending, live, bars, started, finished = list(jobs), [], {}, {}, 0
+    start = time.perf_counter()
+
+    def leave(t: Trainer, elapsed: float) -> None:
+        live.remove(t)
+        t.wall_seconds += elapsed - started.pop(id(t))
+        bars.pop(id(t)).close()
+
+    def time_is_up() -> bool:
+        return (max_seconds is not None and time.perf_counter() - start > max_seconds) or (stop is not None and stop())
+
+    try:
+        while pending or live:
+            while pending and len(live) < concurrent and not time_is_up():
+                t = pending.pop(0)()
+                started[id(t)] = time.perf_counter() - start
+                live.append(t)
+                for o in live:  # the record says so: wall time is shared with these runs
+                    o.trained_with += [p.label for p in live if p is not o and p.label not in o.trained_with]
+                bars[id(t)] = tqdm(total=t.config.iterations, initial=t.iteration, desc=t.label, unit="it",
+                                   position=len(live) - 1, disable=t.done)  # fmt: skip
+                t.advance(t.next_stop() - t.iteration)  # queue its first window before any host sync
+            if not live:
+                break
+            ready = [t for t in live if t.ready()]
+            if not ready:
+                time.sleep(0.0005)
+                continue
+            for t in ready:
+                elapsed, bar = time.perf_counter() - start, bars[id(t)]
+                t.check_warmup()
+                entry = t.log(elapsed - started[id(t)])
+                if entry:
+                    bar.set_postfix_str(progress_text(entry), refresh=False)
+                bar.update(t.iteration - bar.n)  # the window just done
+                if t.done:
+                    leave(t, elapsed)
+                    finished += 1
+                    if on_done is not None:
+                        on_done(t)
+                elif time_is_up():
+                    t.stop_at_time_limit(elapsed - started[id(t)])
+                    leave(t, elapsed)
+                else:
+                    t.advance(t.next_stop() - t.iteration)
+    finally:
+        for t in list(live):  # only after an error
+            leave(t, time.perf_counter() - start)
+    return finished
