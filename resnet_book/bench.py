@@ -10,7 +10,7 @@
 * ``sweep``: several runs trained together on one GPU (each on its own stream);
 * ``packed``: runs of one depth trained as one network (``resnet_book.packed``): aggregate images/s of a
   pack of 2 (a ResNet and its plain twin) and of 4 (plain, options A, B, C), and the nine-run Fig. 6 sweep
-  timed pack by pack;
+  timed pack by pack, and 3 seeds of one net packed (each run on its own batches);
 
 profiles one step of each (``profile``: kernels by kind, and how much of the step the GPU is busy);
 checks that the fast path and the eager path give the same loss curve from the same seed, and writes
