@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import time
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -26,9 +24,10 @@ from . import runs as runsmod
 from .analysis import layer_responses
 from .models import get_model
 from .sweeps import SWEEPS, job_cost, packs, run_pool
+from .models import check_depth
+from .recipe import PRESETS, WARMUP_MODELS, preset
 from .train import (
-    PRESETS, WARMUP_MODELS, StopOnInterrupt, Trainer, TrainingDiverged, check_depth, duration_text, lock_run, preset,
-    resolve_device, seconds_per_iteration,
+    StopOnInterrupt, Trainer, TrainingDiverged, duration_text, lock_run, resolve_device, seconds_per_iteration,
 )  # fmt: skip
 
 CHECKPOINTS = datamod.REPO_ROOT / "data" / "checkpoints"

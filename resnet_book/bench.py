@@ -32,8 +32,8 @@ import torch.nn.functional as F
 from . import __version__
 from . import data as datamod
 from .models import get_model
-from .runs import git_commit
-from .train import Config, Trainer, machine_name, preset
+from .provenance import git_commit, machine_name
+from .train import Config, Trainer, preset
 
 OUT = datamod.REPO_ROOT / "data" / "benchmarks"
 

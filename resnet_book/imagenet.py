@@ -52,7 +52,7 @@ from . import __version__
 from . import runs as runsmod
 from .data import REPO_ROOT, DatasetError, default_data_dir
 from .models import get_model
-from .train import machine_name
+from .provenance import git_commit, machine_name
 
 RUNS_DIR = runsmod.RUNS_DIR / "imagenet"
 CHECKPOINTS = REPO_ROOT / "data" / "checkpoints" / "imagenet"
@@ -534,7 +534,7 @@ def make_record(cfg: Config, shortcut: str | None, history: list[dict], final: d
         },  # fmt: skip
         "provenance": {
             "gpu": machine_name(world.device), "device": world.device.type, "torch": torch.__version__,
-            "commit": runsmod.git_commit(), "wall_seconds": round(wall, 2),
+            "commit": git_commit(), "wall_seconds": round(wall, 2),
             "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "resnet_book": __version__, "python": platform.python_version(),
             "fast_path": {"bf16": world.device.type == "cuda", "channels_last": world.device.type == "cuda",

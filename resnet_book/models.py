@@ -396,6 +396,16 @@ class ResNet(nn.Module):
 
 
 _NAME = re.compile(r"^(resnet|plain)(\d+)$")
+# The deepest network trained here: the paper's ResNet-1202 (Sec. 4.2). resnet99999998 would build for hours.
+MAX_DEPTH = 1202
+
+
+def check_depth(model: str) -> None:
+    """Refuse a CIFAR-10 net deeper than ``MAX_DEPTH`` before it is built (``get_model`` checks the rest)."""
+    match = _NAME.match(model) if isinstance(model, str) else None
+    if match and int(match.group(2)) > MAX_DEPTH:
+        raise ValueError(f"{model}: deeper than {MAX_DEPTH} layers, the paper's deepest (ResNet-1202, Sec. 4.2)")
+
 
 
 def list_models() -> list[str]:

@@ -31,12 +31,9 @@ not UTF-8 JSON. A chapter never shows a record it could not check.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import math
 import os
-import platform
-import subprocess
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -116,8 +113,8 @@ def _finite(where: str, field: str, value: Any) -> None:
 
 def validate(record: Any, where: str = "run record") -> dict:
     """Check a record against the schema; raise ``RunRecordError`` naming ``where`` and the field."""
-    from .models import get_model
-    from .train import PRESETS, check_depth
+    from .models import check_depth, get_model
+    from .recipe import PRESETS
 
     if not isinstance(record, dict):
         raise RunRecordError(f"{where}: a run record must be a JSON object, got {type(record).__name__}")
@@ -258,25 +255,9 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def git_commit() -> str:
-    """The commit the code came from: ``$RESNET_BOOK_COMMIT`` (set where no .git travels), else git."""
-    if env := os.environ.get("RESNET_BOOK_COMMIT"):
-        return env
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
-                               capture_output=True, text=True, timeout=10).stdout.strip()  # fmt: skip
-        return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def make_record(trainer, layer_response_std: list[float] | None = None) -> dict:
     """The record of a finished ``train.Trainer`` run, with its provenance."""
-    import torch
-
-    from . import __version__
-    from .train import machine_name
+    from .provenance import provenance
 
     cfg = trainer.config
     schedule = cfg.schedule()
@@ -297,14 +278,8 @@ def make_record(trainer, layer_response_std: list[float] | None = None) -> dict:
         "history": trainer.history.entries,
         "final": final,
         "provenance": {
-            "gpu": machine_name(trainer.device),
-            "device": trainer.device.type,
-            "torch": torch.__version__,
-            "commit": git_commit(),
+            **provenance(trainer.device),
             "wall_seconds": round(trainer.wall_seconds, 2),
-            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "resnet_book": __version__,
-            "python": platform.python_version(),
             "fast_path": {
                 "cuda_graph": trainer.use_graph, "bf16": trainer.amp,
                 "channels_last": trainer.channels_last, "inductor": trainer.use_compile,

@@ -13,8 +13,9 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from .models import get_model
-from .train import WARMUP_MODELS, Trainer, check_depth, progress_text
+from .models import check_depth, get_model
+from .recipe import WARMUP_MODELS
+from .train import Trainer, progress_text
 
 SWEEPS = {
     # Fig. 6 (left) and Fig. 1: plain nets get worse with depth.

@@ -1,0 +1,179 @@
+"""The paper's CIFAR-10 recipe (Sec. 4.2) as a value: ``Config``, the named schedules, what a run *is*.
+
+Its numbers come from ``paper.CIFAR_RECIPE`` (one source); ``preset`` gives a named schedule (``paper``,
+``quick``, ``colab``) for a model, scaled as a whole when its length changes. ``Config.identity`` is what a
+run is (everything but the engine's speed switches): a checkpoint resumes only into the same identity,
+and runs of a pack share all of it but model, shortcut and seed (``check_pack``). The trainer
+(``resnet_book.train``) runs a ``Config``; the records (``resnet_book.runs``) store its schedule.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+from .models import check_depth, get_model
+from .paper import CIFAR_RECIPE as PAPER
+
+# The longest schedule a Config accepts: 4x the paper's 64k iterations (its sample plan alone, three int64s
+# and a flag per sample, is then 0.8 GB); a typo such as 1000000000000 is refused instead of filling memory.
+MAX_ITERATIONS = 256_000
+
+
+@dataclass
+class Config:
+    """One training run. The defaults are the paper's (Sec. 4.2, ``paper.CIFAR_RECIPE``)."""
+
+    model: str = "resnet20"
+    shortcut: str | None = None  # None: the model's default (option A for CIFAR ResNets)
+    seed: int = 0
+    batch_size: int = PAPER["batch_size"]  # 128
+    lr: float = PAPER["lr"]  # 0.1 ...
+    lr_factor: float = PAPER["lr_factor"]  # ... divided by 10 ...
+    milestones: tuple[int, ...] = PAPER["milestones"]  # ... at 32k and 48k iterations
+    iterations: int = PAPER["iterations"]  # 64k
+    momentum: float = PAPER["momentum"]  # 0.9
+    weight_decay: float = PAPER["weight_decay"]  # 1e-4
+    warmup_lr: float | None = None  # ResNet-110: 0.01 ...
+    warmup_until_error: float = PAPER["warmup"]["until_train_error"]  # ... until the training error is below 80 %
+    warmup_check_every: int = 50
+    eval_every: int = 500  # one history entry (and a test-set evaluation) every this many iterations
+    checkpoint_every: int = 4_000
+    train_per_class: int | None = None  # None: all 5,000 images of each class
+    test_per_class: int | None = None
+    split: str = "test"  # "test": 50k/10k; "val": the paper's 45k/5k split
+    preset: str = "custom"
+    # speed switches (None = automatic: on for CUDA, off on CPU)
+    amp: bool | None = None
+    channels_last: bool | None = None
+    cuda_graph: bool | None = None
+    # cuDNN tries its algorithms once per shape and keeps the fastest (shapes never change here). On an
+    # H100 the sweep (without it) ran a pack of two ResNet-56s (B+C) at 61 it/s, the benchmark (with it) a
+    # pack of two (plain + A) at 116 it/s: how much of that gap is cuDNN's, not the projections', is unmeasured
+    cudnn_benchmark: bool | None = None
+    # inductor (torch.compile) for the model's forward and backward: fuses BN, ReLU and the shortcut
+    # addition into a few kernels. Measured on ResNet-20 only (H100, data/benchmarks): +28 % alone, +38 % in a
+    # pack of four, loss curve within bf16 noise over 400 iterations. Off by default (CLI: --inductor) until
+    # it is measured on the deeper nets and its paper-schedule error is compared with the fast path's.
+    compile: bool = False
+    eval_batch_size: int = 1000
+
+    def __post_init__(self) -> None:
+        self.milestones = tuple(int(m) for m in self.milestones)
+        for name in ("batch_size", "iterations", "eval_every", "checkpoint_every", "warmup_check_every"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"Config.{name} must be >= 1, got {getattr(self, name)}")
+        if self.iterations > MAX_ITERATIONS:
+            raise ValueError(f"Config.iterations must be <= {MAX_ITERATIONS:,} (4x the paper's 64k), got {self.iterations:,}")
+        if not (0 < self.lr < math.inf):
+            raise ValueError(f"Config.lr must be a finite number > 0, got {self.lr}")
+        check_depth(self.model)
+
+    def identity(self) -> dict:
+        """What the run *is*: every field but the engine's speed switches and bookkeeping (``ENGINE_FIELDS``).
+        A checkpoint resumes only into a config with the same identity, so a changed schedule never
+        continues silently; runs of a pack share all of it but ``PACK_MAY_DIFFER``."""
+        return {k: v for k, v in asdict(self).items() if k not in ENGINE_FIELDS}
+
+    def lr_at(self, iteration: int, warming_up: bool) -> float:
+        """The learning rate of ``iteration`` (0-based): step decay at the milestones, warm-up first."""
+        if warming_up and self.warmup_lr is not None:
+            return self.warmup_lr
+        return self.lr * self.lr_factor ** sum(iteration >= m for m in self.milestones)
+
+    def schedule(self) -> dict:
+        """The schedule as the run record stores it."""
+        return {
+            "iterations": self.iterations,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "lr_factor": self.lr_factor,
+            "milestones": list(self.milestones),
+            "weight_decay": self.weight_decay,
+            "momentum": self.momentum,
+            "warmup": None
+            if self.warmup_lr is None
+            else {"lr": self.warmup_lr, "until_train_error": self.warmup_until_error},
+            "eval_every": self.eval_every,
+            "split": self.split,
+            "train_per_class": self.train_per_class,
+            "test_per_class": self.test_per_class,
+        }
+
+
+# How a run is trained, not what it is: the same run with other switches gives the same curve up to
+# rounding, checkpoints every other iteration, or carries another preset name.
+ENGINE_FIELDS = ("amp", "channels_last", "cuda_graph", "cudnn_benchmark", "compile", "eval_batch_size",
+                 "checkpoint_every", "preset")  # fmt: skip
+
+WARMUP_MODELS = PAPER["warmup"]["models"]  # Sec. 4.2: 110 (and, trained "the same", 1202) warm up
+
+PRESETS: dict[str, dict] = {
+    # Sec. 4.2 exactly: 64k iterations of batch 128 on all 50k training images, tested on all 10k.
+    "paper": dict(),
+    # A chapter cell on a 2-core CPU in about a minute: 5,000 training images (500 per class), the same
+    # step decay compressed into 160 iterations, tested on 1,000 images.
+    "quick": dict(
+        iterations=160, milestones=(80, 120), eval_every=40, checkpoint_every=40,
+        train_per_class=500, test_per_class=100, warmup_check_every=10,
+    ),
+    # A Colab GPU in a few minutes: all the data, 1/8 of the paper's schedule.
+    "colab": dict(iterations=8_000, milestones=(4_000, 6_000), eval_every=250, checkpoint_every=1_000),
+}  # fmt: skip
+
+
+def preset(name: str, model: str = "resnet20", **overrides) -> Config:
+    """A named schedule (``paper``, ``quick``, ``colab``) for ``model``, with the paper's warm-up for 110+.
+
+    ``iterations=N`` shortens or stretches the whole schedule: the milestones scale with it (Sec. 4.2's
+    decays at 1/2 and 3/4 of the run stay at 1/2 and 3/4), a log point (and checkpoint) comes at least
+    every N/4 iterations, and the preset becomes ``custom`` (its record is not the named preset's), unless
+    those are given too."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}: valid are {', '.join(PRESETS)}")
+    settings = dict(PRESETS[name], model=model, preset=name)
+    if model in WARMUP_MODELS:
+        settings["warmup_lr"] = PAPER["warmup"]["lr"]  # 0.01
+    base = Config(**{k: v for k, v in settings.items() if k != "model"})
+    iterations = overrides.get("iterations", base.iterations)
+    if iterations != base.iterations:
+        every = max(1, min(base.eval_every, iterations // 4))
+        settings.update(
+            milestones=tuple(round(m * iterations / base.iterations) for m in base.milestones),
+            eval_every=every, checkpoint_every=every, preset="custom",
+        )  # fmt: skip
+    settings.update(overrides)
+    return Config(**settings)
+
+
+
+# what may differ between the runs of a pack (``packed``): everything else is one shared schedule
+PACK_MAY_DIFFER = ("model", "shortcut", "seed")
+
+
+def check_pack(configs: Sequence[Config]) -> None:
+    """Runs can be packed if they have one depth and one schedule, and none warms up (Sec. 4.2's
+    ResNet-110 warm-up ends when its own training error drops below 80 %, so it trains alone)."""
+    first = asdict(configs[0])
+    for cfg in configs[1:]:
+        differ = [k for k, v in asdict(cfg).items() if k not in PACK_MAY_DIFFER and v != first[k]]
+        if differ:
+            raise ValueError(
+                f"runs of a pack share everything but {', '.join(PACK_MAY_DIFFER)}; {', '.join(differ)} differ"
+            )
+    names = [run_name(c, seed=True) for c in configs]
+    if len(set(names)) < len(names):
+        raise ValueError(f"a pack holds each run once; got {', '.join(names)}")
+    depths = {get_model(c.model, shortcut=c.shortcut, family="cifar").arch.depth for c in configs}
+    if len(depths) > 1:
+        raise ValueError(f"runs of a pack have one depth; got {sorted(depths)}")
+    if configs[0].warmup_lr is not None:
+        raise ValueError(f"{configs[0].model} warms up (Sec. 4.2) until its own error drops: train it alone, not in a pack")
+
+
+def run_name(cfg: Config, seed: bool = False) -> str:
+    """``model-shortcut`` (``plain`` for a plain net; a CIFAR ResNet's default is option A), ``-seedN`` added
+    with ``seed``."""
+    name = f"{cfg.model}-{cfg.shortcut or ('plain' if cfg.model.startswith('plain') else 'A')}"
+    return f"{name}-seed{cfg.seed}" if seed else name
