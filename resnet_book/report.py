@@ -29,16 +29,19 @@ def percent(run: Run | None, key: str = "test_error") -> str:
     return NOT_RECORDED if run is None else f"{100 * run.final[key]:.2f}"
 
 
-def final_errors(runs: Mapping[int, Run | Sequence[Run] | None], key: str) -> dict[int, float]:
+Key = str | Callable[[Run], float]  # a final error ("test_error", "train_error") or a number of a run
+
+
+def final_errors(runs: Mapping[int, Run | Sequence[Run] | None], key: Key) -> dict[int, float]:
     """Depth -> final ``key`` ("train_error" or "test_error") in %, for the recorded depths only.
 
-    A depth may hold one run or all its seeds (``runs.find_runs``): then the mean over them."""
+    A depth may hold one run or all its seeds (``runs.find_runs``): then the mean over them. ``key`` may
+    also be a number of a run, e.g. ``first_phase``."""
     return {d: seed_stats(group, key).mean for d, group in sorted(runs.items()) if _group(group)}
 
 
 # Over several seeds of one net (Table 6's "best (mean ± std)"), and "A beats B" beside that spread.
 
-Key = str | Callable[[Run], float]  # a final error ("test_error", "train_error") or a number of a run
 NOT_MEASURED = "the spread between seeds is not measured yet"
 
 

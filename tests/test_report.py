@@ -2,7 +2,7 @@
 
 import pytest
 
-from resnet_book import report, runs
+from resnet_book import paper, report, runs
 
 
 def test_trend_needs_every_step():
@@ -102,6 +102,8 @@ def test_seed_stats_are_best_mean_and_sample_std_over_runs(seeds):
 
 def test_summary_for_none_one_and_several_runs(seeds):
     assert report.summary(seeds[110]) == "6.43 (6.61 ± 0.13, 5 runs)"
+    assert paper.table6_text("resnet110") == "6.43 (6.61 ± 0.16, 5 runs)"  # the paper's, printed the same way
+    assert paper.table6_text("resnet56") == "6.97"
     assert report.summary(seeds[110][:1]) == "6.55 (1 run: spread unknown)"
     assert report.summary(seeds[110][0]) == "6.55 (1 run: spread unknown)"
     assert report.summary([]) == report.summary(None) == report.NOT_RECORDED == "not recorded yet"
