@@ -135,14 +135,20 @@ def spread_note(
     if gaps := [abs(g) for g in gaps]:
         note += f"; the smallest gap, {min(gaps):.{digits}f}{unit}, is "
         note += "larger than that" if min(gaps) > spread else "within it"
-    return textwrap.fill(note, 96, subsequent_indent="  ")
+    return note
+
+
+def wrap(text: object, indent: str = "", width: int = 96) -> str:
+    """``text`` (a sentence of this module, wrapped or not) as printed lines of at most ``width``
+    characters, the first indented by ``indent``, the others by two more spaces."""
+    return textwrap.fill(" ".join(str(text).split()), width, initial_indent=indent, subsequent_indent=indent + "  ")
 
 
 @dataclass(frozen=True)
 class Comparison:
     """"A beats B" from the records: the gap between the means of two nets' runs and, beside it, the
     largest difference between two seeds of either net, so that the sentence says whether the gap is
-    larger than the luck of a seed. ``str()`` is the sentence, wrapped at 96 characters."""
+    larger than the luck of a seed. ``sentence`` is that in one line, ``str()`` wrapped (``wrap``)."""
 
     a: str
     b: str
@@ -158,7 +164,8 @@ class Comparison:
         """Whether the gap is larger than the spread between seeds; None while that is not measured."""
         return None if self.spread is None else abs(self.gap) > self.spread
 
-    def __str__(self) -> str:
+    @property
+    def sentence(self) -> str:
         d, u = self.digits, self.unit
         where = "above" if self.gap > 0 else "below" if self.gap < 0 else "level with"
         text = f"{self.a} {self.verb} {abs(self.gap):.{d}f}{u} {where} {self.b}"
@@ -169,7 +176,10 @@ class Comparison:
         else:
             text += f"; seeds of one net differ by up to {self.spread:.{d}f}{u}: the gap is "
             text += "larger than that" if self.larger_than_spread else "within it, so these runs do not order the two"
-        return textwrap.fill(text, 96, subsequent_indent="  ")
+        return text
+
+    def __str__(self) -> str:
+        return wrap(self.sentence)
 
     __repr__ = __str__
 

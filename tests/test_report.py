@@ -126,6 +126,9 @@ def test_compare_says_whether_the_gap_is_larger_than_the_spread_between_seeds(se
         "up to 0.40 points: the gap is larger than that"
     )
     assert max(len(line) for line in str(c).splitlines()) <= 96  # a printed line fits the page
+    indented = report.wrap(c, "    ").splitlines()
+    assert indented[0].startswith("    ResNet-56") and indented[1].startswith("      by up to")
+    assert max(len(line) for line in indented) <= 96 and unwrapped("\n".join(indented)) == c.sentence
     close = report.compare(seeds[44][:2], seeds[44][1:], names=("A", "B"))  # 10.0, 10.2 against 10.2, 10.4
     assert close.gap == pytest.approx(-0.2) and close.spread == pytest.approx(0.2)
     assert str(close).startswith("A ends 0.20 points below B (means of 2 and 2 runs)")
