@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .models import BasicBlock, Bottleneck, ResNet
+from .runs import Run
 
 
 def response_layers(model: ResNet) -> list[nn.BatchNorm2d]:
@@ -75,3 +78,12 @@ def gradient_norms(model: ResNet, images: torch.Tensor, labels: torch.Tensor) ->
     norms = [w.grad.norm().item() for w in weights]
     model.zero_grad(set_to_none=True)
     return norms
+
+
+def mean_response_std(runs: Sequence[Run]) -> list[float]:
+    """Fig. 7 over the seeds of one net: each layer's response std (``final.layer_response_std`` of the
+    records, computed by ``layer_responses``), averaged over the runs layer by layer."""
+    stds = [run.final.get("layer_response_std") for run in runs]
+    if not stds or any(not s or len(s) != len(stds[0]) for s in stds):
+        raise ValueError(f"Fig. 7 needs layer_response_std of one length in every run: {[r.id for r in runs]}")
+    return [sum(layer) / len(layer) for layer in zip(*stds)]

@@ -115,7 +115,7 @@ TABLE6 = {
     "resnet32": {"layers": 32, "params_m": 0.46, "test_error": 7.51},
     "resnet44": {"layers": 44, "params_m": 0.66, "test_error": 7.17},
     "resnet56": {"layers": 56, "params_m": 0.85, "test_error": 6.97},
-    "resnet110": {"layers": 110, "params_m": 1.7, "test_error": 6.43, "mean": 6.61, "std": 0.16},
+    "resnet110": {"layers": 110, "params_m": 1.7, "test_error": 6.43, "mean": 6.61, "std": 0.16, "runs": 5},
     "resnet1202": {"layers": 1202, "params_m": 19.4, "test_error": 7.93},
 }
 TABLE6_OTHERS = {
@@ -156,3 +156,12 @@ def table6_error(model: str) -> float | None:
     """The paper's CIFAR-10 test error (%) for ``model`` (Table 6), or None if the paper has none."""
     row = TABLE6.get(model)
     return None if row is None else row["test_error"]
+
+
+def table6_text(model: str) -> str:
+    """The paper's Table 6 entry for ``model`` as ours are printed (``report.summary``): ResNet-110's
+    "6.43 (6.61 ± 0.16, 5 runs)", the best of 5 runs then their mean ± std; the single number elsewhere."""
+    row = TABLE6[model]
+    if "mean" not in row:
+        return f"{row['test_error']:.2f}"
+    return f"{row['test_error']:.2f} ({row['mean']:.2f} ± {row['std']:.2f}, {row['runs']} runs)"

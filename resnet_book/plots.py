@@ -1,7 +1,9 @@
 """Figures drawn like the paper's: Fig. 6 curves (dashed training error, bold test error) and Fig. 7.
 
 Every function takes ``Run`` records (``resnet_book.runs``) or a live ``Trainer``'s history and returns a
-matplotlib ``Figure``; captions naming each curve's source come from ``caption(runs)``.
+matplotlib ``Figure``; captions naming each curve's source come from ``caption(runs)``. Where a net has
+several recorded seeds (``runs.find_runs``), pass them as one list: its curve is the mean over the seeds
+and a band spans their min-max; one run is drawn as is, without a band.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from .runs import Run
+
+Runs = Run | Sequence[Run]  # one run, or the seeds of one net
 
 # One colour per depth, shared by every figure so "56" always looks the same.
 DEPTH_COLORS = {20: "#e6a000", 32: "#2b83ba", 44: "#1a9641", 56: "#d7191c", 110: "#000000", 1202: "#7b3294"}
@@ -31,26 +35,51 @@ def _draw_pair(ax: plt.Axes, xs: list[float], entries: Sequence[dict], color: st
     ax.plot(xs, [100 * e["test_error"] for e in entries], "-", color=color, linewidth=2, label=label)
 
 
+def seeds(runs: Runs | None) -> list[Run]:
+    """One run, the seeds of one net, or None, as a list of runs."""
+    return [] if runs is None else [runs] if isinstance(runs, Run) else list(runs)
+
+
+def _draw_seeds(ax: plt.Axes, group: Sequence[Run], color: str) -> None:
+    """The seeds of one net: the mean of each curve over the seeds at the iterations they all logged,
+    and a band from the lowest to the highest seed (training error lighter); one run as ``_draw_pair``."""
+    if len(group) == 1:
+        run = group[0]
+        _draw_pair(ax, [e["iteration"] / 1e4 for e in run.history], run.history, color, run.label)
+        return
+    common = set.intersection(*({e["iteration"] for e in run.history} for run in group))
+    its = sorted(common)
+    for key, style, width, alpha in (("train_error", "--", 1, 0.12), ("test_error", "-", 2, 0.25)):
+        by_it = [{e["iteration"]: 100 * e[key] for e in run.history} for run in group]
+        ys = [[values[i] for values in by_it] for i in its]
+        xs = [i / 1e4 for i in its]
+        ax.fill_between(xs, [min(y) for y in ys], [max(y) for y in ys], color=color, alpha=alpha, linewidth=0)
+        label = f"{group[0].label}, mean of {len(group)}" if key == "test_error" else None
+        ax.plot(xs, [sum(y) / len(y) for y in ys], style, color=color, linewidth=width, label=label)
+
+
 def error_curves(
-    runs: Sequence[Run], ax: plt.Axes | None = None, title: str | None = None, ylim: tuple[float, float] = (0, 20),
+    runs: Sequence[Runs], ax: plt.Axes | None = None, title: str | None = None, ylim: tuple[float, float] = (0, 20),
     colors: Sequence[str] | None = None,
 ) -> Figure:  # fmt: skip
-    """Fig. 6 style: per run, training error (dashed, over each logging window) and test error (bold), in %.
+    """Fig. 6 style: per net, training error (dashed, over each logging window) and test error (bold), in %.
 
-    Each run is drawn in its depth's colour, or in ``colors[i]`` where given.
+    Each item of ``runs`` is one run, or the seeds of one net (a list): their mean curves with a band
+    from the lowest to the highest seed. Each net is drawn in its depth's colour, or in ``colors[i]``.
     """
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 4))
     else:
         fig = ax.figure
-    for i, run in enumerate(runs):
-        xs = [e["iteration"] / 1e4 for e in run.history]
-        _draw_pair(ax, xs, run.history, colors[i] if colors else color_for(run.model), run.label)
+    groups = [seeds(group) for group in runs]
+    for i, group in enumerate(groups):
+        if group:
+            _draw_seeds(ax, group, colors[i] if colors else color_for(group[0].model))
     ax.set_xlabel("iter. (1e4)")
     ax.set_ylabel("error (%)")
     ax.set_ylim(*ylim)
     ax.grid(alpha=0.3)
-    if runs:
+    if any(groups):
         ax.legend(loc="upper right", fontsize=8)
     ax.set_title(title or "dashed: training error, bold: test error")
     return fig
@@ -74,20 +103,28 @@ def live_curves(trainers: dict[str, object], ax: plt.Axes | None = None) -> Figu
     return fig
 
 
-def layer_responses(runs: Sequence[Run], axes: Sequence[plt.Axes] | None = None) -> Figure:
-    """Fig. 7: std of each 3x3 layer's response, in layer order (top) and sorted descending (bottom)."""
+def layer_responses(runs: Sequence[Runs], axes: Sequence[plt.Axes] | None = None) -> Figure:
+    """Fig. 7: std of each 3x3 layer's response, in layer order (top) and sorted descending (bottom).
+
+    An item of ``runs`` may be the seeds of one net: its curve is their mean, layer by layer
+    (``analysis.mean_response_std``)."""
+    from .analysis import mean_response_std
+
     if axes is None:
         fig, axes = plt.subplots(2, 1, figsize=(6, 6))
     else:
         fig = axes[0].figure
-    for run in runs:
-        stds = run.final.get("layer_response_std")
-        if not stds:
+    for group in map(seeds, runs):
+        group = [run for run in group if run.final.get("layer_response_std")]
+        if not group:
             continue
+        stds = mean_response_std(group)
+        run = group[0]
         style = "-" if run.shortcut else "--"
         c = color_for(run.model)
-        axes[0].plot(range(1, len(stds) + 1), stds, style, color=c, label=run.label)
-        axes[1].plot(range(1, len(stds) + 1), sorted(stds, reverse=True), style, color=c, label=run.label)
+        label = run.label + (f", mean of {len(group)}" if len(group) > 1 else "")
+        axes[0].plot(range(1, len(stds) + 1), stds, style, color=c, label=label)
+        axes[1].plot(range(1, len(stds) + 1), sorted(stds, reverse=True), style, color=c, label=label)
     axes[0].set_xlabel("layer index (original)")
     axes[1].set_xlabel("layer index (sorted by magnitude)")
     for ax in axes:
@@ -98,22 +135,22 @@ def layer_responses(runs: Sequence[Run], axes: Sequence[plt.Axes] | None = None)
     return fig
 
 
-def caption(runs: Sequence[Run]) -> str:
+def caption(runs: Sequence[Runs]) -> str:
     """One line per run: record id, GPU, dataset, wall time (what the site prints under a figure)."""
-    return "\n".join("Source: " + run.caption() for run in runs)
+    return "\n".join("Source: " + run.caption() for group in runs for run in seeds(group))
 
 
 PLAIN_COLOR = "#888888"  # a plain net drawn beside its ResNet twin (same depth, so not its depth colour)
 
 
 def twin_curves(
-    plain: Run | None, resnet: Run | None, ax: plt.Axes | None = None, ylim: tuple[float, float] = (0, 20)
+    plain: Runs | None, resnet: Runs | None, ax: plt.Axes | None = None, ylim: tuple[float, float] = (0, 20)
 ) -> Figure:  # fmt: skip
-    """Fig. 6 left and middle on one axes for one depth: plain net in grey, its ResNet twin in the depth's colour."""
-    pairs = [(run, color) for run, color in ((plain, PLAIN_COLOR), (resnet, None)) if run is not None]
-    runs = [run for run, _ in pairs]
-    colors = [color or color_for(run.model) for run, color in pairs]
-    return error_curves(runs, ax, ylim=ylim, colors=colors)
+    """Fig. 6 left and middle on one axes for one depth: plain net in grey, its ResNet twin in the depth's
+    colour (each one run, or its seeds: mean and band as in ``error_curves``)."""
+    pairs = [(seeds(runs), color) for runs, color in ((plain, PLAIN_COLOR), (resnet, None)) if seeds(runs)]
+    colors = [color or color_for(group[0].model) for group, color in pairs]
+    return error_curves([group for group, _ in pairs], ax, ylim=ylim, colors=colors)
 
 
 def gradient_norms(norms: dict[str, Sequence[float]], ax: plt.Axes | None = None) -> Figure:
@@ -160,8 +197,8 @@ class Table:
 class Caption:
     """The caption under a recorded figure: one "Source:" line per run, then what is not recorded yet."""
 
-    def __init__(self, runs: Sequence[Run], not_recorded: Sequence[str] = ()) -> None:
-        self.lines = ["Source: " + run.caption() for run in runs]
+    def __init__(self, runs: Sequence[Runs], not_recorded: Sequence[str] = ()) -> None:
+        self.lines = ["Source: " + run.caption() for group in runs for run in seeds(group)]
         if not_recorded:
             self.lines.append("Not recorded yet: " + ", ".join(not_recorded))
 

@@ -1,14 +1,20 @@
 """Paper vs ours in words: the trends and numbers a chapter states, computed from the recorded runs.
 
 A sentence such as "the plain nets' training error rises with depth" is printed by a cell from these
-functions, never typed, so it cannot go stale when a record changes (chapters 1, 2, 5). Also the
-package's own source, shown in a chapter where it is the subject (``show_source``).
+functions, never typed, so it cannot go stale when a record changes (chapters 1, 2, 3, 5). Where a net
+has several recorded seeds (``runs.find_runs``), its number is the mean over them, and the spread
+between seeds is printed beside every "A beats B" (``compare``, ``spread_note``): a gap smaller than the
+spread does not order two nets. Also the package's own source, shown in a chapter where it is the
+subject (``show_source``).
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+import statistics
+import textwrap
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from .runs import Run
 
@@ -23,9 +29,174 @@ def percent(run: Run | None, key: str = "test_error") -> str:
     return NOT_RECORDED if run is None else f"{100 * run.final[key]:.2f}"
 
 
-def final_errors(runs: Mapping[int, Run | None], key: str) -> dict[int, float]:
-    """Depth -> final ``key`` ("train_error" or "test_error") in %, for the recorded depths only."""
-    return {d: 100 * run.final[key] for d, run in sorted(runs.items()) if run is not None}
+Key = str | Callable[[Run], float]  # a final error ("test_error", "train_error") or a number of a run
+
+
+def final_errors(runs: Mapping[int, Run | Sequence[Run] | None], key: Key) -> dict[int, float]:
+    """Depth -> final ``key`` ("train_error" or "test_error") in %, for the recorded depths only.
+
+    A depth may hold one run or all its seeds (``runs.find_runs``): then the mean over them. ``key`` may
+    also be a number of a run, e.g. ``first_phase``."""
+    return {d: seed_stats(group, key).mean for d, group in sorted(runs.items()) if _group(group)}
+
+
+# Over several seeds of one net (Table 6's "best (mean ± std)"), and "A beats B" beside that spread.
+
+NOT_MEASURED = "the spread between seeds is not measured yet"
+
+
+def _group(runs: Run | Sequence[Run] | None) -> list[Run]:
+    """One run, the seeds of one net, or None (not recorded), as a list of runs."""
+    return [] if runs is None else [runs] if isinstance(runs, Run) else list(runs)
+
+
+def value(run: Run, key: Key = "test_error") -> float:
+    """One number of a run: a final error (``key`` "test_error", "train_error") in %, or ``key(run)``."""
+    return key(run) if callable(key) else 100 * run.final[key]
+
+
+@dataclass(frozen=True)
+class SeedStats:
+    """One net's number over its recorded seeds, as Table 6 reports ResNet-110: "6.43 (6.61±0.16)", the
+    best of 5 runs, then their mean ± std.
+
+    ``std`` is the *sample* standard deviation over runs (divisor n - 1, ``statistics.stdev``), the usual
+    estimate of the spread between seeds from a few runs; the paper does not say which it used.
+    ``spread`` is the largest difference between two seeds (max - min). Both are None for a single
+    run: one run does not measure them."""
+
+    values: tuple[float, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def best(self) -> float:
+        return min(self.values)
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.values)
+
+    @property
+    def std(self) -> float | None:
+        return statistics.stdev(self.values) if self.n >= 2 else None
+
+    @property
+    def spread(self) -> float | None:
+        return max(self.values) - min(self.values) if self.n >= 2 else None
+
+
+def seed_stats(runs: Run | Sequence[Run] | None, key: Key = "test_error") -> SeedStats:
+    """``SeedStats`` of ``key`` (a final error in %, or a function of a run) over the runs of one net."""
+    return SeedStats(tuple(value(run, key) for run in _group(runs)))
+
+
+def summary(runs: Run | Sequence[Run] | None, key: Key = "test_error", digits: int = 2) -> str:
+    """Table 6's "best (mean ± std)" over the seeds of one net, with their number:
+    "6.43 (6.61 ± 0.16, 5 runs)"; "7.03 (1 run: spread unknown)"; "not recorded yet" without a run."""
+    s = seed_stats(runs, key)
+    if s.n == 0:
+        return NOT_RECORDED
+    if s.n == 1:
+        return f"{s.best:.{digits}f} (1 run: spread unknown)"
+    return f"{s.best:.{digits}f} ({s.mean:.{digits}f} ± {s.std:.{digits}f}, {s.n} runs)"
+
+
+def seed_spread(groups: Iterable[Run | Sequence[Run] | None], key: Key = "test_error") -> float | None:
+    """The largest difference between two seeds of one net, over ``groups`` (each the runs of one net);
+    None while no net has two runs."""
+    spreads = [s.spread for s in (seed_stats(g, key) for g in groups) if s.spread is not None]
+    return max(spreads) if spreads else None
+
+
+def steps(values: Mapping[int, float]) -> list[float]:
+    """The change of ``values`` (depth -> error) at each step in depth, in depth order."""
+    ds = sorted(values)
+    return [values[b] - values[a] for a, b in zip(ds, ds[1:])]
+
+
+def spread_note(
+    groups: Iterable[Run | Sequence[Run] | None], key: Key = "test_error", gaps: Iterable[float] = (),
+    unit: str = " points", digits: int = 2,
+) -> str:  # fmt: skip
+    """The spread between seeds beside a claim about several nets (each group the runs of one net), e.g.
+    "seeds of one net differ by up to 0.31 points (4 of 4 nets have 2 or more runs); the smallest gap,
+    0.20 points, is within it". ``gaps`` are the differences the claim rests on (e.g. ``steps``): the note
+    says whether the smallest is larger than the spread. One run per net: "one run per net: the spread
+    between seeds is not measured yet"."""
+    stats = [s for s in (seed_stats(g, key) for g in groups) if s.n]
+    spread = max((s.spread for s in stats if s.spread is not None), default=None)
+    if spread is None:
+        return f"one run per net: {NOT_MEASURED}"
+    several = sum(s.n >= 2 for s in stats)
+    note = f"seeds of one net differ by up to {spread:.{digits}f}{unit} ({several} of {len(stats)} nets have 2+ runs)"
+    if gaps := [abs(g) for g in gaps]:
+        note += f"; the smallest gap, {min(gaps):.{digits}f}{unit}, is "
+        note += "larger than that" if min(gaps) > spread else "within it"
+    return note
+
+
+def wrap(text: object, indent: str = "", width: int = 96) -> str:
+    """``text`` (a sentence of this module, wrapped or not) as printed lines of at most ``width``
+    characters, the first indented by ``indent``, the others by two more spaces."""
+    return textwrap.fill(" ".join(str(text).split()), width, initial_indent=indent, subsequent_indent=indent + "  ")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """"A beats B" from the records: the gap between the means of two nets' runs and, beside it, the
+    largest difference between two seeds of either net, so that the sentence says whether the gap is
+    larger than the luck of a seed. ``sentence`` is that in one line, ``str()`` wrapped (``wrap``)."""
+
+    a: str
+    b: str
+    gap: float  # mean of a minus mean of b
+    spread: float | None  # ``seed_spread`` of a and b; None: neither net has two runs yet
+    n: tuple[int, int]  # runs of a, of b
+    verb: str = "ends"
+    unit: str = " points"
+    digits: int = 2
+
+    @property
+    def larger_than_spread(self) -> bool | None:
+        """Whether the gap is larger than the spread between seeds; None while that is not measured."""
+        return None if self.spread is None else abs(self.gap) > self.spread
+
+    @property
+    def sentence(self) -> str:
+        d, u = self.digits, self.unit
+        where = "above" if self.gap > 0 else "below" if self.gap < 0 else "level with"
+        text = f"{self.a} {self.verb} {abs(self.gap):.{d}f}{u} {where} {self.b}"
+        if self.n != (1, 1):
+            text += f" (means of {self.n[0]} and {self.n[1]} runs)"
+        if self.spread is None:
+            text += f"; one run each: {NOT_MEASURED}"
+        else:
+            text += f"; seeds of one net differ by up to {self.spread:.{d}f}{u}: the gap is "
+            text += "larger than that" if self.larger_than_spread else "within it, so these runs do not order the two"
+        return text
+
+    def __str__(self) -> str:
+        return wrap(self.sentence)
+
+    __repr__ = __str__
+
+
+def compare(
+    a: Run | Sequence[Run], b: Run | Sequence[Run], key: Key = "test_error", names: tuple[str, str] | None = None,
+    verb: str = "ends", unit: str = " points", digits: int = 2,
+) -> Comparison:  # fmt: skip
+    """Net ``a`` against net ``b`` (each one run or all its seeds) on ``key`` (mean over seeds), e.g.
+    "ResNet-56 ends 0.65 points above ResNet-44; one run each: the spread between seeds is not measured
+    yet". ``names`` default to the runs' labels ("ResNet-56 (A)")."""
+    a, b = _group(a), _group(b)
+    if not a or not b:
+        raise ValueError("compare needs at least one run of each net")
+    sa, sb = seed_stats(a, key), seed_stats(b, key)
+    na, nb = names or (a[0].label, b[0].label)
+    return Comparison(na, nb, sa.mean - sb.mean, seed_spread([a, b], key), (sa.n, sb.n), verb, unit, digits)
 
 
 def trend(values: Mapping[int, float]) -> str:

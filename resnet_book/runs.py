@@ -214,15 +214,23 @@ def list_runs(directory: str | Path = RUNS_DIR, **match: Any) -> list[Run]:
     return [r for r in runs if all(r.record.get(k) == v for k, v in match.items())]
 
 
+def find_runs(
+    model: str, shortcut: str | None = "default", preset: str = "paper", directory: str | Path = RUNS_DIR
+) -> list[Run]:  # fmt: skip
+    """Every recorded seed of one net (option A by default for ResNets), by seed; ``[]`` if none.
+
+    The runs a statistic over seeds is computed from (``report.seed_stats``, Table 6's "best (mean ± std)")."""
+    if shortcut == "default":
+        shortcut = None if model.startswith("plain") else "A"
+    return sorted(list_runs(directory, model=model, shortcut=shortcut, preset=preset), key=lambda r: r.seed)
+
+
 def find_run(
     model: str, shortcut: str | None = "default", preset: str = "paper", directory: str | Path = RUNS_DIR, seed: int | None = None
 ) -> Run | None:  # fmt: skip
     """The record for ``model`` (option A by default for ResNets), lowest seed first; None if not recorded."""
-    if shortcut == "default":
-        shortcut = None if model.startswith("plain") else "A"
-    runs = list_runs(directory, model=model, shortcut=shortcut, preset=preset)
-    runs = [r for r in runs if seed is None or r.seed == seed]
-    return min(runs, key=lambda r: r.seed) if runs else None
+    runs = [r for r in find_runs(model, shortcut, preset, directory) if seed is None or r.seed == seed]
+    return runs[0] if runs else None
 
 
 def run_id(model: str, shortcut: str | None, preset: str, seed: int) -> str:

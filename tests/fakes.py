@@ -45,3 +45,29 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
         write_fake_binary(data_dir / datamod.BINARY_DIR, per_file=CLI_RECORDS_PER_FILE)
     env = {k: v for k, v in os.environ.items() if k != "RESNET_BOOK_CIFAR10_JPEG"}
     return env | {"RESNET_BOOK_DATA_DIR": str(data_dir)}
+
+
+def write_seeds(folder: Path, model: str, test_errors: list[float], shortcut: str | None = "A") -> list[Path]:
+    """Records of several seeds of one net in ``folder``, copied from its committed seed-0 record, seed ``i``
+    ending at ``test_errors[i]`` (a fraction): its test-error curve shifted by the same amount, its layer
+    responses scaled by ``1 + i / 10``. What ``data/runs`` will hold once more seeds are recorded."""
+    import copy
+    import json
+
+    from resnet_book import runs
+
+    base = runs.find_run(model, shortcut=shortcut, seed=0).record
+    paths = []
+    for seed, error in enumerate(test_errors):
+        record = copy.deepcopy(base)
+        shift = error - base["final"]["test_error"]
+        for entry in record["history"]:
+            entry["test_error"] = min(1.0, max(0.0, entry["test_error"] + shift))
+        record["final"]["test_error"] = error
+        if "layer_response_std" in record["final"]:
+            record["final"]["layer_response_std"] = [s * (1 + seed / 10) for s in record["final"]["layer_response_std"]]
+        record.update(id=runs.run_id(model, shortcut, record["preset"], seed), seed=seed)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths.append(folder / f"{record['id']}.json")
+        paths[-1].write_text(json.dumps(record), encoding="utf-8")
+    return paths

@@ -2,7 +2,7 @@
 
 import pytest
 
-from resnet_book import report, runs
+from resnet_book import paper, report, runs
 
 
 def test_trend_needs_every_step():
@@ -69,3 +69,90 @@ def test_chapter_5_fig7_resnets_respond_less_than_twins_and_less_with_depth_as_d
     plain = {d: mean_std(f"plain{d}") for d in (20, 32, 44, 56)}
     assert all(resnet[d] < plain[d] for d in plain)
     assert report.trend(resnet) == "falls" and report.trend(plain) == "falls"
+
+
+# Several seeds of one net (issue #13): Table 6's "best (mean ± std)" and "A beats B" beside the spread.
+
+
+@pytest.fixture
+def seeds(tmp_path):
+    """ResNet-110 as the paper reports it (best 6.43), ResNet-44 and 56 with three seeds each."""
+    from fakes import write_seeds
+
+    write_seeds(tmp_path, "resnet110", [0.0655, 0.0643, 0.0670, 0.0661, 0.0676])
+    write_seeds(tmp_path, "resnet44", [0.100, 0.102, 0.104])
+    write_seeds(tmp_path, "resnet56", [0.110, 0.111, 0.112])
+    return {d: runs.find_runs(f"resnet{d}", directory=tmp_path) for d in (44, 56, 110)}
+
+
+def unwrapped(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def test_seed_stats_are_best_mean_and_sample_std_over_runs(seeds):
+    s = report.seed_stats(seeds[110])
+    assert s.n == 5 and s.best == pytest.approx(6.43) and s.mean == pytest.approx(6.61)
+    # deviations from 6.61: -0.18, -0.06, 0, 0.09, 0.15; squares sum to 0.0666; n - 1 = 4
+    assert s.std == pytest.approx((0.0666 / 4) ** 0.5)  # 0.129, not the population std 0.115
+    assert s.spread == pytest.approx(0.33)
+    one = report.seed_stats(seeds[110][0])
+    assert one.n == 1 and one.std is None and one.spread is None and one.mean == pytest.approx(6.55)
+    assert report.seed_stats(seeds[44], "train_error").n == 3
+
+
+def test_summary_for_none_one_and_several_runs(seeds):
+    assert report.summary(seeds[110]) == "6.43 (6.61 ± 0.13, 5 runs)"
+    assert paper.table6_text("resnet110") == "6.43 (6.61 ± 0.16, 5 runs)"  # the paper's, printed the same way
+    assert paper.table6_text("resnet56") == "6.97"
+    assert report.summary(seeds[110][:1]) == "6.55 (1 run: spread unknown)"
+    assert report.summary(seeds[110][0]) == "6.55 (1 run: spread unknown)"
+    assert report.summary([]) == report.summary(None) == report.NOT_RECORDED == "not recorded yet"
+    real = runs.find_run("resnet20")
+    assert report.summary(real, "train_error") == f"{report.percent(real, 'train_error')} (1 run: spread unknown)"
+
+
+def test_final_errors_of_several_seeds_are_their_means_and_steps_follow(seeds):
+    errors = report.final_errors({44: seeds[44], 56: seeds[56], 110: seeds[110], 32: None, 20: []}, "test_error")
+    assert errors == pytest.approx({44: 10.2, 56: 11.1, 110: 6.61})
+    assert report.steps(errors) == pytest.approx([0.9, -4.49])
+    assert report.steps_against(errors, "falls") == [(44, 56)]
+
+
+def test_compare_says_whether_the_gap_is_larger_than_the_spread_between_seeds(seeds):
+    c = report.compare(seeds[56], seeds[44], names=("ResNet-56", "ResNet-44"))
+    assert c.gap == pytest.approx(0.9) and c.spread == pytest.approx(0.4) and c.larger_than_spread
+    assert unwrapped(c) == (
+        "ResNet-56 ends 0.90 points above ResNet-44 (means of 3 and 3 runs); seeds of one net differ by "
+        "up to 0.40 points: the gap is larger than that"
+    )
+    assert max(len(line) for line in str(c).splitlines()) <= 96  # a printed line fits the page
+    indented = report.wrap(c, "    ").splitlines()
+    assert indented[0].startswith("    ResNet-56") and indented[1].startswith("      by up to")
+    assert max(len(line) for line in indented) <= 96 and unwrapped("\n".join(indented)) == c.sentence
+    close = report.compare(seeds[44][:2], seeds[44][1:], names=("A", "B"))  # 10.0, 10.2 against 10.2, 10.4
+    assert close.gap == pytest.approx(-0.2) and close.spread == pytest.approx(0.2)
+    assert str(close).startswith("A ends 0.20 points below B (means of 2 and 2 runs)")
+    assert close.larger_than_spread is False and "within it, so these runs do not order the two" in str(close)
+
+
+def test_compare_with_one_run_each_says_the_spread_is_not_measured_yet():
+    r56, r44 = runs.find_run("resnet56"), runs.find_run("resnet44")
+    c = report.compare(r56, r44, verb="trains", key=report.first_phase)
+    gap = report.first_phase(r56) - report.first_phase(r44)
+    assert c.spread is None and c.larger_than_spread is None and c.n == (1, 1)
+    assert unwrapped(c) == (
+        f"ResNet-56 (A) trains {abs(gap):.2f} points {'above' if gap > 0 else 'below'} ResNet-44 (A); one run "
+        "each: the spread between seeds is not measured yet"
+    )
+    with pytest.raises(ValueError, match="at least one run"):
+        report.compare([], r44)
+
+
+def test_spread_note_over_several_nets(seeds):
+    assert report.spread_note([runs.find_run("resnet20"), None, [runs.find_run("resnet32")]]) == (
+        "one run per net: the spread between seeds is not measured yet"
+    )
+    groups = [seeds[44], seeds[56], seeds[110][:1]]
+    assert report.spread_note(groups) == "seeds of one net differ by up to 0.40 points (2 of 3 nets have 2+ runs)"
+    assert unwrapped(report.spread_note(groups, gaps=[0.9, -0.3])).endswith("the smallest gap, 0.30 points, is within it")
+    assert unwrapped(report.spread_note(groups, gaps=[0.9])).endswith("0.90 points, is larger than that")

@@ -84,3 +84,17 @@ def test_packed_with_names_the_runs_of_a_pack_not_the_runs_beside_it(good):
     assert runs.Run(good).packed_with == []
     del good["provenance"]["fast_path"]["packed_runs"]  # the first records
     assert runs.Run(good).packed_with is None
+
+
+def test_find_runs_gives_every_seed_of_one_net_by_seed(tmp_path):
+    from fakes import write_seeds
+
+    write_seeds(tmp_path, "resnet56", [0.12, 0.11, 0.13])
+    write_seeds(tmp_path, "resnet44", [0.10])  # another net in the same folder
+    found = runs.find_runs("resnet56", directory=tmp_path)
+    assert [r.seed for r in found] == [0, 1, 2] and {r.model for r in found} == {"resnet56"}
+    assert [r.final["test_error"] for r in found] == [0.12, 0.11, 0.13]
+    assert runs.find_run("resnet56", directory=tmp_path).seed == 0  # find_run: the lowest seed
+    assert runs.find_run("resnet56", directory=tmp_path, seed=2).final["test_error"] == 0.13
+    assert runs.find_runs("resnet56", shortcut="B", directory=tmp_path) == []
+    assert runs.find_runs("resnet56", preset="quick", directory=tmp_path) == []
