@@ -22,12 +22,17 @@ import torch
 from . import data as datamod
 from . import runs as runsmod
 from .analysis import layer_responses
-from .models import get_model
-from .sweeps import SWEEPS, job_cost, packs, run_pool
-from .models import check_depth
+from .models import check_depth, get_model
 from .recipe import PRESETS, WARMUP_MODELS, preset
+from .sweeps import SWEEPS, job_cost, packs, run_pool
 from .train import (
-    StopOnInterrupt, Trainer, TrainingDiverged, duration_text, lock_run, resolve_device, seconds_per_iteration,
+    StopOnInterrupt,
+    Trainer,
+    TrainingDiverged,
+    duration_text,
+    lock_run,
+    resolve_device,
+    seconds_per_iteration,
 )  # fmt: skip
 
 CHECKPOINTS = datamod.REPO_ROOT / "data" / "checkpoints"

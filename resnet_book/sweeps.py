@@ -111,6 +111,24 @@ def plan(jobs: list[list[Run]], rates: dict[int, dict[int, float]], iterations: 
     return rows
 
 
+def cost(model: str, iterations: int = 64_000, benchmark: dict | None = None) -> dict:
+    """What one run of ``model`` costs: GPU minutes estimated from the benchmark (``measured`` says whether
+    its depth was measured or is extrapolated from the measured depths) and the size of its checkpoint
+    (weights, momentum and BN statistics in float32), which must travel if the run spans GPU sessions."""
+    from .bench import load_benchmarks
+
+    benchmark = benchmark or load_benchmarks()[0]
+    rates = images_per_second(benchmark)
+    net = get_model(model, family="cifar")
+    floats = 2 * sum(p.numel() for p in net.parameters()) + sum(b.numel() for b in net.buffers())
+    return {
+        "gpu": benchmark["gpu"],
+        "minutes": estimate_seconds([(model, None)], rates, iterations) / 60,
+        "measured": net.arch.depth in rates,
+        "checkpoint_mb": 4 * floats / 1e6,
+    }
+
+
 # ------------------------------------------------------------------------------------------ the pool
 
 

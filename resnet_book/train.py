@@ -40,6 +40,7 @@ from .packed import PackedResNet
 from .recipe import PRESETS, Config, check_pack, preset, run_name  # noqa: F401 (train.preset, train.PRESETS for readers)
 from .runs import check_writable, write_atomically
 
+
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """``device`` as a ``torch.device`` (default: cuda if available), refused by name if this machine lacks it."""
     if device is None:
@@ -325,7 +326,7 @@ class Trainer:
                     loss += losses.sum(0)
             self._sync()
             n = len(labels)
-            return [(w / n, l / n) for w, l in zip(wrong.tolist(), loss.tolist())]
+            return [(w / n, s / n) for w, s in zip(wrong.tolist(), loss.tolist())]
         finally:
             self.model.train()
 

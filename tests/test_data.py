@@ -1,6 +1,5 @@
 """CIFAR-10 sources, integrity checks, subsets and the paper's augmentation."""
 
-import functools
 import hashlib
 import http.server
 import io
@@ -13,10 +12,10 @@ import urllib.request
 import numpy as np
 import pytest
 import torch
+from fakes import write_fake_binary
 
 from resnet_book import data as datamod
 from resnet_book.data import Augmenter, DatasetError, SamplePlan, load_cifar10, synthetic_cifar10
-from fakes import write_fake_binary
 
 
 def write_fake_jpeg_copy(path, train_per_class=4, test_per_class=2):

@@ -69,3 +69,14 @@ def test_the_plan_reads_the_measured_speed_and_says_which_jobs_fit_a_lease():
     rows = plan([[("resnet110", "A", 1)], [("resnet56", "A", s) for s in (1, 2, 3, 4)], [("resnet20", "A", 1)]], rates, 64_000)
     assert [r["lease"] for r in rows] == [1, 2, 2] and all(r["fits"] for r in rows)
     assert not plan([[("resnet110", "A", 1)]], rates, 256_000)[0]["fits"]  # 4x the schedule: over a lease
+
+
+def test_resnet_1202_s_cost_is_extrapolated_and_says_so():
+    """Issue #13: the page says why ResNet-1202 is not recorded, from the measured speed, not a typed number."""
+    from resnet_book.sweeps import cost
+
+    (h100,) = [r for r in load_benchmarks() if r["gpu"] == "NVIDIA H100 80GB HBM3"]
+    measured, deep = cost("resnet110", benchmark=h100), cost("resnet1202", benchmark=h100)
+    assert measured["measured"] and measured["minutes"] == pytest.approx(64_000 * 128 / h100["models"]["resnet110"]["ours_img_s"] / 60)
+    assert not deep["measured"] and 90 < deep["minutes"] < 180  # about 2 hours: far beyond a 25-minute session
+    assert 150 < deep["checkpoint_mb"] < 160  # 19.4M weights and as many momentum values, float32

@@ -7,7 +7,14 @@ import torch
 
 from resnet_book import data as datamod
 from resnet_book.train import (
-    Config, Trainer, TrainingDiverged, amp_choice, duration_text, preset, seconds_per_iteration, sgd_update,
+    Config,
+    Trainer,
+    TrainingDiverged,
+    amp_choice,
+    duration_text,
+    preset,
+    seconds_per_iteration,
+    sgd_update,
 )
 
 
