@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from .runs import Run
+from .runs import Run, as_seeds
 
 Runs = Run | Sequence[Run]  # one run, or the seeds of one net
 
@@ -33,11 +33,6 @@ def _draw_pair(ax: plt.Axes, xs: list[float], entries: Sequence[dict], color: st
     """One net as in Fig. 6: training error dashed and thin, test error bold, in %."""
     ax.plot(xs, [100 * e["train_error"] for e in entries], "--", color=color, linewidth=1)
     ax.plot(xs, [100 * e["test_error"] for e in entries], "-", color=color, linewidth=2, label=label)
-
-
-def seeds(runs: Runs | None) -> list[Run]:
-    """One run, the seeds of one net, or None, as a list of runs."""
-    return [] if runs is None else [runs] if isinstance(runs, Run) else list(runs)
 
 
 def _draw_seeds(ax: plt.Axes, group: Sequence[Run], color: str) -> None:
@@ -71,7 +66,7 @@ def error_curves(
         fig, ax = plt.subplots(figsize=(6, 4))
     else:
         fig = ax.figure
-    groups = [seeds(group) for group in runs]
+    groups = [as_seeds(group) for group in runs]
     for i, group in enumerate(groups):
         if group:
             _draw_seeds(ax, group, colors[i] if colors else color_for(group[0].model))
@@ -114,7 +109,7 @@ def layer_responses(runs: Sequence[Runs], axes: Sequence[plt.Axes] | None = None
         fig, axes = plt.subplots(2, 1, figsize=(6, 6))
     else:
         fig = axes[0].figure
-    for group in map(seeds, runs):
+    for group in map(as_seeds, runs):
         group = [run for run in group if run.final.get("layer_response_std")]
         if not group:
             continue
@@ -137,7 +132,7 @@ def layer_responses(runs: Sequence[Runs], axes: Sequence[plt.Axes] | None = None
 
 def caption(runs: Sequence[Runs]) -> str:
     """One line per run: record id, GPU, dataset, wall time (what the site prints under a figure)."""
-    return "\n".join("Source: " + run.caption() for group in runs for run in seeds(group))
+    return "\n".join("Source: " + run.caption() for group in runs for run in as_seeds(group))
 
 
 PLAIN_COLOR = "#888888"  # a plain net drawn beside its ResNet twin (same depth, so not its depth colour)
@@ -148,7 +143,7 @@ def twin_curves(
 ) -> Figure:  # fmt: skip
     """Fig. 6 left and middle on one axes for one depth: plain net in grey, its ResNet twin in the depth's
     colour (each one run, or its seeds: mean and band as in ``error_curves``)."""
-    pairs = [(seeds(runs), color) for runs, color in ((plain, PLAIN_COLOR), (resnet, None)) if seeds(runs)]
+    pairs = [(as_seeds(runs), color) for runs, color in ((plain, PLAIN_COLOR), (resnet, None)) if as_seeds(runs)]
     colors = [color or color_for(group[0].model) for group, color in pairs]
     return error_curves([group for group, _ in pairs], ax, ylim=ylim, colors=colors)
 
@@ -198,7 +193,7 @@ class Caption:
     """The caption under a recorded figure: one "Source:" line per run, then what is not recorded yet."""
 
     def __init__(self, runs: Sequence[Runs], not_recorded: Sequence[str] = ()) -> None:
-        self.lines = ["Source: " + run.caption() for group in runs for run in seeds(group)]
+        self.lines = ["Source: " + run.caption() for group in runs for run in as_seeds(group)]
         if not_recorded:
             self.lines.append("Not recorded yet: " + ", ".join(not_recorded))
 

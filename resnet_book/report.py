@@ -16,7 +16,7 @@ import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .runs import Run
+from .runs import Run, as_seeds
 
 NOT_RECORDED = "not recorded yet"
 # Sec. 4.2 (CIFAR-10 recipe): lr 0.1 until iteration 32k; the first 5k are left out of averages
@@ -37,17 +37,12 @@ def final_errors(runs: Mapping[int, Run | Sequence[Run] | None], key: Key) -> di
 
     A depth may hold one run or all its seeds (``runs.find_runs``): then the mean over them. ``key`` may
     also be a number of a run, e.g. ``first_phase``."""
-    return {d: seed_stats(group, key).mean for d, group in sorted(runs.items()) if _group(group)}
+    return {d: seed_stats(group, key).mean for d, group in sorted(runs.items()) if as_seeds(group)}
 
 
 # Over several seeds of one net (Table 6's "best (mean ± std)"), and "A beats B" beside that spread.
 
 NOT_MEASURED = "the spread between seeds is not measured yet"
-
-
-def _group(runs: Run | Sequence[Run] | None) -> list[Run]:
-    """One run, the seeds of one net, or None (not recorded), as a list of runs."""
-    return [] if runs is None else [runs] if isinstance(runs, Run) else list(runs)
 
 
 def value(run: Run, key: Key = "test_error") -> float:
@@ -90,7 +85,7 @@ class SeedStats:
 
 def seed_stats(runs: Run | Sequence[Run] | None, key: Key = "test_error") -> SeedStats:
     """``SeedStats`` of ``key`` (a final error in %, or a function of a run) over the runs of one net."""
-    return SeedStats(tuple(value(run, key) for run in _group(runs)))
+    return SeedStats(tuple(value(run, key) for run in as_seeds(runs)))
 
 
 def summary(runs: Run | Sequence[Run] | None, key: Key = "test_error", digits: int = 2) -> str:
@@ -191,7 +186,7 @@ def compare(
     """Net ``a`` against net ``b`` (each one run or all its seeds) on ``key`` (mean over seeds), e.g.
     "ResNet-56 ends 0.65 points above ResNet-44; one run each: the spread between seeds is not measured
     yet". ``names`` default to the runs' labels ("ResNet-56 (A)")."""
-    a, b = _group(a), _group(b)
+    a, b = as_seeds(a), as_seeds(b)
     if not a or not b:
         raise ValueError("compare needs at least one run of each net")
     sa, sb = seed_stats(a, key), seed_stats(b, key)

@@ -36,6 +36,7 @@ import math
 import os
 import tempfile
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -212,6 +213,12 @@ def list_runs(directory: str | Path = RUNS_DIR, **match: Any) -> list[Run]:
     One broken record stops the listing with its name: a table never silently drops or swaps a run."""
     runs = [load_run(p) for p in sorted(Path(directory).glob("*.json"))]
     return [r for r in runs if all(r.record.get(k) == v for k, v in match.items())]
+
+
+def as_seeds(runs: Run | Sequence[Run] | None) -> list[Run]:
+    """One run, the seeds of one net (``find_runs``), or None (not recorded), as a list of runs: what the
+    figures and the statistics over seeds take."""
+    return [] if runs is None else [runs] if isinstance(runs, Run) else list(runs)
 
 
 def find_runs(
