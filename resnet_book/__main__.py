@@ -24,7 +24,7 @@ from . import runs as runsmod
 from .analysis import layer_responses
 from .models import check_depth, get_model
 from .recipe import PRESETS, WARMUP_MODELS, preset
-from .sweeps import SWEEPS, job_cost, packs, run_pool
+from .sweeps import SWEEPS, images_per_second, job_cost, packs, plan, run_pool
 from .train import (
     StopOnInterrupt,
     Trainer,
@@ -163,7 +163,6 @@ def cmd_sweep(args) -> int:
 def say_plan(jobs: list[list[tuple]], iterations: int) -> int:
     """``sweep --dry-run``: the jobs in the order they would start, each with its estimated GPU minutes."""
     from .bench import load_benchmarks
-    from .sweeps import images_per_second, plan
 
     benchmarks = load_benchmarks()
     if not jobs or not benchmarks:

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from . import data as datamod
 from .models import get_model
 from .packed import PackedResNet
-from .recipe import PRESETS, Config, check_pack, preset, run_name  # noqa: F401 (train.preset, train.PRESETS for readers)
+from .recipe import Config, check_pack, preset, run_name
 from .runs import check_writable, write_atomically
 
 
