@@ -22,8 +22,8 @@ import torch
 from . import data as datamod
 from . import runs as runsmod
 from .analysis import layer_responses
-from .models import check_depth, get_model
-from .recipe import PRESETS, WARMUP_MODELS, preset
+from .models import Net
+from .recipe import PRESETS, preset, warms_up
 from .sweeps import SWEEPS, images_per_second, job_cost, packs, plan, run_pool
 from .train import (
     StopOnInterrupt,
@@ -45,7 +45,8 @@ def finish(trainer: Trainer, out: Path, overwrite: bool = False) -> list[Path]:
         images = images.contiguous(memory_format=torch.channels_last)
     paths = []
     for run in trainer.members():
-        stds = layer_responses(run.model, images)
+        # Fig. 7 reads the original block's BN outputs; a pre-activation net has none of that kind
+        stds = None if run.config.net.preact else layer_responses(run.model, images)
         path = runsmod.save_run(runsmod.make_record(run, stds), out, overwrite=overwrite)
         print(f"{path}: train error {run.final()['train_error']:.4f}, test error {run.final()['test_error']:.4f}")
         paths.append(path)
@@ -69,7 +70,7 @@ def make_trainer(args, runs: list[tuple[str, str | None, int]], data_cache: dict
     cfg = configs[0]
     key = (cfg.train_per_class, cfg.test_per_class, cfg.split)
     device = resolve_device(args.device)
-    run = "+".join(runsmod.run_id(c.model, c.shortcut, c.preset, c.seed) for c in configs)
+    run = "+".join(c.net.record_id(c.preset, c.seed) for c in configs)
     checkpoint = Path(args.resume) if getattr(args, "resume", None) else Path(args.checkpoint_dir) / f"{run}.pt"
     if getattr(args, "resume", None) and not checkpoint.is_file():
         raise FileNotFoundError(f"{checkpoint}: no such checkpoint to resume from; leave out --resume to start the run")
@@ -88,12 +89,12 @@ def make_trainer(args, runs: list[tuple[str, str | None, int]], data_cache: dict
 
 def cmd_train(args) -> int:
     shortcut = shortcut_of(args.model, args.shortcut)
-    if len(set(args.seed)) > 1 and args.model in WARMUP_MODELS:
+    if len(set(args.seed)) > 1 and warms_up(args.model):
         raise ValueError(f"{args.model} warms up until its own training error drops (Sec. 4.2), so its seeds "
                          "train alone: one --seed per command")  # fmt: skip
     for seed in args.seed:
         cfg = make_config(args, args.model, shortcut, seed)
-        record = Path(args.out) / f"{runsmod.run_id(args.model, shortcut, cfg.preset, cfg.seed)}.json"
+        record = Path(args.out) / f"{cfg.net.record_id(cfg.preset, cfg.seed)}.json"
         if record.exists() and not args.force:
             raise FileExistsError(f"{record}: already recorded; pass --force to train and record it again")
     trainer = make_trainer(args, [(args.model, shortcut, seed) for seed in dict.fromkeys(args.seed)], {})
@@ -129,8 +130,7 @@ def say_how_long(trainer: Trainer) -> None:
 def shortcut_of(model: str, shortcut: str | None) -> str | None:
     """The run's real shortcut: the model's default (option A for a CIFAR ResNet, none for a plain net) when
     not given, so ``train resnet56`` and ``train resnet56 --shortcut A`` share one checkpoint and record."""
-    check_depth(model)
-    return get_model(model, shortcut=shortcut, family="cifar").shortcut_option
+    return Net.parse(model, shortcut, family="cifar").shortcut
 
 
 def cmd_sweep(args) -> int:
@@ -139,7 +139,7 @@ def cmd_sweep(args) -> int:
     for seed in dict.fromkeys(args.seed):
         for model, shortcut in SWEEPS[args.name]:
             cfg = make_config(args, model, shortcut, seed)
-            run = runsmod.run_id(model, shortcut, cfg.preset, seed)
+            run = cfg.net.record_id(cfg.preset, seed)
             if (out / f"{run}.json").exists():
                 print(f"{run}: already recorded, skipped")
                 continue
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     common.add_argument("--inductor", action="store_true",
                         help="compile the model with inductor (Config.compile): fused kernels, same recipe")  # fmt: skip
     t = sub.add_parser("train", parents=[common], help="train one network")
-    t.add_argument("model", help="e.g. resnet20, plain56, resnet110")
+    t.add_argument("model", help="e.g. resnet20, plain56, resnet110; the sequel's preact-resnet110")
     t.add_argument("--shortcut", default=None, choices=["A", "B", "C"])
     t.add_argument("--resume", default=None, help="checkpoint to continue from (default data/checkpoints/<id>.pt)")
     t.add_argument("--force", action="store_true", help="train and record a run that is already recorded")

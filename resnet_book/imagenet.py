@@ -51,7 +51,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 from . import __version__
 from . import runs as runsmod
 from .data import REPO_ROOT, DatasetError, default_data_dir
-from .models import get_model
+from .models import Net, get_model
 from .provenance import git_commit, machine_name
 
 RUNS_DIR = runsmod.RUNS_DIR / "imagenet"
@@ -340,7 +340,7 @@ def set_train(model: nn.Module, training: bool, freeze_bn: bool) -> None:
 
 # ------------------------------------------------------------------ the run
 def run_id(cfg: Config, shortcut: str | None) -> str:
-    return runsmod.run_id(cfg.model, shortcut, cfg.preset, cfg.seed)
+    return Net.parse(cfg.model, shortcut, family="imagenet").record_id(cfg.preset, cfg.seed)
 
 
 def write_atomically(path: Path, save) -> None:

@@ -298,14 +298,9 @@ IMAGENET_DEFAULT_SHORTCUT: dict[int, Shortcut] = {18: "A", 34: "A", 50: "B", 101
 CIFAR_PAPER_DEPTHS = (20, 32, 44, 56, 110, 1202)
 
 
-def cifar_architecture(depth: int, bottleneck: bool = False, preact: bool = False) -> Architecture:
-    """Sec. 4.2: 6n + 2 layers, n basic blocks on each of the 32, 16 and 8 pixel maps.
-
-    ``bottleneck=True``: the sequel's 9n + 2 layers, n bottleneck units per map size, 4x wider outputs
-    (64, 128, 256). ``preact=True``: the sequel's full pre-activation units.
-    """
-    block = (PreActBottleneck if preact else Bottleneck) if bottleneck else (PreActBlock if preact else BasicBlock)
-    n, rest = divmod(depth - 2, 3 * block.convs)
+def _cifar_units(depth: int, bottleneck: bool = False) -> int:
+    """``n``, the units per map size of a CIFAR-10 net of ``depth`` layers (6n+2, or 9n+2 of bottlenecks)."""
+    n, rest = divmod(depth - 2, 9 if bottleneck else 6)
     if rest or n < 1:
         if bottleneck:
             raise ValueError(
@@ -316,6 +311,17 @@ def cifar_architecture(depth: int, bottleneck: bool = False, preact: bool = Fals
             f"a CIFAR-10 net has 6n+2 layers for n >= 1 (8, 14, 20, 26, 32, ...; the paper's are "
             f"{', '.join(map(str, CIFAR_PAPER_DEPTHS))}); got depth {depth}"
         )
+    return n
+
+
+def cifar_architecture(depth: int, bottleneck: bool = False, preact: bool = False) -> Architecture:
+    """Sec. 4.2: 6n + 2 layers, n basic blocks on each of the 32, 16 and 8 pixel maps.
+
+    ``bottleneck=True``: the sequel's 9n + 2 layers, n bottleneck units per map size, 4x wider outputs
+    (64, 128, 256). ``preact=True``: the sequel's full pre-activation units.
+    """
+    block = (PreActBottleneck if preact else Bottleneck) if bottleneck else (PreActBlock if preact else BasicBlock)
+    n = _cifar_units(depth, bottleneck)
     return Architecture("cifar", block, (n, n, n), (16, 32, 64))
 
 
@@ -395,17 +401,134 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-_NAME = re.compile(r"^(resnet|plain)(\d+)$")
+# A network's name: ``resnet56``, ``plain20``; the sequel's nets are ``preact-resnet110`` (full
+# pre-activation units) and ``resnet164-bottleneck`` / ``preact-resnet164-bottleneck`` (9n+2 layers of
+# bottleneck units).
+_NAME = re.compile(r"^(?P<preact>preact-)?(?P<kind>resnet|plain)(?P<depth>\d+)(?P<bottleneck>-bottleneck)?$")
 # The deepest network trained here: the paper's ResNet-1202 (Sec. 4.2). resnet99999998 would build for hours.
 MAX_DEPTH = 1202
 
 
-def check_depth(model: str) -> None:
-    """Refuse a CIFAR-10 net deeper than ``MAX_DEPTH`` before it is built (``get_model`` checks the rest)."""
-    match = _NAME.match(model) if isinstance(model, str) else None
-    if match and int(match.group(2)) > MAX_DEPTH:
-        raise ValueError(f"{model}: deeper than {MAX_DEPTH} layers, the paper's deepest (ResNet-1202, Sec. 4.2)")
+def _valid_names() -> str:
+    return (
+        "resnet{6n+2} or plain{6n+2} for n >= 1 (CIFAR-10, Sec. 4.2; the paper's: "
+        + ", ".join(f"resnet{d}" for d in CIFAR_PAPER_DEPTHS)
+        + "), resnet18/34/50/101/152 and plain18/34 (ImageNet, Table 1); the sequel's preact-resnet{6n+2}, "
+        "resnet{9n+2}-bottleneck and preact-resnet{9n+2}-bottleneck (CIFAR-10)"
+    )
 
+
+@dataclass(frozen=True)
+class Net:
+    """Which network a run, a record or a figure means, parsed from its name without building it.
+
+    ``Net.parse("resnet56")`` is ResNet-56 with the paper's shortcut (option A on CIFAR-10) filled in, so
+    two spellings of one net compare equal; ``name`` is what ``Config.model`` and a record's ``model``
+    hold, ``label`` what a figure prints, ``record_id`` a record's file name, ``build()`` the network.
+    A plain net has ``shortcut=None``; a ResNet always has one (A, B or C, Sec. 3.3).
+    """
+
+    kind: Literal["resnet", "plain"]
+    depth: int
+    family: Literal["cifar", "imagenet"] = "cifar"
+    shortcut: Shortcut | None = "A"
+    preact: bool = False  # the sequel's full pre-activation units (CIFAR-10)
+    bottleneck: bool = False  # the sequel's CIFAR-10 bottleneck nets, 9n+2 layers
+
+    @classmethod
+    def parse(
+        cls,
+        name: str,
+        shortcut: Shortcut | None = None,
+        family: Literal["cifar", "imagenet"] | None = None,
+        preact: bool = False,
+        bottleneck: bool = False,
+    ) -> "Net":
+        """Check a name (and options) as ``get_model`` takes them; the error names what is wrong.
+
+        ``shortcut=None`` is the paper's choice for the net (A on CIFAR-10 and for ResNet-18/34, B for
+        ResNet-50/101/152 and the sequel's bottleneck nets); plain nets take none."""
+        match = _NAME.match(name) if isinstance(name, str) else None
+        if match is None:
+            raise ValueError(f"unknown model {name!r}: valid names are {_valid_names()}")
+        kind, depth = match["kind"], int(match["depth"])
+        preact, bottleneck = preact or bool(match["preact"]), bottleneck or bool(match["bottleneck"])
+        if family not in (None, "cifar", "imagenet"):
+            raise ValueError(f"unknown family {family!r}: valid are 'cifar', 'imagenet'")
+        if family is None:
+            family = "cifar" if (preact or bottleneck) else "imagenet" if depth in IMAGENET else "cifar"
+        if (preact or bottleneck) and family == "imagenet":
+            raise ValueError(f"{name}: preact and bottleneck select CIFAR-10 nets (the sequel's); not family='imagenet'")
+        if preact and kind == "plain":
+            raise ValueError(f"{name} is a plain net: pre-activation units need a shortcut (use resnet{depth})")
+        if family == "imagenet":
+            if depth not in (IMAGENET_PLAIN if kind == "plain" else tuple(IMAGENET)):
+                raise ValueError(f"unknown model {name!r} for ImageNet: valid names are {_valid_names()}")
+        elif depth > MAX_DEPTH:
+            raise ValueError(f"{name}: deeper than {MAX_DEPTH} layers, the paper's deepest (ResNet-1202, Sec. 4.2)")
+        else:
+            try:
+                _cifar_units(depth, bottleneck)
+            except ValueError as err:
+                raise ValueError(f"unknown model {name!r}: {err}; valid names are {_valid_names()}") from None
+        if kind == "plain":
+            if shortcut is not None:
+                raise ValueError(f"{name} is a plain net: it has no shortcuts (got shortcut={shortcut!r})")
+        elif shortcut is None:
+            shortcut = IMAGENET_DEFAULT_SHORTCUT[depth] if family == "imagenet" else "B" if bottleneck else "A"
+        elif shortcut not in SHORTCUTS:
+            raise ValueError(
+                f"unknown shortcut {shortcut!r}: valid are 'A' (zero-padding), 'B' (projection where "
+                "dimensions increase), 'C' (all projections) (Sec. 3.3)"
+            )
+        return cls(kind, depth, family, shortcut, preact, bottleneck)
+
+    @classmethod
+    def of(cls, model: "ResNet") -> "Net":
+        """The ``Net`` a built network is."""
+        a = model.arch
+        bottleneck = a.family == "cifar" and a.block in (Bottleneck, PreActBottleneck)
+        kind = "plain" if model.shortcut_option is None else "resnet"
+        return cls(kind, a.depth, a.family, model.shortcut_option, a.preact, bottleneck)
+
+    @property
+    def name(self) -> str:
+        """``resnet56``, ``plain20``, ``preact-resnet110``, ``preact-resnet164-bottleneck`` (the family is
+        not in the name: ``resnet50`` is the ImageNet net unless ``family="cifar"`` is given)."""
+        return f"{'preact-' if self.preact else ''}{self.kind}{self.depth}{'-bottleneck' if self.bottleneck else ''}"
+
+    @property
+    def label(self) -> str:
+        """As the paper writes it: ``ResNet-56``, ``plain-20``; ``pre-act ResNet-110``, ``ResNet-164 (bottleneck)``."""
+        label = f"{'plain' if self.kind == 'plain' else 'ResNet'}-{self.depth}"
+        if self.bottleneck:
+            label += " (bottleneck)"
+        return f"pre-act {label}" if self.preact else label
+
+    def run_name(self, seed: int | None = None) -> str:
+        """``resnet56-A``, ``plain56-plain``; ``-seedN`` added with a seed."""
+        name = f"{self.name}-{self.shortcut or 'plain'}"
+        return name if seed is None else f"{name}-seed{seed}"
+
+    def record_id(self, preset: str, seed: int) -> str:
+        """A run record's id and file name (``resnet_book.runs``): ``resnet20-A-paper-seed0``."""
+        return f"{self.name}-{self.shortcut or 'plain'}-{preset}-seed{seed}"
+
+    @property
+    def arch(self) -> Architecture:
+        if self.family == "imagenet":
+            return IMAGENET[self.depth]
+        return cifar_architecture(self.depth, bottleneck=self.bottleneck, preact=self.preact)
+
+    def build(self, num_classes: int | None = None, stride_at: str = "1x1") -> "ResNet":
+        """The network itself (10 classes on CIFAR-10, 1,000 on ImageNet by default)."""
+        if stride_at not in STRIDE_AT:
+            raise ValueError(f"unknown stride_at {stride_at!r}: valid are '1x1' (paper), '3x3' (torchvision)")
+        if num_classes is None:
+            num_classes = 1000 if self.family == "imagenet" else 10
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+        return ResNet(self.arch, shortcut=self.shortcut, num_classes=num_classes, stride_at=stride_at)
 
 
 def list_models() -> list[str]:
@@ -413,14 +536,6 @@ def list_models() -> list[str]:
     cifar = [f"{kind}{d}" for kind in ("plain", "resnet") for d in CIFAR_PAPER_DEPTHS]
     imagenet = [f"plain{d}" for d in IMAGENET_PLAIN] + [f"resnet{d}" for d in IMAGENET]
     return cifar + imagenet
-
-
-def _valid_names() -> str:
-    return (
-        "resnet{6n+2} or plain{6n+2} for n >= 1 (CIFAR-10, Sec. 4.2; the paper's: "
-        + ", ".join(f"resnet{d}" for d in CIFAR_PAPER_DEPTHS)
-        + "), resnet18/34/50/101/152 and plain18/34 (ImageNet, Table 1)"
-    )
 
 
 def get_model(
@@ -438,7 +553,8 @@ def get_model(
     Args:
         name: ``resnet{d}`` or ``plain{d}``. ``d`` in 18, 34, 50, 101, 152 is the ImageNet net of
             Table 1 (torchvision's names); any other ``d = 6n + 2`` is the CIFAR-10 net of Sec. 4.2.
-            Depths 50 and 152 are also 6n+2: pass ``family="cifar"`` for the CIFAR-10 net.
+            Depths 50 and 152 are also 6n+2: pass ``family="cifar"`` for the CIFAR-10 net. The sequel's
+            nets by name: ``preact-resnet110``, ``preact-resnet164-bottleneck`` (or the keywords below).
         shortcut: ``"A"`` zero-padding, ``"B"`` projections where dimensions increase, ``"C"`` all
             projections (Sec. 3.3). Default: the paper's choice (A on CIFAR-10 and for ResNet-18/34,
             B for ResNet-50/101/152). Plain nets have none.
@@ -450,45 +566,8 @@ def get_model(
         bottleneck: CIFAR-10 nets of bottleneck units with ``9n + 2`` layers (the sequel's ResNet-164 and
             ResNet-1001, shortcut B by default), e.g. ``get_model("resnet164", bottleneck=True, preact=True)``.
     """
-    match = _NAME.match(name) if isinstance(name, str) else None
-    if match is None:
-        raise ValueError(f"unknown model {name!r}: valid names are {_valid_names()}")
-    kind, depth = match.group(1), int(match.group(2))
-    if family not in (None, "cifar", "imagenet"):
-        raise ValueError(f"unknown family {family!r}: valid are 'cifar', 'imagenet'")
-    if family is None:
-        family = "cifar" if (preact or bottleneck) else "imagenet" if depth in IMAGENET else "cifar"
-    if (preact or bottleneck) and family == "imagenet":
-        raise ValueError(f"{name}: preact and bottleneck select CIFAR-10 nets (the sequel's); not family='imagenet'")
-    if preact and kind == "plain":
-        raise ValueError(f"{name} is a plain net: pre-activation units need a shortcut (use resnet{depth})")
-    if family == "imagenet":
-        valid = IMAGENET_PLAIN if kind == "plain" else tuple(IMAGENET)
-        if depth not in valid:
-            raise ValueError(f"unknown model {name!r} for ImageNet: valid names are {_valid_names()}")
-        arch = IMAGENET[depth]
-    else:
-        try:
-            arch = cifar_architecture(depth, bottleneck=bottleneck, preact=preact)
-        except ValueError as err:
-            raise ValueError(f"unknown model {name!r}: {err}; valid names are {_valid_names()}") from None
-    if kind == "plain":
-        if shortcut is not None:
-            raise ValueError(f"{name} is a plain net: it has no shortcuts (got shortcut={shortcut!r})")
-    elif shortcut is None:
-        shortcut = IMAGENET_DEFAULT_SHORTCUT[depth] if family == "imagenet" else "B" if bottleneck else "A"
-    elif shortcut not in SHORTCUTS:
-        raise ValueError(
-            f"unknown shortcut {shortcut!r}: valid are 'A' (zero-padding), 'B' (projection where "
-            "dimensions increase), 'C' (all projections) (Sec. 3.3)"
-        )
-    if stride_at not in STRIDE_AT:
-        raise ValueError(f"unknown stride_at {stride_at!r}: valid are '1x1' (paper), '3x3' (torchvision)")
-    if num_classes is None:
-        num_classes = 1000 if family == "imagenet" else 10
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
-    return ResNet(arch, shortcut=shortcut, num_classes=num_classes, stride_at=stride_at)
+    net = Net.parse(name, shortcut=shortcut, family=family, preact=preact, bottleneck=bottleneck)
+    return net.build(num_classes=num_classes, stride_at=stride_at)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -29,7 +29,7 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from .models import BasicBlock, Projection, ResNet, ZeroPadShortcut, get_model
+from .models import BasicBlock, Net, Projection, ResNet, ZeroPadShortcut, get_model
 
 
 def _grouped_conv(c: nn.Conv2d, runs: int, shared_input: bool = False) -> nn.Conv2d:
@@ -125,7 +125,7 @@ class PackedResNet(nn.Module):
             if m.fc.out_features != first.fc.out_features:
                 raise ValueError("the nets of a pack must have the same number of classes")
         self.groups = g = len(models)
-        self.names = names or [f"{'plain' if m.shortcut_option is None else 'resnet'}{m.arch.depth}" for m in models]
+        self.names = names or [Net.of(m).name for m in models]
         self.shortcut_options = [m.shortcut_option for m in models]
         self.arch = first.arch
         self.own_inputs = own_inputs  # input (batch, 3 x runs, H, W): each run its own images

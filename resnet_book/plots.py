@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from .models import Net
 from .runs import Run, as_seeds
 
 Runs = Run | Sequence[Run]  # one run, or the seeds of one net
@@ -22,7 +23,7 @@ DEPTH_COLORS = {20: "#e6a000", 32: "#2b83ba", 44: "#1a9641", 56: "#d7191c", 110:
 
 
 def depth_of(model: str) -> int:
-    return int(model.lstrip("abcdefghijklmnopqrstuvwxyz"))
+    return Net.parse(model, family="cifar").depth
 
 
 def color_for(model: str) -> str:
@@ -155,8 +156,9 @@ def gradient_norms(norms: dict[str, Sequence[float]], ax: plt.Axes | None = None
     else:
         fig = ax.figure
     for model, values in norms.items():
-        style = "--" if model.startswith("plain") else "-"
-        label = ("plain-" if model.startswith("plain") else "ResNet-") + str(depth_of(model))
+        net = Net.parse(model, family="cifar")
+        style = "--" if net.kind == "plain" else "-"
+        label = net.label
         ax.semilogy(range(1, len(values) + 1), values, style, color=color_for(model), label=label)
     ax.set_xlabel("weighted layer (1 = first conv, last = fc)")
     ax.set_ylabel("gradient norm")

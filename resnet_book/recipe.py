@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
-from .models import check_depth, get_model
+from .models import Net
 from .paper import CIFAR_RECIPE as PAPER
 
 # The longest schedule a Config accepts: 4x the paper's 64k iterations (its sample plan alone, three int64s
@@ -68,7 +68,12 @@ class Config:
             raise ValueError(f"Config.iterations must be <= {MAX_ITERATIONS:,} (4x the paper's 64k), got {self.iterations:,}")
         if not (0 < self.lr < math.inf):
             raise ValueError(f"Config.lr must be a finite number > 0, got {self.lr}")
-        check_depth(self.model)
+        self.net  # a bad model name or shortcut fails here, with its reason
+
+    @property
+    def net(self) -> Net:
+        """The CIFAR-10 network this run trains (``shortcut=None``: the paper's choice for it)."""
+        return Net.parse(self.model, self.shortcut, family="cifar")
 
     def identity(self) -> dict:
         """What the run *is*: every field but the engine's speed switches and bookkeeping (``ENGINE_FIELDS``).
@@ -109,6 +114,13 @@ ENGINE_FIELDS = ("amp", "channels_last", "cuda_graph", "cudnn_benchmark", "compi
 
 WARMUP_MODELS = PAPER["warmup"]["models"]  # Sec. 4.2: 110 (and, trained "the same", 1202) warm up
 
+
+def warms_up(model: str) -> bool:
+    """Sec. 4.2's warm-up (lr 0.01 until the training error is below 80 %) for ResNet-110 and -1202. The
+    sequel's pre-activation ResNet-110 gets it too, so its record compares like for like with ours."""
+    net = Net.parse(model, family="cifar")
+    return net.kind == "resnet" and not net.bottleneck and f"resnet{net.depth}" in WARMUP_MODELS
+
 PRESETS: dict[str, dict] = {
     # Sec. 4.2 exactly: 64k iterations of batch 128 on all 50k training images, tested on all 10k.
     "paper": dict(),
@@ -133,7 +145,7 @@ def preset(name: str, model: str = "resnet20", **overrides) -> Config:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}: valid are {', '.join(PRESETS)}")
     settings = dict(PRESETS[name], model=model, preset=name)
-    if model in WARMUP_MODELS:
+    if warms_up(model):
         settings["warmup_lr"] = PAPER["warmup"]["lr"]  # 0.01
     base = Config(**{k: v for k, v in settings.items() if k != "model"})
     iterations = overrides.get("iterations", base.iterations)
@@ -165,7 +177,7 @@ def check_pack(configs: Sequence[Config]) -> None:
     names = [run_name(c, seed=True) for c in configs]
     if len(set(names)) < len(names):
         raise ValueError(f"a pack holds each run once; got {', '.join(names)}")
-    depths = {get_model(c.model, shortcut=c.shortcut, family="cifar").arch.depth for c in configs}
+    depths = {c.net.depth for c in configs}
     if len(depths) > 1:
         raise ValueError(f"runs of a pack have one depth; got {sorted(depths)}")
     if configs[0].warmup_lr is not None:
@@ -175,5 +187,4 @@ def check_pack(configs: Sequence[Config]) -> None:
 def run_name(cfg: Config, seed: bool = False) -> str:
     """``model-shortcut`` (``plain`` for a plain net; a CIFAR ResNet's default is option A), ``-seedN`` added
     with ``seed``."""
-    name = f"{cfg.model}-{cfg.shortcut or ('plain' if cfg.model.startswith('plain') else 'A')}"
-    return f"{name}-seed{cfg.seed}" if seed else name
+    return cfg.net.run_name(cfg.seed if seed else None)

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .data import REPO_ROOT
+from .models import Net
 
 SCHEMA = "resnet_book.run/1"
 RUNS_DIR = REPO_ROOT / "data" / "runs"
@@ -69,11 +70,15 @@ class Run:
             raise AttributeError(key) from None
 
     @property
+    def net(self) -> Net:
+        """The network the run trained (``resnet_book.models.Net``)."""
+        return Net.parse(self.record["model"], self.record["shortcut"], family="cifar")
+
+    @property
     def label(self) -> str:
-        """e.g. "ResNet-20 (A)", "plain-56"."""
-        m = self.record["model"]
-        kind, depth = ("plain", m[5:]) if m.startswith("plain") else ("ResNet", m[6:])
-        return f"{kind}-{depth}" + (f" ({self.record['shortcut']})" if self.record["shortcut"] else "")
+        """e.g. "ResNet-20 (A)", "plain-56", "pre-act ResNet-110 (A)"."""
+        shortcut = self.record["shortcut"]
+        return self.net.label + (f" ({shortcut})" if shortcut else "")
 
     def curve(self, key: str) -> tuple[list[int], list[float]]:
         """(iterations, values) of one history field, e.g. ``run.curve("test_error")``."""
@@ -114,7 +119,6 @@ def _finite(where: str, field: str, value: Any) -> None:
 
 def validate(record: Any, where: str = "run record") -> dict:
     """Check a record against the schema; raise ``RunRecordError`` naming ``where`` and the field."""
-    from .models import check_depth, get_model
     from .recipe import PRESETS
 
     if not isinstance(record, dict):
@@ -131,13 +135,14 @@ def validate(record: Any, where: str = "run record") -> dict:
     if shortcut not in (None, "A", "B", "C"):
         raise _fail(where, "shortcut", f"must be 'A', 'B', 'C' or null, got {shortcut!r}")
     try:
-        check_depth(record["model"])
-        get_model(record["model"], shortcut=shortcut, family="cifar")
+        net = Net.parse(record["model"], shortcut=shortcut, family="cifar")
     except ValueError as err:
         raise _fail(where, "model", f"is not a valid network: {err}") from None
+    if net.shortcut != shortcut:  # a ResNet always has one (the record names it); a plain net none
+        raise _fail(where, "shortcut", f"is null, but {record['model']} is a ResNet: name its shortcut ('A', 'B' or 'C')")
     if record["preset"] not in (*PRESETS, "custom"):
         raise _fail(where, "preset", f"must be one of {', '.join(PRESETS)}, custom; got {record['preset']!r}")
-    expected = run_id(record["model"], shortcut, record["preset"], record["seed"])
+    expected = net.record_id(record["preset"], record["seed"])
     if record["id"] != expected:
         raise _fail(where, "id", f"is {record['id']!r} but model, shortcut, preset and seed make it {expected!r}")
     for key in SCHEDULE_KEYS:
@@ -222,26 +227,22 @@ def as_seeds(runs: Run | Sequence[Run] | None) -> list[Run]:
 
 
 def find_runs(
-    model: str, shortcut: str | None = "default", preset: str = "paper", directory: str | Path = RUNS_DIR
+    model: str, shortcut: str | None = None, preset: str = "paper", directory: str | Path = RUNS_DIR
 ) -> list[Run]:  # fmt: skip
-    """Every recorded seed of one net (option A by default for ResNets), by seed; ``[]`` if none.
+    """Every recorded seed of one net (``shortcut=None``: the paper's, option A for a CIFAR ResNet), by seed;
+    ``[]`` if none. An impossible net is an error, not an empty list.
 
     The runs a statistic over seeds is computed from (``report.seed_stats``, Table 6's "best (mean ± std)")."""
-    if shortcut == "default":
-        shortcut = None if model.startswith("plain") else "A"
-    return sorted(list_runs(directory, model=model, shortcut=shortcut, preset=preset), key=lambda r: r.seed)
+    net = Net.parse(model, shortcut, family="cifar")
+    return sorted(list_runs(directory, model=net.name, shortcut=net.shortcut, preset=preset), key=lambda r: r.seed)
 
 
 def find_run(
-    model: str, shortcut: str | None = "default", preset: str = "paper", directory: str | Path = RUNS_DIR, seed: int | None = None
+    model: str, shortcut: str | None = None, preset: str = "paper", directory: str | Path = RUNS_DIR, seed: int | None = None
 ) -> Run | None:  # fmt: skip
     """The record for ``model`` (option A by default for ResNets), lowest seed first; None if not recorded."""
     runs = [r for r in find_runs(model, shortcut, preset, directory) if seed is None or r.seed == seed]
     return runs[0] if runs else None
-
-
-def run_id(model: str, shortcut: str | None, preset: str, seed: int) -> str:
-    return f"{model}-{shortcut or 'plain'}-{preset}-seed{seed}"
 
 
 def check_writable(folder: str | Path, what: str) -> Path:
@@ -283,7 +284,7 @@ def make_record(trainer, layer_response_std: list[float] | None = None) -> dict:
         final["layer_response_std"] = layer_response_std
     record = {
         "schema": SCHEMA,
-        "id": run_id(cfg.model, trainer.model.shortcut_option, cfg.preset, cfg.seed),
+        "id": cfg.net.record_id(cfg.preset, cfg.seed),
         "model": cfg.model,
         "shortcut": trainer.model.shortcut_option,
         "dataset": trainer.data.name,

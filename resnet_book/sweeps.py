@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from .models import check_depth, get_model
-from .recipe import WARMUP_MODELS
+from .models import Net
+from .recipe import warms_up
 from .train import Trainer, progress_text
 
 SWEEPS = {
@@ -26,6 +26,8 @@ SWEEPS = {
     "shortcuts": [("resnet20", "B"), ("resnet20", "C"), ("resnet56", "B"), ("resnet56", "C")],
     # Table 6 reports ResNet-110 over 5 runs: "best (mean +- std)"
     "resnet110": [("resnet110", "A")],
+    # The sequel (Identity Mappings): ResNet-110 of full pre-activation units (paper.SEQUEL_CIFAR10).
+    "sequel": [("preact-resnet110", "A")],
 }
 # twins side by side (same cost, so they finish together when trained concurrently), ResNet-110 last
 SWEEPS["fig6"] = [run for pair in zip(SWEEPS["fig6-resnet"], SWEEPS["fig6-plain"]) for run in pair] + [("resnet110", "A")]
@@ -36,18 +38,17 @@ Run = tuple  # (model, shortcut) or (model, shortcut, seed)
 
 def depth(model: str, shortcut: str | None) -> int:
     """Layers of a CIFAR-10 net (the name is checked: an impossible depth is a clear error)."""
-    check_depth(model)
-    return get_model(model, shortcut=shortcut, family="cifar").arch.depth
+    return Net.parse(model, shortcut, family="cifar").depth
 
 
 def packs(runs: list[Run], size: int) -> list[list[Run]]:
     """Runs (model, shortcut[, seed]) of one depth go into packs of up to ``size`` (first-seen order), seeds
-    too (each run then trains on its own batches); warm-up runs train alone."""
+    too (each run then trains on its own batches); warm-up runs and the sequel's nets train alone."""
     groups: dict = {}
     for run in runs:
-        model, shortcut = run[:2]
-        alone = size == 1 or model in WARMUP_MODELS
-        key = run if alone else depth(model, shortcut)
+        net = Net.parse(*run[:2], family="cifar")
+        alone = size == 1 or warms_up(net.name) or net.preact or net.bottleneck  # packed.py: basic blocks only
+        key = run if alone else net.depth
         groups.setdefault(key, []).append(run)
     return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
 
@@ -119,7 +120,7 @@ def cost(model: str, iterations: int = 64_000, benchmark: dict | None = None) ->
 
     benchmark = benchmark or load_benchmarks()[0]
     rates = images_per_second(benchmark)
-    net = get_model(model, family="cifar")
+    net = Net.parse(model, family="cifar").build()
     floats = 2 * sum(p.numel() for p in net.parameters()) + sum(b.numel() for b in net.buffers())
     return {
         "gpu": benchmark["gpu"],

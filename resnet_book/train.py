@@ -35,7 +35,6 @@ import torch
 import torch.nn.functional as F
 
 from . import data as datamod
-from .models import get_model
 from .packed import PackedResNet
 from .recipe import Config, check_pack, preset, run_name
 from .runs import check_writable, write_atomically
@@ -175,7 +174,7 @@ class Trainer:
         models = []
         for c in self.configs:  # each run starts from the weights it would have alone
             torch.manual_seed(c.seed)
-            models.append(get_model(c.model, shortcut=c.shortcut, num_classes=10, family="cifar").to(self.device))
+            models.append(c.net.build(num_classes=10).to(self.device))
         self.model = models[0] if len(models) == 1 else PackedResNet(
             models, [c.model for c in self.configs], own_inputs=self.own_inputs
         )
@@ -594,7 +593,7 @@ def seconds_per_iteration(cfg: Config, device: str | torch.device = "cpu", steps
     """Seconds of one training step of ``cfg``'s net at its batch size, timed on random images after one
     warm-up step: enough to tell a reader, before a run starts, whether it takes minutes or days."""
     device = resolve_device(device)
-    model = get_model(cfg.model, shortcut=cfg.shortcut, family="cifar").to(device)
+    model = cfg.net.build().to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     x = torch.randn(cfg.batch_size, 3, datamod.SIZE, datamod.SIZE, device=device)
     y = torch.randint(0, 10, (cfg.batch_size,), device=device)

@@ -55,6 +55,7 @@ def write_seeds(folder: Path, model: str, test_errors: list[float], shortcut: st
     import json
 
     from resnet_book import runs
+    from resnet_book.models import Net
 
     base = runs.find_run(model, shortcut=shortcut, seed=0).record
     paths = []
@@ -66,7 +67,7 @@ def write_seeds(folder: Path, model: str, test_errors: list[float], shortcut: st
         record["final"]["test_error"] = error
         if "layer_response_std" in record["final"]:
             record["final"]["layer_response_std"] = [s * (1 + seed / 10) for s in record["final"]["layer_response_std"]]
-        record.update(id=runs.run_id(model, shortcut, record["preset"], seed), seed=seed)
+        record.update(id=Net.parse(model, shortcut, family="cifar").record_id(record["preset"], seed), seed=seed)
         folder.mkdir(parents=True, exist_ok=True)
         paths.append(folder / f"{record['id']}.json")
         paths[-1].write_text(json.dumps(record), encoding="utf-8")

@@ -42,6 +42,17 @@ def test_train_writes_a_valid_record_and_resumes_after_a_time_limit(cli, tmp_pat
     assert "it/s" in first.stderr + second.stderr  # the progress bar
 
 
+def test_a_preact_net_trains_and_is_recorded_by_its_name(cli, tmp_path):
+    """Issue #16: the sequel's pre-activation nets train from the command line like the paper's."""
+    common = ["--preset", "quick", "--iterations", "4", "--out", str(tmp_path / "runs"),
+              "--checkpoint-dir", str(tmp_path / "ckpt"), "--device", "cpu"]  # fmt: skip
+    result = cli("train", "preact-resnet8", *common)
+    assert result.returncode == 0, result.stderr
+    run = load_run(tmp_path / "runs" / "preact-resnet8-A-custom-seed0.json")
+    assert run.label == "pre-act ResNet-8 (A)" and run.net.preact
+    assert "layer_response_std" not in run.final  # Fig. 7's quantity is the original block's
+
+
 def test_several_seeds_train_packed_and_are_recorded_one_by_one(cli, tmp_path):
     """Issue #13: ``--seed 0 1`` trains the repeats of a net as one pack, each its own run and record."""
     common = ["--preset", "quick", "--iterations", "4", "--out", str(tmp_path / "runs"),

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torchvision
 
-from resnet_book.models import BasicBlock, Bottleneck, count_parameters, get_model, list_models
+from resnet_book.models import BasicBlock, Bottleneck, Net, count_parameters, get_model, list_models
 from resnet_book.paper import TABLE6
 
 
@@ -190,3 +190,43 @@ def test_packing_and_fig7_refuse_preact_nets_instead_of_skipping_their_units():
         PackedResNet([net, get_model("resnet20", preact=True)])
     with pytest.raises(ValueError, match="pre-activation"):
         analysis.response_layers(net)
+
+
+@pytest.mark.parametrize(
+    "spelling, name, label, shortcut",
+    [
+        (("resnet56",), "resnet56", "ResNet-56", "A"),  # the paper's choice on CIFAR-10 filled in
+        (("resnet56", "A"), "resnet56", "ResNet-56", "A"),
+        (("plain20",), "plain20", "plain-20", None),
+        (("resnet50",), "resnet50", "ResNet-50", "B"),  # the ImageNet net, option B (Sec. 4.1)
+        (("preact-resnet110",), "preact-resnet110", "pre-act ResNet-110", "A"),
+        (("preact-resnet164-bottleneck",), "preact-resnet164-bottleneck", "pre-act ResNet-164 (bottleneck)", "B"),
+    ],
+)
+def test_a_net_is_named_once_and_its_spellings_agree(spelling, name, label, shortcut):
+    net = Net.parse(*spelling)
+    assert (net.name, net.label, net.shortcut) == (name, label, shortcut)
+    assert Net.parse(net.name, net.shortcut, net.family) == net  # the name round-trips
+    assert Net.of(net.build()) == net  # and names what get_model builds
+    assert net.arch.depth == net.depth
+
+
+def test_the_keywords_and_the_name_of_a_sequel_net_are_one_net():
+    assert Net.parse("resnet110", preact=True) == Net.parse("preact-resnet110")
+    assert Net.parse("resnet164", bottleneck=True, preact=True).name == "preact-resnet164-bottleneck"
+    assert Net.parse("resnet164").depth == 164 and not Net.parse("resnet164").bottleneck  # 6n+2 too: 27 basic blocks
+    assert Net.parse("resnet56").record_id("paper", 2) == "resnet56-A-paper-seed2"
+    assert Net.parse("plain56").run_name(seed=1) == "plain56-plain-seed1"
+
+
+def test_a_net_is_checked_without_building_it(monkeypatch):
+    import resnet_book.models as models
+
+    monkeypatch.setattr(models, "ResNet", None)  # parse must not construct a network
+    assert Net.parse("resnet1202").depth == 1202
+    with pytest.raises(ValueError, match="deeper than 1202"):
+        Net.parse("resnet99999998")
+    with pytest.raises(ValueError, match="9n\\+2"):
+        Net.parse("preact-resnet14-bottleneck")  # 12 is not a multiple of 9
+    with pytest.raises(ValueError, match="plain net"):
+        Net.parse("preact-plain20")

@@ -34,7 +34,8 @@ def test_find_run_picks_the_paper_option(recorded):
     assert runs.find_run("resnet20").shortcut == "A"
     assert runs.find_run("plain20").shortcut is None
     assert runs.find_run("resnet20", shortcut="C") is None or runs.find_run("resnet20", shortcut="C").shortcut == "C"
-    assert runs.find_run("resnet9999") is None
+    with pytest.raises(ValueError, match="resnet9999"):
+        runs.find_run("resnet9999")  # an impossible net is an error, not "not recorded"
     assert runs.find_run("resnet20").label == "ResNet-20 (A)"
 
 
@@ -48,6 +49,7 @@ def test_find_run_picks_the_paper_option(recorded):
         (lambda r: r["history"][2].pop("iteration"), "history[2].iteration"),
         (lambda r: r.update(model="resnet21"), "model"),
         (lambda r: r.update(shortcut="D"), "shortcut"),
+        (lambda r: r.update(model="resnet20", shortcut=None, id="resnet20-plain-paper-seed0"), "shortcut"),  # a ResNet names one
         (lambda r: r["schedule"].pop("milestones"), "schedule.milestones"),
         (lambda r: r.update(seed="zero"), "seed"),
         (lambda r: r["provenance"].update(wall_seconds=-1), "provenance.wall_seconds"),

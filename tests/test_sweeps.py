@@ -19,6 +19,9 @@ def test_sweep_packs_runs_of_one_depth_and_leaves_warm_up_runs_alone():
     jobs = packs(seeds, 3)
     assert [("resnet20", "A", 0), ("resnet20", "A", 1), ("resnet20", "A", 2)] in jobs  # the repeats of a net
     assert [[("resnet110", "A", seed)] for seed in (0, 1, 2)] == [j for j in jobs if j[0][0] == "resnet110"]
+    # the sequel's nets are not of the basic blocks a pack is made of: each trains alone
+    assert packs([("preact-resnet56", "A"), ("resnet56", "A"), ("preact-resnet56", "B")], 4) == [
+        [("preact-resnet56", "A")], [("resnet56", "A")], [("preact-resnet56", "B")]]  # fmt: skip
 
 
 def test_the_sweep_starts_the_longest_job_first_counting_what_packing_saves():

@@ -34,6 +34,9 @@ def test_paper_preset_is_sec_4_2():
     assert (cfg.batch_size, cfg.lr, cfg.milestones, cfg.iterations) == (128, 0.1, (32_000, 48_000), 64_000)
     assert (cfg.momentum, cfg.weight_decay, cfg.warmup_lr) == (0.9, 1e-4, None)
     assert preset("paper", "resnet110").warmup_lr == 0.01
+    # the sequel's pre-activation ResNet-110 warms up as ours did, so the two records compare like for like
+    assert preset("paper", "preact-resnet110").warmup_lr == 0.01
+    assert preset("paper", "plain110").warmup_lr is None and preset("paper", "preact-resnet56").warmup_lr is None
 
 
 def test_learning_rate_steps_at_milestones():
