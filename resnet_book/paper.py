@@ -6,17 +6,6 @@ Errors are percentages as the paper prints them; FLOPs are multiply-adds x 10^9;
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-CITATION = (
-    'K. He, X. Zhang, S. Ren, J. Sun, "Deep Residual Learning for Image Recognition", CVPR 2016 '
-    "(arXiv:1512.03385)"
-)
-COMPANION = (
-    'K. He, X. Zhang, S. Ren, J. Sun, "Identity Mappings in Deep Residual Networks", ECCV 2016 '
-    "(arXiv:1603.05027): pre-activation ResNets"
-)
-
 # The companion (the sequel): CIFAR-10 test error (%) with the original units and with full pre-activation
 # (Fig. 4(e)); the sequel reports medians of 5 runs. ResNet-1001's pre-activation
 # error is the one of the sequel's abstract. Parameters in millions as the sequel prints them.
@@ -27,25 +16,9 @@ SEQUEL_CIFAR10 = {
 }
 
 
-@dataclass(frozen=True)
-class Row:
-    """One row of a table of the paper."""
-
-    name: str
-    source: str  # e.g. "Table 6"
-    values: dict
-
-
-# Table 1: FLOPs (multiply-adds, x10^9) at 224x224 of the ImageNet nets, and their blocks per stage.
+# Table 1: FLOPs (multiply-adds, x10^9) at 224x224 of the ImageNet nets (their blocks per stage: models.IMAGENET).
 TABLE1_FLOPS = {"resnet18": 1.8, "resnet34": 3.6, "resnet50": 3.8, "resnet101": 7.6, "resnet152": 11.3}
 TABLE1_OTHER_FLOPS = {"vgg19": 19.6, "plain34": 3.6}
-TABLE1_BLOCKS = {
-    "resnet18": (2, 2, 2, 2),
-    "resnet34": (3, 4, 6, 3),
-    "resnet50": (3, 4, 6, 3),
-    "resnet101": (3, 4, 23, 3),
-    "resnet152": (3, 8, 36, 3),
-}
 
 # Table 2: ImageNet top-1 error (%, 10-crop testing), plain vs ResNet (option A).
 TABLE2_TOP1 = {"plain18": 27.94, "plain34": 28.54, "resnet18": 27.88, "resnet34": 25.03}
@@ -142,15 +115,6 @@ CIFAR_RECIPE = {
     # ResNet-110: lr 0.01 until training error < 80 % (about 400 iterations), then back to 0.1.
     "warmup": {"models": ("resnet110", "resnet1202"), "lr": 0.01, "until_train_error": 0.80},
 }
-
-SECTIONS = {
-    "degradation": "Sec. 1, Fig. 1; Sec. 4.2, Fig. 6 (left)",
-    "residual": "Sec. 3.1-3.2, Eqn. (1)-(2)",
-    "shortcuts": "Sec. 3.3, Sec. 4.1, Table 3",
-    "bottleneck": "Sec. 4.1 (Deeper Bottleneck Architectures), Fig. 5, Table 1",
-    "depth": "Sec. 4.2, Table 6, Fig. 6 (right), Fig. 7; Sec. 4.1, Tables 3-5; Sec. 4.3, Tables 7-8",
-}
-
 
 def table6_error(model: str) -> float | None:
     """The paper's CIFAR-10 test error (%) for ``model`` (Table 6), or None if the paper has none."""

@@ -300,13 +300,10 @@ class Trainer:
         return stop
 
     # ------------------------------------------------------------------ evaluation and logging
-    def evaluate(self) -> tuple[float, float]:
-        """(error, loss) on the whole test split, single 32x32 view (Sec. 4.2), BN in inference mode."""
-        return self.evaluate_all()[0]
-
     @torch.no_grad()
     def evaluate_all(self) -> list[tuple[float, float]]:
-        """``evaluate`` for every run of a pack."""
+        """(error, loss) of every run of the trainer on the whole test split, single 32x32 view (Sec. 4.2),
+        BN in inference mode."""
         self.model.eval()
         wrong, loss, images, labels = 0.0, 0.0, self.data.test_images, self.data.test_labels
         try:
