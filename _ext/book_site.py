@@ -91,7 +91,7 @@ def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, contex
     scripts[:] = unique  # in place: it is the builder's list, to which myst-nb then adds the page's own
 
 
-INPUTS = ("data/runs/*.json", "data/benchmarks/*.json", "resnet_book/**/*.py")
+INPUTS = ("data/runs/*.json", "data/benchmarks/**/*.json", "resnet_book/**/*.py")  # benchmarks: earlier/ too
 
 
 def inputs_hash(root: Path) -> str:

@@ -1,4 +1,5 @@
-"""Command line: ``python -m resnet_book train MODEL`` and ``python -m resnet_book sweep NAME``.
+"""Command line: ``python -m resnet_book train MODEL``, ``python -m resnet_book sweep NAME`` and
+``python -m resnet_book bench`` (the trainer's speed on a GPU, ``resnet_book.bench``).
 
 A run checkpoints to ``data/checkpoints/<id>.pt`` and continues from there when started again (or from
 ``--resume PATH``); ``--max-minutes`` stops it cleanly with a checkpoint, so a long run fits in several
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from . import bench
 from . import data as datamod
 from . import runs as runsmod
 from .analysis import layer_responses
@@ -181,6 +183,18 @@ def say_plan(jobs: list[list[tuple]], iterations: int) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    """``bench``: our trainer against a plain PyTorch loop on this GPU, one record per GPU in
+    ``data/benchmarks`` (``resnet_book.bench.run_benchmark``)."""
+    try:
+        path = bench.run_benchmark(args.models, args.steps, args.out, levers=not args.skip_levers, inductor=args.inductor)
+    except bench.NoGPU as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
 def positive_int(text: str) -> int:
     """An argparse type: a whole number >= 1 (``--iterations 0`` or ``--pack -1`` is refused, not ignored)."""
     try:
@@ -235,6 +249,13 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--dry-run", action="store_true", help="print the jobs and their estimated GPU minutes; train nothing")
     s.add_argument("--pack", type=positive_int, default=1, help="up to P runs of one depth trained as one network (resnet_book.packed)")
     s.set_defaults(func=cmd_sweep)
+    b = sub.add_parser("bench", help="measure the trainer's speed on this GPU against a plain PyTorch loop")
+    b.add_argument("--models", nargs="+", default=["resnet20", "resnet56", "resnet110"], help="CIFAR-10 nets measured")
+    b.add_argument("--steps", type=positive_int, default=300, help="timed iterations per measurement")
+    b.add_argument("--out", default=str(bench.OUT), help="where the record goes (default data/benchmarks)")
+    b.add_argument("--skip-levers", action="store_true", help="leave out each speed switch alone")
+    b.add_argument("--inductor", nargs="*", default=["resnet20"], help="models whose inductor lever is measured")
+    b.set_defaults(func=cmd_bench)
     sub.add_parser("imagenet", help="the ImageNet recipe, one GPU or many under torchrun (see: imagenet --help)")
     args = parser.parse_args(argv)
     try:

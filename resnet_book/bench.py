@@ -1,6 +1,6 @@
 """Benchmark: the project's trainer against a plain PyTorch loop, same model, batch 128, same GPU, one run.
 
-``python -m resnet_book.bench`` (on a CUDA machine) measures images per second of
+``python -m resnet_book bench`` (on a CUDA machine; ``run_benchmark``) measures images per second of
 
 * ``reference``: the loop a reader would write: torchvision ``DataLoader`` (4 workers, pinned memory) with
   ``RandomCrop(32, 4)``, ``RandomHorizontalFlip``, ``ToTensor``, ``Normalize``; float32, eager;
@@ -9,55 +9,287 @@
   the whole step in one CUDA graph), and each lever alone (``levers``);
 * ``sweep``: several runs trained together on one GPU (each on its own stream);
 * ``packed``: runs of one depth trained as one network (``resnet_book.packed``): aggregate images/s of a
-  pack of 2 (a ResNet and its plain twin) and of 4 (plain, options A, B, C), and the nine-run Fig. 6 sweep
-  timed pack by pack, and 3 seeds of one net packed (each run on its own batches);
+  pack of 2 (a ResNet and its plain twin), of 4 (plain, options A, B, C) and of 3 seeds of one net (each
+  run on its own batches), and the nine-run Fig. 6 sweep timed pack by pack;
 
 profiles one step of each (``profile``: kernels by kind, and how much of the step the GPU is busy);
 checks that the fast path and the eager path give the same loss curve from the same seed, and writes
-``data/benchmarks/<gpu>.json``.
+``data/benchmarks/<gpu>.json``. Every measurement is a slice of Sec. 4.2's recipe at its first learning
+rate (0.1): the work per step of the paper's first 32k iterations.
+
+Schema (``resnet_book.benchmark/1``); images/s are training images per second at batch 128 (of a pack:
+all its runs together), losses are training losses, ``?`` marks a field that not every record has:
+
+.. code-block:: text
+
+    schema        "resnet_book.benchmark/1"
+    gpu, torch, commit, resnet_book, date   str   where and from what it was measured (provenance)
+    dataset       str    "cifar10" or "cifar10-jpeg"
+    batch_size    int    128 (Sec. 4.2)
+    steps_timed   int    timed iterations per measurement (after 30 untimed ones)
+    cudnn_benchmark  bool
+    models        {<model>: row}, at least one CIFAR-10 net ("resnet20", "resnet56", ...):
+      ours_img_s       the trainer, every switch on
+      reference_img_s  the plain PyTorch loop
+      speedup          ours_img_s / reference_img_s
+      packed?          {twins?, options?, seeds?, options_inductor?}: img/s of packs (LABELS["packed"])
+      packed_speedup?  {twins?, options?}: the pack's img/s / reference_img_s
+      levers?          {eager_fp32, eager_bf16_channels_last, graph_fp32, graph_bf16,
+                        graph_bf16_channels_last, graph_bf16_channels_last_inductor?}: img/s of one run
+                        with those switches (LABELS["levers"]); graph_bf16_channels_last is ours_img_s
+      profile?         {graph?, eager?, graph_inductor?}: ``profile``'s result (per step, over 20)
+    equivalence   {model, every, curves: {fast, eager, fast_fp32?, fast_inductor?}: the loss every
+                   ``every`` iterations from one seed (LABELS["curves"]), max_abs_diff (fast vs eager),
+                   bf16_noise? (fast vs fast_fp32), inductor_max_abs_diff? (fast vs fast_inductor)}
+    divergence?   {model, iterations, nudge, packed_vs_alone, nudged_vs_alone}: ``divergence``'s result
+    packed_equivalence?  {every, alone: {<model>: losses}, packed: {<model>: losses}, max_abs_diff}
+    sweep?        {models: [str], seconds, img_s_total}: the nine Fig. 6 runs side by side, one stream each
+    sweep_estimate?  {alone?, packed?}: {packed: bool, seconds_per_job: {"<model> + <model>": s},
+                     minutes_total}: the nine-run sweep estimated job by job, twins packed or not
+    failures      {<field>: str}: a measurement that failed on this torch/GPU, e.g.
+                  {"models.resnet20.levers.graph_bf16_channels_last_inductor": "RuntimeError: ..."}; the
+                  field itself is then absent: a number's place never holds a string
+
+Where a number goes there is a finite number (> 0 for images/s, seconds and ratios); no other field is
+allowed (a misspelt key would read as "not measured"). ``load_benchmarks`` refuses, naming the file and
+the field, a record that breaks any of this, or a file that is not UTF-8 JSON. Display labels are not in
+the record: ``LABELS`` holds them, for the pages.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import json
+import math
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 
 from . import __version__
 from . import data as datamod
-from .models import get_model
+from .models import check_depth, get_model
 from .provenance import git_commit, machine_name
+from .runs import _no_constant, check_writable, write_atomically
 from .train import Config, Trainer, preset
 
+SCHEMA = "resnet_book.benchmark/1"
 OUT = datamod.REPO_ROOT / "data" / "benchmarks"
+EARLIER = OUT / "earlier"  # records replaced by a newer one of the same GPU, kept for what they showed
+RESTORE = "; restore the file (git checkout -- data/benchmarks) or remove it"
+
+# the record's keys -> what a page calls them, group by group (in the order a page shows them)
+LABELS: dict[str, dict[str, str]] = {
+    "levers": {
+        "eager_fp32": "eager fp32",
+        "eager_bf16_channels_last": "eager bf16 + channels_last",
+        "graph_fp32": "cuda graph fp32",
+        "graph_bf16": "cuda graph bf16",
+        "graph_bf16_channels_last": "cuda graph bf16 + channels_last",
+        "graph_bf16_channels_last_inductor": "cuda graph bf16 + channels_last + inductor",
+    },
+    "packed": {
+        "twins": "2 runs (plain + ResNet)",
+        "options": "4 runs (plain, A, B, C)",
+        "seeds": "3 seeds (one net, each run its own batches)",
+        "options_inductor": "4 runs + inductor",
+    },
+    "curves": {"fast": "fast", "eager": "eager", "fast_fp32": "fast fp32", "fast_inductor": "fast+inductor"},
+    "divergence": {"nudged_vs_alone": "nudged vs alone", "packed_vs_alone": "packed vs alone"},
+    "profile": {"graph": "cuda graph", "eager": "no graph", "graph_inductor": "cuda graph + inductor"},
+    "kernels": {
+        "batch_norm": "batch norm",
+        "convolution": "convolution",
+        "sgd_update": "SGD update",
+        "fc": "fc (matmul)",
+        "memory_copy": "memory copy",
+        "elementwise": "elementwise (ReLU, addition, ...)",
+        "other": "other",
+    },
+}
 
 
-REQUIRED = ("gpu", "torch", "commit", "date", "dataset", "batch_size", "models")
+class BenchmarkRecordError(ValueError):
+    """A benchmark record breaks the schema; the message names the file and the field."""
+
+
+class NoGPU(RuntimeError):
+    """The benchmark measures GPU training speed: without a CUDA GPU there is nothing to measure."""
+
+
+# ------------------------------------------------------------------------------ the schema, as data
+# A spec is a check (value -> problem or None), a list [spec] (a non-empty list of such items), a tuple
+# (spec, spec, ...) (a list of that many items, each its own) or a dict of fields: "name" required, "name?"
+# optional, "*" any key.
+
+
+def _number(low: float, strict: bool) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+        if ok and (value > low if strict else value >= low):
+            return None
+        hint = " (a measurement that failed is left out and named in 'failures')" if isinstance(value, str) else ""
+        return f"must be a finite number {'>' if strict else '>='} {low}, got {value!r}{hint}"
+
+    return check
+
+
+def _kind(kind: type) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        ok = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+        return None if ok else f"must be {kind.__name__}, got {value!r}"
+
+    return check
+
+
+POSITIVE, AT_LEAST_0 = _number(0, strict=True), _number(0, strict=False)
+TEXT, COUNT, FLAG = _kind(str), _kind(int), _kind(bool)
+_ESTIMATE = {"packed": FLAG, "seconds_per_job": {"*": POSITIVE}, "minutes_total": POSITIVE}
+_PROFILE = {
+    "model": TEXT, "device": TEXT, "steps": COUNT, "unit": TEXT,
+    "switches": {"cuda_graph": FLAG, "bf16": FLAG, "channels_last": FLAG, "inductor": FLAG},
+    "wall_us_per_step": POSITIVE, "kernels_per_step": POSITIVE, "kernel_us_per_step": POSITIVE, "busy?": AT_LEAST_0,
+    "us_per_step_by_kind": {f"{k}?": AT_LEAST_0 for k in LABELS["kernels"]}, "top": [(TEXT, AT_LEAST_0, AT_LEAST_0)],
+}  # fmt: skip
+_ROW = {
+    "ours_img_s": POSITIVE, "reference_img_s": POSITIVE, "speedup": POSITIVE,
+    "packed?": {f"{k}?": POSITIVE for k in LABELS["packed"]},
+    "packed_speedup?": {"twins?": POSITIVE, "options?": POSITIVE},
+    "levers?": {f"{k}{'?' * k.endswith('inductor')}": POSITIVE for k in LABELS["levers"]},
+    "profile?": {f"{k}?": _PROFILE for k in LABELS["profile"]},
+}  # fmt: skip
+SPEC = {
+    "schema": TEXT, "gpu": TEXT, "torch": TEXT, "commit": TEXT, "resnet_book": TEXT, "date": TEXT, "dataset": TEXT,
+    "batch_size": COUNT, "steps_timed": COUNT, "cudnn_benchmark": FLAG,
+    "models": {"*": _ROW},
+    "equivalence": {
+        "model": TEXT, "every": COUNT,
+        "curves": {"fast": [POSITIVE], "eager": [POSITIVE], "fast_fp32?": [POSITIVE], "fast_inductor?": [POSITIVE]},
+        "max_abs_diff": AT_LEAST_0, "bf16_noise?": AT_LEAST_0, "inductor_max_abs_diff?": AT_LEAST_0,
+    },
+    "divergence?": {"model": TEXT, "iterations": COUNT, "nudge": POSITIVE,
+                    "packed_vs_alone": [AT_LEAST_0], "nudged_vs_alone": [AT_LEAST_0]},
+    "packed_equivalence?": {"every": COUNT, "alone": {"*": [POSITIVE]}, "packed": {"*": [POSITIVE]}, "max_abs_diff": AT_LEAST_0},
+    "sweep?": {"models": [TEXT], "seconds": POSITIVE, "img_s_total": POSITIVE},
+    "sweep_estimate?": {"alone?": _ESTIMATE, "packed?": _ESTIMATE},
+    "failures": {"*": TEXT},
+}  # fmt: skip
+
+
+def _fail(where: str, field: str, problem: str) -> BenchmarkRecordError:
+    return BenchmarkRecordError(f"{where}: field '{field}' {problem}")
+
+
+def _check(spec: Any, value: Any, where: str, field: str) -> None:
+    """``value`` against ``spec`` (see above); the first problem raises, naming ``field``."""
+    if isinstance(spec, list):
+        if not isinstance(value, list) or not value:
+            raise _fail(where, field, f"must be a non-empty list, got {value!r:.80}")
+        for i, item in enumerate(value):
+            _check(spec[0], item, where, f"{field}[{i}]")
+    elif isinstance(spec, tuple):
+        if not isinstance(value, list) or len(value) != len(spec):
+            raise _fail(where, field, f"must be a list of {len(spec)} items, got {value!r:.80}")
+        for i, (item_spec, item) in enumerate(zip(spec, value)):
+            _check(item_spec, item, where, f"{field}[{i}]")
+    elif isinstance(spec, dict):
+        if not isinstance(value, dict):
+            raise _fail(where, field, f"must be an object, got {value!r:.80}")
+        fields = {k.rstrip("?"): k for k in spec}
+        for key, item in value.items():
+            name = f"{field}.{key}" if field else key
+            if key not in fields and "*" not in spec:
+                raise _fail(where, name, f"is not a field of {SCHEMA} (its fields here: {', '.join(fields)})")
+            _check(spec[fields.get(key, "*")], item, where, name)
+        for key in spec:
+            if key != "*" and not key.endswith("?") and key not in value:
+                raise _fail(where, f"{field}.{key}" if field else key, "is missing")
+    elif (problem := spec(value)) is not None:
+        raise _fail(where, field, problem)
+
+
+def _spec_at(field: str) -> Any:
+    """The spec of a dotted field ("models.resnet20.levers.graph_fp32"), or None if the schema has no such field."""
+    spec: Any = SPEC
+    for key in field.split("."):
+        if not isinstance(spec, dict):
+            return None
+        spec = next((spec[k] for k in (key, f"{key}?", "*") if k in spec), None)
+    return spec
+
+
+def validate(record: Any, where: str = "benchmark record") -> dict:
+    """Check a record against ``resnet_book.benchmark/1``; raise ``BenchmarkRecordError`` naming ``where``
+    and the field. A failed measurement must be named in ``failures`` and absent from its place."""
+    if not isinstance(record, dict):
+        raise BenchmarkRecordError(f"{where}: a benchmark record must be a JSON object, got {type(record).__name__}")
+    if "schema" not in record:
+        raise _fail(where, "schema", f"is missing: not a {SCHEMA} record (an older format? convert it)")
+    if record["schema"] != SCHEMA:
+        raise _fail(where, "schema", f"must be {SCHEMA!r}, got {record['schema']!r}")
+    _check(SPEC, record, where, "")
+    if not record["models"]:
+        raise _fail(where, "models", "is empty: a record measures at least one net")
+    for model in record["models"]:
+        try:
+            check_depth(model)
+            get_model(model, family="cifar")
+        except ValueError as err:
+            raise _fail(where, f"models.{model}", f"is not a CIFAR-10 net: {err}") from None
+    for field, reason in record["failures"].items():
+        if _spec_at(field) is None:
+            raise _fail(where, f"failures.{field}", f"names no field of {SCHEMA}")
+        if not reason:
+            raise _fail(where, f"failures.{field}", "must say why the measurement failed")
+        if measured(record, field) is not None:
+            raise _fail(where, f"failures.{field}", "names a field that holds a measurement: failed or measured, not both")
+    return record
+
+
+def measured(record: dict, field: str) -> Any:
+    """The value at a dotted ``field`` of a record (``"models.resnet20.packed.options"``), or None where it
+    was not measured; then ``record["failures"].get(field)`` says whether it failed, and why."""
+    value: Any = record
+    for key in field.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def load_benchmark(path: str | Path) -> dict:
+    """Read and validate one record; a broken file raises ``BenchmarkRecordError`` naming it."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_no_constant)
+    except UnicodeDecodeError as err:
+        raise BenchmarkRecordError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}){RESTORE}") from None
+    except ValueError as err:  # json.JSONDecodeError, or NaN / Infinity
+        raise BenchmarkRecordError(f"{path}: not valid JSON ({err}){RESTORE}") from None
+    except OSError as err:
+        raise BenchmarkRecordError(f"{path}: cannot be read ({err.strerror})") from None
+    try:
+        return validate(record, str(path))
+    except BenchmarkRecordError as err:
+        raise BenchmarkRecordError(f"{err}{RESTORE}") from None
 
 
 def load_benchmarks(directory: str | Path = OUT) -> list[dict]:
-    """Every benchmark record in ``directory`` (one per GPU), checked; a broken file is named in the error."""
-    records = []
-    for path in sorted(Path(directory).glob("*.json")):
-        try:
-            record = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not a benchmark record: invalid JSON ({err})") from None
-        missing = [k for k in REQUIRED if k not in record] if isinstance(record, dict) else list(REQUIRED)
-        if missing:
-            raise ValueError(f"{path}: not a benchmark record: {', '.join(missing)} missing")
-        for model, row in record["models"].items():
-            for key in ("ours_img_s", "reference_img_s"):
-                if not isinstance(row.get(key), (int, float)) or row[key] <= 0:
-                    raise ValueError(f"{path}: models.{model}.{key} must be a positive number, got {row.get(key)!r}")
-        records.append(record)
-    return records
+    """Every benchmark record in ``directory`` (not its subfolders), checked, by file name: the current one
+    of each GPU in ``data/benchmarks``; ``load_benchmarks(EARLIER)`` gives the earlier ones. One broken
+    record stops the listing with its name: a page never silently drops or swaps a measurement."""
+    return [load_benchmark(p) for p in sorted(Path(directory).glob("*.json"))]
+
+
+def record_name(gpu: str, commit: str | None = None) -> str:
+    """``nvidia-h100-80gb-hbm3.json``: a record's file name, from its GPU (and, for an earlier record in
+    ``EARLIER``, the short commit it was measured at: ``nvidia-h100-80gb-hbm3-fb6e0eb.json``)."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", gpu).strip("-").lower()
+    return f"{slug}-{commit[:7]}.json" if commit else f"{slug}.json"
 
 
 class _PILDataset(torch.utils.data.Dataset):
@@ -164,16 +396,19 @@ def sweep_estimate(data: datamod.CIFAR10, steps: int, pack: bool) -> dict:
 
 
 def packed_equivalence(model: str, data: datamod.CIFAR10, iterations: int = 400, every: int = 50, device: str = "cuda") -> dict:
-    """Loss curves of a ResNet and its plain twin trained alone and packed, fast path, same seed."""
-    curves: dict = {}
+    """Loss curves of a ResNet and its plain twin trained alone and packed, fast path, same seed:
+    ``{every, alone: {model: losses}, packed: {model: losses}, max_abs_diff}``."""
     configs = [paper_slice(m, shortcut=s, iterations=iterations, eval_every=every, test_per_class=100) for m, s in twins(model)]
-    for (m, _), cfg in zip(twins(model), configs):
-        curves[f"{m} alone"] = [round(e["train_loss"], 4) for e in Trainer(cfg, data, device).run(progress=False).history.entries]
-    t = Trainer(configs, data, device).run(progress=False)
-    for (m, _), h in zip(twins(model), t.histories):
-        curves[f"{m} packed"] = [round(e["train_loss"], 4) for e in h.entries]
-    diffs = [abs(a - b) for m, _ in twins(model) for a, b in zip(curves[f"{m} alone"], curves[f"{m} packed"])]
-    return {"every": every, **curves, "max_abs_diff": max(diffs)}
+    alone = {c.model: _losses(Trainer(c, data, device).run(progress=False).history) for c in configs}
+    pack = Trainer(configs, data, device).run(progress=False)
+    packed = {c.model: _losses(h) for c, h in zip(configs, pack.histories)}
+    diffs = [abs(a - b) for m in alone for a, b in zip(alone[m], packed[m])]
+    return {"every": every, "alone": alone, "packed": packed, "max_abs_diff": max(diffs)}
+
+
+def _losses(history) -> list[float]:
+    """The training loss at each log point of a run's history, as a record keeps it (4 decimals)."""
+    return [round(e["train_loss"], 4) for e in history.entries]
 
 
 def divergence(model: str, data: datamod.CIFAR10, iterations: int = 40, device: str = "cuda", nudge: float = 1e-7) -> dict:
@@ -199,23 +434,23 @@ def divergence(model: str, data: datamod.CIFAR10, iterations: int = 40, device: 
         return [abs(x["train_loss"] - y["train_loss"]) for x, y in zip(a.entries, b.entries)]
 
     return {"model": configs[1].model, "iterations": iterations, "nudge": nudge,
-            "packed vs alone": gaps(alone.history, pack.histories[1]),
-            "nudged vs alone": gaps(alone.history, nudged.history)}  # fmt: skip
+            "packed_vs_alone": gaps(alone.history, pack.histories[1]),
+            "nudged_vs_alone": gaps(alone.history, nudged.history)}  # fmt: skip
 
 
-# kernel (or, on a CPU, aten op) name -> what it does; first match wins
+# kernel (or, on a CPU, aten op) name -> what it does (LABELS["kernels"]); first match wins
 KERNEL_KINDS = (
-    ("batch norm", r"batch_?norm|\bbn_|welford"),  # cuDNN's (bn_fw_tr_...), aten's, inductor's fused ones
+    ("batch_norm", r"batch_?norm|\bbn_|welford"),  # cuDNN's (bn_fw_tr_...), aten's, inductor's fused ones
     ("convolution", r"conv|xmma|implicit_gemm|wgrad|dgrad|fprop|winograd|cudnn"),
-    ("SGD update", r"foreach|multi_tensor"),
-    ("fc (matmul)", r"gemm|addmm|\bmm\b|matmul|cutlass"),
-    ("memory copy", r"memcpy|memset|copy"),
-    ("elementwise (ReLU, addition, ...)", r"elementwise|threshold|relu|add|mul|triton_poi"),
+    ("sgd_update", r"foreach|multi_tensor"),
+    ("fc", r"gemm|addmm|\bmm\b|matmul|cutlass"),
+    ("memory_copy", r"memcpy|memset|copy"),
+    ("elementwise", r"elementwise|threshold|relu|add|mul|triton_poi"),
 )
 
 
 def kernel_kind(name: str) -> str:
-    """What a kernel (or aten op) does, by its name: ``convolution``, ``batch norm``, ... or ``other``."""
+    """What a kernel (or aten op) does, by its name: ``convolution``, ``batch_norm``, ... or ``other``."""
     low = name.lower()
     return next((kind for kind, pattern in KERNEL_KINDS if re.search(pattern, low)), "other")
 
@@ -227,7 +462,8 @@ def profile(model_name: str, data: datamod.CIFAR10, steps: int = 20, device: str
     On a GPU it counts the kernels of a step, their summed time and the share of the step's wall time in
     which a kernel runs (``busy``): close to 1, the step is bound by the kernels themselves and only
     fewer or faster kernels help (inductor's fusion, better convolution algorithms); far below 1, the
-    gaps between kernels (launches) cost more. On a CPU it reports aten ops by self time instead.
+    gaps between kernels (launches) cost more. On a CPU it reports aten ops by self time instead (and no
+    ``busy``).
     """
     from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity
@@ -276,18 +512,27 @@ def profile(model_name: str, data: datamod.CIFAR10, steps: int = 20, device: str
         "wall_us_per_step": round(wall_us / steps, 1),
         "kernels_per_step": round(len(events) / steps, 1),
         "kernel_us_per_step": round(total_us / steps, 1),
-        "busy": round(busy_us / wall_us, 3) if cuda else None,
+        **({"busy": round(busy_us / wall_us, 3)} if cuda else {}),  # a CPU has no kernels to be busy with
         "us_per_step_by_kind": {k: round(v / steps, 1) for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])},
         "top": [[name, round(t / steps, 1), round(n / steps, 1)] for name, (t, n) in top],
     }  # fmt: skip
 
 
-def _try(measure, *args, **kwargs):
-    """A lever that may not work on every torch/GPU: its figure (or curve), or why it failed."""
+def _measure(record: dict, field: str, measure: Callable, *args, **kwargs) -> Any:
+    """``measure(*args, **kwargs)`` stored in ``record`` at the dotted ``field``, for a measurement that may
+    not work on every torch/GPU (inductor, ...): if it fails, the field stays absent and
+    ``record["failures"][field]`` says why (recorded, not hidden). Returns the value, or None."""
     try:
-        return measure(*args, **kwargs)
-    except Exception as err:  # recorded in the benchmark file, not hidden
-        return f"failed: {type(err).__name__}: {str(err)[:300]}"
+        value = measure(*args, **kwargs)
+    except Exception as err:
+        record["failures"][field] = f"{type(err).__name__}: {str(err)[:300]}"
+        return None
+    *parents, key = field.split(".")
+    node = record
+    for parent in parents:
+        node = node.setdefault(parent, {})
+    node[key] = value
+    return value
 
 
 def sweep_throughput(models: list[str], data: datamod.CIFAR10, steps: int) -> dict:
@@ -305,94 +550,93 @@ def sweep_throughput(models: list[str], data: datamod.CIFAR10, steps: int) -> di
     return {"models": models, "seconds": took, "img_s_total": len(models) * (steps // 50) * 50 * 128 / took}
 
 
-def _loss_curve(cfg, data: datamod.CIFAR10) -> list[float]:
-    return [round(e["train_loss"], 4) for e in Trainer(cfg, data, "cuda").run(progress=False).history.entries]
+# the paths compared from one seed (record key -> speed switches): the fast path is the trainer's default
+PATHS = {"fast": {}, "eager": {"cuda_graph": False}, "fast_fp32": {"amp": False}, "fast_inductor": {"compile": True}}
 
 
-def equivalence(model_name: str, data: datamod.CIFAR10, iterations: int = 400, every: int = 50) -> dict:
-    """Loss curves of the fast paths (CUDA graph; + inductor) and the eager path from the same seed.
-
-    ``fast fp32`` (the graph without bf16) gives the yardstick: how far two curves drift apart after
-    400 iterations when only the rounding differs ("bf16 noise"); other levers are judged against it.
-    """
-    curves = {}
-    for name, switches in (("fast", {}), ("eager", dict(cuda_graph=False)), ("fast+inductor", dict(compile=True)),
-                           ("fast fp32", dict(amp=False))):  # fmt: skip
-        cfg = paper_slice(model_name, iterations=iterations, eval_every=every, test_per_class=100, **switches)
-        curves[name] = _try(_loss_curve, cfg, data)  # only the inductor lever may fail; the record says why
-    def gap(name: str) -> float | None:
-        other = curves[name]
-        return None if isinstance(other, str) else max(abs(a - b) for a, b in zip(curves["fast"], other))
-
-    return {"model": model_name, "every": every, **curves, "max_abs_diff": gap("eager"),
-            "bf16_noise": gap("fast fp32"), "inductor_max_abs_diff": gap("fast+inductor")}  # fmt: skip
+def loss_curve(model: str, data: datamod.CIFAR10, iterations: int = 400, every: int = 50, device: str = "cuda",
+               **switches) -> list[float]:  # fmt: skip
+    """The training loss every ``every`` iterations of ``model`` from seed 0 along one path (``switches``)."""
+    cfg = paper_slice(model, iterations=iterations, eval_every=every, test_per_class=100, **switches)
+    return _losses(Trainer(cfg, data, device).run(progress=False).history)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m resnet_book.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", nargs="+", default=["resnet20", "resnet56", "resnet110"])
-    parser.add_argument("--steps", type=int, default=300, help="timed iterations per measurement")
-    parser.add_argument("--out", default=str(OUT))
-    parser.add_argument("--skip-levers", action="store_true")
-    parser.add_argument("--inductor", nargs="*", default=["resnet20"], help="models whose inductor lever is measured")
-    args = parser.parse_args(argv)
+def curve_gaps(curves: dict[str, list[float]]) -> dict[str, float]:
+    """How far each path's loss curve gets from the fast path's (largest difference at a log point):
+    ``max_abs_diff`` (eager: the same kernels, so 0), ``bf16_noise`` (fast_fp32: rounding alone, the
+    yardstick for the others) and ``inductor_max_abs_diff`` (fast_inductor), each where both were measured."""
+    names = {"max_abs_diff": "eager", "bf16_noise": "fast_fp32", "inductor_max_abs_diff": "fast_inductor"}
+    return {gap: max(abs(a - b) for a, b in zip(curves["fast"], curves[path]))
+            for gap, path in names.items() if path in curves}  # fmt: skip
+
+
+def run_benchmark(
+    models: Sequence[str] = ("resnet20", "resnet56", "resnet110"), steps: int = 300, out: str | Path = OUT,
+    levers: bool = True, inductor: Sequence[str] = ("resnet20",),
+) -> Path:  # fmt: skip
+    """Measure everything above on this GPU and write ``<out>/<gpu>.json`` (validated, after each net, so a
+    stopped benchmark leaves what it measured). ``levers``: each speed switch alone too; ``inductor``: the
+    models whose inductor lever (and pack of four with inductor) is measured."""
+    for m in (*models, *inductor):  # a bad argument fails before anything is measured
+        check_depth(m)
+        get_model(m, family="cifar")
+    if steps < 2:  # the eager levers time steps // 2 of them
+        raise ValueError(f"steps must be at least 2 timed iterations, got {steps}")
     if not torch.cuda.is_available():
-        raise SystemExit("the benchmark needs a CUDA GPU")
+        raise NoGPU("the benchmark measures training speed on a GPU and needs CUDA, which this machine does not "
+                    "have (in Colab: Runtime > Change runtime type > GPU)")  # fmt: skip
+    check_writable(out, "benchmark records")  # before an hour of measuring, not after
     torch.backends.cudnn.benchmark = True
     data = datamod.load_cifar10(device="cuda")
     gpu = torch.cuda.get_device_name()
     record: dict = {
-        "gpu": gpu, "torch": torch.__version__, "commit": git_commit(), "resnet_book": __version__,
+        "schema": SCHEMA, "gpu": gpu, "torch": torch.__version__, "commit": git_commit(), "resnet_book": __version__,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "batch_size": 128,
-        "dataset": data.name, "steps_timed": args.steps, "cudnn_benchmark": True, "models": {},
+        "dataset": data.name, "steps_timed": steps, "cudnn_benchmark": True, "models": {}, "failures": {},
     }  # fmt: skip
+    path = Path(out) / record_name(gpu)
 
-    def save() -> Path:
-        path = Path(args.out) / (re.sub(r"[^A-Za-z0-9]+", "-", gpu).strip("-").lower() + ".json")
+    def save() -> None:
+        text = json.dumps(validate(record, str(path)), indent=1, allow_nan=False) + "\n"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(record, indent=1) + "\n")
-        return path
+        write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
-    record["equivalence"] = equivalence("resnet20", data)
-    print("fast vs eager train loss every 50 iterations:", json.dumps(record["equivalence"]), flush=True)
-    record["divergence"] = _try(divergence, "resnet20", data, 100)
-    record["packed_equivalence"] = _try(packed_equivalence, "resnet20", data)
-    print("alone vs packed train loss every 50 iterations:", json.dumps(record["packed_equivalence"]), flush=True)
-    save()
-    for m in args.models:
-        row = {"ours_img_s": ours(m, data, args.steps), "reference_img_s": reference_loop(m, data, args.steps)}
+    eq = record["equivalence"] = {"model": "resnet20", "every": 50, "curves": {}}
+    for key, switches in PATHS.items():
+        if key in ("fast", "eager"):  # the check itself: these must work
+            eq["curves"][key] = loss_curve("resnet20", data, **switches)
+        else:
+            _measure(record, f"equivalence.curves.{key}", loss_curve, "resnet20", data, **switches)
+    eq.update(curve_gaps(eq["curves"]))
+    print("fast vs eager train loss every 50 iterations:", json.dumps(eq), flush=True)
+    _measure(record, "divergence", divergence, "resnet20", data, 100)
+    _measure(record, "packed_equivalence", packed_equivalence, "resnet20", data)
+    print("alone vs packed train loss every 50 iterations:", json.dumps(record.get("packed_equivalence")), flush=True)
+    for m in models:
+        row = record["models"][m] = {"ours_img_s": ours(m, data, steps), "reference_img_s": reference_loop(m, data, steps)}
         row["speedup"] = row["ours_img_s"] / row["reference_img_s"]
-        row["packed"] = {
-            "2 runs (plain + ResNet), img/s all runs": _try(packed, twins(m), data, args.steps),
-            "4 runs (plain, A, B, C), img/s all runs": _try(
-                packed, twins(m) + [(m, "B"), (m, "C")], data, args.steps
-            ),
-            "3 seeds (one net, each run its own batches), img/s all runs": _try(
-                packed, [(m, None, seed) for seed in (0, 1, 2)], data, args.steps
-            ),
-            "note": f"aggregate images/s of the runs trained as one network; one {m} alone: {row['ours_img_s']:,.0f}",
-        }
-        for k, v in list(row["packed"].items())[:2]:
-            if isinstance(v, float):
-                row["packed"][k.replace("img/s", "speedup over the reference loop")] = v / row["reference_img_s"]
-        if not args.skip_levers:
+        at = f"models.{m}"
+        four = twins(m) + [(m, "B"), (m, "C")]
+        for key, runs in (("twins", twins(m)), ("options", four), ("seeds", [(m, None, seed) for seed in (0, 1, 2)])):
+            img_s = _measure(record, f"{at}.packed.{key}", packed, runs, data, steps)
+            if img_s is not None and key != "seeds":
+                row.setdefault("packed_speedup", {})[key] = img_s / row["reference_img_s"]
+        if levers:
             row["levers"] = {
-                "eager fp32": ours(m, data, args.steps // 2, amp=False, channels_last=False, cuda_graph=False),
-                "eager bf16 + channels_last": ours(m, data, args.steps // 2, cuda_graph=False),
-                "cuda graph fp32": ours(m, data, args.steps, amp=False, channels_last=False),
-                "cuda graph bf16": ours(m, data, args.steps, channels_last=False),
-                "cuda graph bf16 + channels_last": row["ours_img_s"],
+                "eager_fp32": ours(m, data, steps // 2, amp=False, channels_last=False, cuda_graph=False),
+                "eager_bf16_channels_last": ours(m, data, steps // 2, cuda_graph=False),
+                "graph_fp32": ours(m, data, steps, amp=False, channels_last=False),
+                "graph_bf16": ours(m, data, steps, channels_last=False),
+                "graph_bf16_channels_last": row["ours_img_s"],
             }
-            if m in args.inductor:
-                row["levers"]["cuda graph bf16 + channels_last + inductor"] = _try(ours, m, data, args.steps, compile=True)
-                row["packed"]["4 runs + inductor, img/s all runs"] = _try(
-                    packed, twins(m) + [(m, "B"), (m, "C")], data, args.steps, compile=True
-                )
+            if m in inductor:
+                _measure(record, f"{at}.levers.graph_bf16_channels_last_inductor", ours, m, data, steps, compile=True)
+                _measure(record, f"{at}.packed.options_inductor", packed, four, data, steps, compile=True)
         # where a step's time goes: kernels by kind, and how much of the step the GPU is busy
-        row["profile"] = {"cuda graph": _try(profile, m, data), "no graph": _try(profile, m, data, cuda_graph=False)}
-        if m in args.inductor:
-            row["profile"]["cuda graph + inductor"] = _try(profile, m, data, compile=True)
-        record["models"][m] = row
+        _measure(record, f"{at}.profile.graph", profile, m, data)
+        _measure(record, f"{at}.profile.eager", profile, m, data, cuda_graph=False)
+        if m in inductor:
+            _measure(record, f"{at}.profile.graph_inductor", profile, m, data, compile=True)
         print(f"{m}: ours {row['ours_img_s']:,.0f} img/s, reference {row['reference_img_s']:,.0f} img/s, "
               f"x{row['speedup']:.1f}  {row.get('levers', '')}", flush=True)  # fmt: skip
         save()
@@ -400,11 +644,8 @@ def main(argv: list[str] | None = None) -> int:
     record["sweep"] = sweep_throughput(fig6, data, 200)
     print("sweep, nine runs together:", record["sweep"], flush=True)
     save()
-    record["sweep_estimate"] = {"alone": sweep_estimate(data, 200, pack=False), "packed": _try(sweep_estimate, data, 200, pack=True)}
+    record["sweep_estimate"] = {"alone": sweep_estimate(data, 200, pack=False)}
+    _measure(record, "sweep_estimate.packed", sweep_estimate, data, 200, pack=True)
     print("nine-run sweep, estimated:", json.dumps(record["sweep_estimate"]), flush=True)
-    print(f"wrote {save()}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    save()
+    return path

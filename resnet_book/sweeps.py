@@ -62,21 +62,18 @@ def job_cost(runs: list[Run]) -> float:
 
 # ------------------------------------------------------------------------------------------ the plan
 
-# a benchmark row's measured packs: runs in the pack -> its key (aggregate images/s of all runs)
-PACKED_KEYS = {2: "2 runs (plain + ResNet), img/s all runs", 4: "4 runs (plain, A, B, C), img/s all runs"}
+# a benchmark row's measured packs of different nets of one depth: runs in the pack -> its key in ``packed``
+PACKED_KEYS = {2: "twins", 4: "options"}
 
 
 def images_per_second(benchmark: dict) -> dict[int, dict[int, float]]:
     """Measured images/s of all runs of a pack, ``{depth: {runs in the pack: img/s}}``, from a benchmark
-    record (``resnet_book.bench``): one run alone, and packs of 2 and 4 where they were measured."""
+    record (``resnet_book.bench``, validated): one run alone, and packs of 2 and 4 where they were measured
+    (a pack that failed is absent from the record)."""
     rates: dict[int, dict[int, float]] = {}
     for model, row in benchmark["models"].items():
-        measured = {1: row["ours_img_s"]}
-        for k, key in PACKED_KEYS.items():
-            value = row.get("packed", {}).get(key)
-            if isinstance(value, (int, float)):  # a lever that failed is recorded as its reason
-                measured[k] = value
-        rates[depth(model, None)] = measured
+        packed = row.get("packed", {})
+        rates[depth(model, None)] = {1: row["ours_img_s"]} | {k: packed[key] for k, key in PACKED_KEYS.items() if key in packed}
     return rates
 
 

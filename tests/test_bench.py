@@ -1,63 +1,228 @@
-"""The benchmark's checks run on any device: here, that packing leaves the loss curves of the runs alone."""
+"""The benchmark: its record (schema ``resnet_book.benchmark/1``, validated when loaded, read by keys), its
+command line (``python -m resnet_book bench``), and its checks, which run on any device: here, that packing
+leaves the loss curves of the runs alone."""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+
+import pytest
 
 from resnet_book import bench
 from resnet_book import data as datamod
+from resnet_book.data import REPO_ROOT
+
+H100 = "NVIDIA H100 80GB HBM3"
+
+
+@pytest.fixture(scope="module")
+def record() -> dict:
+    """The committed H100 record, as loaded (a copy to break)."""
+    (current,) = [r for r in bench.load_benchmarks() if r["gpu"] == H100]
+    return copy.deepcopy(current)
+
+
+def load_broken(tmp_path, record: dict | str | bytes) -> str:
+    """Write ``record`` as ``gpu.json`` alone in a folder, load it: the error message."""
+    path = tmp_path / "gpu.json"
+    if isinstance(record, bytes):
+        path.write_bytes(record)
+    else:
+        path.write_text(record if isinstance(record, str) else json.dumps(record))
+    with pytest.raises(bench.BenchmarkRecordError) as err:
+        bench.load_benchmarks(tmp_path)
+    assert str(path) in str(err.value)  # the file is named
+    return str(err.value)
+
+
+# ----------------------------------------------------------------------------------------- the records
+
+
+def test_the_recorded_benchmark_loads_with_its_provenance(record):
+    assert record["schema"] == bench.SCHEMA and record["dataset"] == "cifar10-jpeg" and record["batch_size"] == 128
+    assert record["commit"].startswith("edac31d") and record["failures"] == {}
+    assert (bench.OUT / bench.record_name(record["gpu"])).is_file()  # one record per GPU, named after it
+    for model in ("resnet20", "resnet56", "resnet110"):
+        row = record["models"][model]
+        assert row["ours_img_s"] > row["reference_img_s"]  # the engine is faster than the plain loop
+        assert row["levers"]["graph_bf16_channels_last"] == row["ours_img_s"]  # ours is every switch on
+        assert row["packed"]["options"] > row["packed"]["twins"] > row["ours_img_s"]  # packing pays
+    assert set(record["models"]["resnet20"]["packed"]) == {"twins", "options", "options_inductor"}
+
+
+def test_the_earlier_record_is_kept_apart_with_its_provenance():
+    """The speed appendix compares the plain loop with an earlier run (commit fb6e0eb): its record is read
+    from data/benchmarks/earlier/ only on purpose, never mixed with the current one of the same GPU."""
+    (earlier,) = bench.load_benchmarks(bench.EARLIER)
+    assert earlier["commit"].startswith("fb6e0eb") and earlier["gpu"] == H100
+    assert (bench.EARLIER / bench.record_name(H100, earlier["commit"])).is_file()
+    assert [r["commit"][:7] for r in bench.load_benchmarks() if r["gpu"] == H100] == ["edac31d"]
+    assert round(earlier["models"]["resnet20"]["reference_img_s"]) == 10_120  # what the page once typed by hand
+
+
+def test_a_file_that_is_not_json_is_named(tmp_path):
+    assert "not valid JSON" in load_broken(tmp_path, "{")
+    assert "not UTF-8 text" in load_broken(tmp_path, b'{"gpu": "\xff"}')
+    assert "NaN is not a JSON number" in load_broken(tmp_path, '{"gpu": NaN}')
+    assert "a benchmark record must be a JSON object" in load_broken(tmp_path, "[]")
+
+
+def test_a_broken_record_names_the_field(tmp_path, record):
+    def broken(change) -> str:
+        r = copy.deepcopy(record)
+        change(r)
+        return load_broken(tmp_path, r)
+
+    message = broken(lambda r: r["models"]["resnet20"].update(ours_img_s=-1))
+    assert "field 'models.resnet20.ours_img_s' must be a finite number > 0, got -1" in message
+    assert "field 'gpu' is missing" in broken(lambda r: r.pop("gpu"))
+    assert "field 'models.resnet56.levers.graph_fp32' is missing" in broken(
+        lambda r: r["models"]["resnet56"]["levers"].pop("graph_fp32"))
+    assert "field 'equivalence.curves.fast[2]' must be a finite number > 0, got None" in broken(
+        lambda r: r["equivalence"]["curves"]["fast"].__setitem__(2, None))
+    assert "field 'models.resnet21' is not a CIFAR-10 net" in broken(
+        lambda r: r["models"].update(resnet21=r["models"]["resnet20"]))
+    assert "field 'models' is empty" in broken(lambda r: r.update(models={}))
+    # the old format: display labels as keys, no schema
+    assert "field 'schema' is missing: not a resnet_book.benchmark/1 record" in broken(lambda r: r.pop("schema"))
+    message = broken(lambda r: r["models"]["resnet20"]["packed"].update({"4 runs (plain, A, B, C), img/s all runs": 1.0}))
+    assert "field 'models.resnet20.packed.4 runs (plain, A, B, C), img/s all runs' is not a field of" in message
+    assert "its fields here: twins, options, seeds, options_inductor" in message  # a misspelt key is not "not measured"
+
+
+def test_a_failed_measurement_is_in_failures_not_in_a_number_s_place(tmp_path, record):
+    """Issue #15: a lever that failed used to be stored as a 'failed: ...' string where its number goes."""
+    lever = "models.resnet20.levers.graph_bf16_channels_last_inductor"
+    r = copy.deepcopy(record)
+    r["models"]["resnet20"]["levers"]["graph_bf16_channels_last_inductor"] = "failed: RuntimeError: no triton"
+    message = load_broken(tmp_path, r)
+    assert f"field '{lever}' must be a finite number > 0, got 'failed: RuntimeError: no triton'" in message
+    assert "named in 'failures'" in message
+    del r["models"]["resnet20"]["levers"]["graph_bf16_channels_last_inductor"]
+    r["failures"] = {lever: "RuntimeError: no triton"}
+    (tmp_path / "gpu.json").write_text(json.dumps(r))
+    (loaded,) = bench.load_benchmarks(tmp_path)
+    assert bench.measured(loaded, lever) is None and loaded["failures"][lever] == "RuntimeError: no triton"
+    assert bench.measured(loaded, "models.resnet20.levers.graph_fp32") == record["models"]["resnet20"]["levers"]["graph_fp32"]
+    # a failure must name a field of the schema that holds nothing
+    r["failures"] = {"models.resnet20.levers.graph_fp32": "RuntimeError"}
+    assert "failed or measured, not both" in load_broken(tmp_path, r)
+    r["failures"] = {"models.resnet20.levers.warp_drive": "RuntimeError"}
+    assert "field 'failures.models.resnet20.levers.warp_drive' names no field" in load_broken(tmp_path, r)
+
+
+def test_a_failing_measurement_is_recorded_apart_and_the_record_stays_valid(record):
+    r = copy.deepcopy(record)
+    del r["models"]["resnet56"]["packed"]
+
+    def no_triton(*args, **kwargs):
+        raise RuntimeError("inductor needs triton")
+
+    assert bench._measure(r, "models.resnet56.packed.options_inductor", no_triton) is None
+    assert bench._measure(r, "models.resnet56.packed.twins", lambda: 123.0) == 123.0
+    assert r["models"]["resnet56"]["packed"] == {"twins": 123.0}  # the failed one left out
+    assert r["failures"] == {"models.resnet56.packed.options_inductor": "RuntimeError: inductor needs triton"}
+    bench.validate(r)
+
+
+def test_the_plan_reads_packs_by_key_and_skips_a_failed_one(record):
+    from resnet_book.sweeps import images_per_second
+
+    rates = images_per_second(record)
+    assert rates[56] == {1: record["models"]["resnet56"]["ours_img_s"], 2: record["models"]["resnet56"]["packed"]["twins"],
+                         4: record["models"]["resnet56"]["packed"]["options"]}  # fmt: skip
+    r = copy.deepcopy(record)
+    del r["models"]["resnet56"]["packed"]["options"]
+    r["failures"] = {"models.resnet56.packed.options": "RuntimeError: out of memory"}
+    assert set(images_per_second(bench.validate(r))[56]) == {1, 2}
+
+
+def test_every_key_a_page_shows_has_a_label():
+    assert list(bench.LABELS["levers"]) == [k.rstrip("?") for k in bench._ROW["levers?"]]
+    assert list(bench.LABELS["packed"]) == [k.rstrip("?") for k in bench._ROW["packed?"]]
+    assert set(bench.LABELS["curves"]) == set(bench.PATHS)
+    assert {kind for kind, _ in bench.KERNEL_KINDS} | {"other"} == set(bench.LABELS["kernels"])
+
+
+# ---------------------------------------------------------------------------------- the command line
+
+
+def test_bench_without_a_gpu_is_a_clear_error():
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(REPO_ROOT)}
+    result = subprocess.run([sys.executable, "-m", "resnet_book", "bench"], cwd=REPO_ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 2 and result.stderr.startswith("error: the benchmark measures training speed on a GPU")
+    assert "Traceback" not in result.stderr and "CIFAR-10" not in result.stdout  # refused before any data loads
+
+
+def test_bench_options_reach_the_library_and_bad_ones_are_refused(monkeypatch, capsys, tmp_path):
+    import resnet_book.__main__ as cli
+
+    seen = []
+    monkeypatch.setattr(bench, "run_benchmark", lambda *a, **kw: seen.append((a, kw)) or tmp_path / "gpu.json")
+    assert cli.main(["bench", "--models", "resnet20", "--steps", "100", "--skip-levers", "--inductor",
+                     "--out", str(tmp_path)]) == 0  # fmt: skip
+    assert seen == [((["resnet20"], 100, str(tmp_path)), {"levers": False, "inductor": []})]
+    assert capsys.readouterr().out == f"wrote {tmp_path / 'gpu.json'}\n"
+    assert cli.main(["bench"]) == 0  # the defaults: three depths, 300 steps, levers, inductor on ResNet-20
+    assert seen[1] == ((["resnet20", "resnet56", "resnet110"], 300, str(bench.OUT)), {"levers": True, "inductor": ["resnet20"]})
+    monkeypatch.undo()
+    assert cli.main(["bench", "--models", "resnet21"]) == 2  # checked before a GPU is asked for
+    assert "unknown model 'resnet21'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["bench", "--steps", "0"])
+    assert exit_.value.code == 2 and "argument --steps: must be >= 1, got 0" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------- the checks, on CPU
 
 
 def test_packed_equivalence_on_cpu_finds_the_same_loss_curves():
     data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
     result = bench.packed_equivalence("resnet8", data, iterations=4, every=2, device="cpu")
-    assert len(result["plain8 alone"]) == len(result["resnet8 packed"]) == 2
-    assert result["plain8 alone"] != result["resnet8 alone"]  # two different runs, each matched
+    assert list(result["alone"]) == list(result["packed"]) == ["plain8", "resnet8"]
+    assert len(result["alone"]["plain8"]) == len(result["packed"]["resnet8"]) == 2
+    assert result["alone"]["plain8"] != result["alone"]["resnet8"]  # two different runs, each matched
     assert result["max_abs_diff"] <= 2e-4  # fp32 on CPU: only the summation order differs
 
 
-def test_the_recorded_benchmark_loads_with_its_provenance():
-    (record,) = [r for r in bench.load_benchmarks() if r["gpu"] == "NVIDIA H100 80GB HBM3"]
-    assert record["dataset"] == "cifar10-jpeg" and record["batch_size"] == 128
-    for model in ("resnet20", "resnet56", "resnet110"):
-        row = record["models"][model]
-        assert row["ours_img_s"] > row["reference_img_s"]  # the engine is faster than the plain loop
-
-
-def test_a_broken_benchmark_record_is_named(tmp_path):
-    import json
-
-    import pytest
-
-    (tmp_path / "gpu.json").write_text("{")
-    with pytest.raises(ValueError, match=r"gpu\.json: not a benchmark record: invalid JSON"):
-        bench.load_benchmarks(tmp_path)
-    (tmp_path / "gpu.json").write_text(json.dumps({"gpu": "x", "torch": "2", "commit": "c", "date": "d",
-                                                   "dataset": "cifar10", "batch_size": 128,
-                                                   "models": {"resnet20": {"ours_img_s": -1, "reference_img_s": 5}}}))
-    with pytest.raises(ValueError, match=r"models\.resnet20\.ours_img_s must be a positive number"):
-        bench.load_benchmarks(tmp_path)
+def test_the_gaps_between_paths_are_measured_from_the_fast_one():
+    curves = {"fast": [2.0, 1.5], "eager": [2.0, 1.5], "fast_fp32": [2.1, 1.4]}
+    assert bench.curve_gaps(curves) == {"max_abs_diff": 0.0, "bf16_noise": pytest.approx(0.1)}  # inductor not measured
+    data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
+    fast = bench.loss_curve("resnet8", data, iterations=4, every=2, device="cpu")
+    assert len(fast) == 2 and fast == bench.loss_curve("resnet8", data, iterations=4, every=2, device="cpu")  # one seed
 
 
 def test_divergence_starts_at_rounding_level_for_a_pack_and_a_nudge():
     data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
     gaps = bench.divergence("resnet8", data, iterations=3, device="cpu")
-    assert len(gaps["packed vs alone"]) == len(gaps["nudged vs alone"]) == 3
-    assert gaps["packed vs alone"][0] < 1e-5 and gaps["nudged vs alone"][0] < 1e-5  # the first step agrees
+    assert len(gaps["packed_vs_alone"]) == len(gaps["nudged_vs_alone"]) == 3
+    assert gaps["packed_vs_alone"][0] < 1e-5 and gaps["nudged_vs_alone"][0] < 1e-5  # the first step agrees
 
 
-def test_profile_finds_each_convolution_of_a_step_and_sorts_time_by_kind():
+def test_profile_finds_each_convolution_of_a_step_and_sorts_time_by_kind(record):
     """resnet8 has 7 convolutions: the profile sees each one forward and backward in every step."""
     data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
     result = bench.profile("resnet8", data, steps=2, device="cpu")
     top = {name: calls for name, _, calls in result["top"]}
     assert top["aten::convolution_backward"] == 7.0
     kinds = result["us_per_step_by_kind"]
-    assert max(kinds, key=kinds.get) == "convolution" and kinds["batch norm"] > 0
+    assert max(kinds, key=kinds.get) == "convolution" and kinds["batch_norm"] > 0
     assert abs(sum(kinds.values()) - result["kernel_us_per_step"]) < 1
     assert result["kernel_us_per_step"] <= result["wall_us_per_step"]
+    assert "busy" not in result  # a CPU has no kernels: no number rather than a null
+    r = copy.deepcopy(record)
+    r["models"]["resnet20"]["profile"] = {"graph": result}
+    bench.validate(r)  # what profile() returns is what the schema takes
 
 
 def test_kernels_are_sorted_by_what_they_do():
     assert bench.kernel_kind("sm90_xmma_fprop_implicit_gemm_bf16bf16_bf16f32_f32_nhwckrsc_nhwc") == "convolution"
-    assert bench.kernel_kind("void cudnn::bn_fw_tr_1C11_kernel_NCHW<__nv_bfloat16, float, 512>") == "batch norm"
-    assert bench.kernel_kind("triton_poi_fused__native_batch_norm_legit_functional_add_relu_3") == "batch norm"
-    assert bench.kernel_kind("ampere_bf16_s16816gemm_bf16_64x64_ldg8_f2f_stages_64x5_tn") == "fc (matmul)"
-    assert bench.kernel_kind("void at::native::multi_tensor_apply_kernel<...>") == "SGD update"
+    assert bench.kernel_kind("void cudnn::bn_fw_tr_1C11_kernel_NCHW<__nv_bfloat16, float, 512>") == "batch_norm"
+    assert bench.kernel_kind("triton_poi_fused__native_batch_norm_legit_functional_add_relu_3") == "batch_norm"
+    assert bench.kernel_kind("ampere_bf16_s16816gemm_bf16_64x64_ldg8_f2f_stages_64x5_tn") == "fc"
+    assert bench.kernel_kind("void at::native::multi_tensor_apply_kernel<...>") == "sgd_update"
     assert bench.kernel_kind("aten::index") == "other"

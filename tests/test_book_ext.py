@@ -29,7 +29,10 @@ def test_the_inputs_hash_changes_with_a_new_changed_or_removed_record_or_module(
     seen.add(book_site.inputs_hash(tmp_path))
     (tmp_path / "data" / "runs" / "resnet20-A-paper-seed0.json").unlink()  # removed
     seen.add(book_site.inputs_hash(tmp_path))
-    assert len(seen) == 5
+    (tmp_path / "data" / "benchmarks" / "earlier").mkdir()  # an earlier benchmark record, read by the speed appendix
+    (tmp_path / "data" / "benchmarks" / "earlier" / "gpu-fb6e0eb.json").write_text("{}")
+    seen.add(book_site.inputs_hash(tmp_path))
+    assert len(seen) == 6
     (tmp_path / "README.md").write_text("not read by the chapters")
     assert book_site.inputs_hash(tmp_path) in seen
 
