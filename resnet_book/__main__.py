@@ -28,6 +28,7 @@ from .models import Net
 from .recipe import PRESETS, preset, warms_up
 from .sweeps import SWEEPS, images_per_second, job_cost, packs, plan, run_pool
 from .train import (
+    Engine,
     StopOnInterrupt,
     Trainer,
     TrainingDiverged,
@@ -57,12 +58,12 @@ def finish(trainer: Trainer, out: Path, overwrite: bool = False) -> list[Path]:
 
 def make_config(args, model: str, shortcut: str | None, seed: int):
     length = {} if args.iterations is None else {"iterations": args.iterations}  # the schedule scales with it
-    cfg = preset(args.preset, model, shortcut=shortcut, seed=seed, **length)
-    if args.no_cuda_graph:
-        cfg.cuda_graph = False
-    if args.inductor:
-        cfg.compile = True
-    return cfg
+    return preset(args.preset, model, shortcut=shortcut, seed=seed, **length)
+
+
+def make_engine(args) -> Engine:
+    """The speed switches of the command line (the rest automatic: the fast path on a GPU)."""
+    return Engine(cuda_graph=False if args.no_cuda_graph else None, compile=args.inductor)
 
 
 def make_trainer(args, runs: list[tuple[str, str | None, int]], data_cache: dict) -> Trainer:
@@ -83,7 +84,8 @@ def make_trainer(args, runs: list[tuple[str, str | None, int]], data_cache: dict
         data_cache[key] = datamod.load_cifar10(
             train_per_class=cfg.train_per_class, test_per_class=cfg.test_per_class, split=cfg.split, device=device
         )
-    trainer = Trainer(configs if len(configs) > 1 else cfg, data_cache[key], device, checkpoint=checkpoint)
+    trainer = Trainer(configs if len(configs) > 1 else cfg, data_cache[key], device, checkpoint=checkpoint,
+                      engine=make_engine(args))
     if trainer.resumed_from is not None:
         print(f"{run}: resuming from {checkpoint} at iteration {trainer.resumed_from:,}")
     return trainer

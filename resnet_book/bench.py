@@ -72,10 +72,10 @@ import torch.nn.functional as F
 
 from . import __version__
 from . import data as datamod
-from .models import check_depth, get_model
+from .models import Net, get_model
 from .provenance import git_commit, machine_name
 from .runs import _no_constant, check_writable, write_atomically
-from .train import Config, Trainer, preset
+from .train import Config, Engine, Trainer, preset
 
 SCHEMA = "resnet_book.benchmark/1"
 OUT = datamod.REPO_ROOT / "data" / "benchmarks"
@@ -236,8 +236,7 @@ def validate(record: Any, where: str = "benchmark record") -> dict:
         raise _fail(where, "models", "is empty: a record measures at least one net")
     for model in record["models"]:
         try:
-            check_depth(model)
-            get_model(model, family="cifar")
+            Net.parse(model, family="cifar")
         except ValueError as err:
             raise _fail(where, f"models.{model}", f"is not a CIFAR-10 net: {err}") from None
     for field, reason in record["failures"].items():
@@ -353,18 +352,17 @@ def paper_slice(model: str, **overrides) -> Config:
 
 def ours(model_name: str, data: datamod.CIFAR10, steps: int, warmup: int = 30, **switches) -> float:
     """Images/s of ``Trainer.advance`` with the given speed switches (default: all on)."""
-    cfg = paper_slice(model_name, iterations=warmup + steps + 1, **switches)
-    return _images_per_second(Trainer(cfg, data, "cuda"), steps, warmup)
+    cfg = paper_slice(model_name, iterations=warmup + steps + 1)
+    return _images_per_second(Trainer(cfg, data, "cuda", engine=Engine(**switches)), steps, warmup)
 
 
 def packed(runs: list[tuple], data: datamod.CIFAR10, steps: int, warmup: int = 30, **switches) -> float:
     """Aggregate images/s of ``runs`` (model, shortcut[, seed]) packed into one network (all switches on,
     plus ``switches``). Runs with other seeds each get their own mini-batches (``packed.own_inputs``)."""
-    configs = [paper_slice(m, shortcut=s, seed=seed, iterations=warmup + steps + 1, **switches)
+    # throughput only: no warm-up (it changes the learning rate, not the work), so ResNet-110 packs too
+    configs = [paper_slice(m, shortcut=s, seed=seed, iterations=warmup + steps + 1, warmup_lr=None)
                for m, s, seed in ((*r, 0)[:3] for r in runs)]  # fmt: skip
-    for c in configs:
-        c.warmup_lr = None  # throughput only: the warm-up changes the learning rate, not the work
-    return _images_per_second(Trainer(configs, data, "cuda"), steps, warmup)
+    return _images_per_second(Trainer(configs, data, "cuda", engine=Engine(**switches)), steps, warmup)
 
 
 def _images_per_second(trainer: Trainer, steps: int, warmup: int) -> float:
@@ -469,8 +467,8 @@ def profile(model_name: str, data: datamod.CIFAR10, steps: int = 20, device: str
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
 
-    cfg = paper_slice(model_name, iterations=steps + 4, **switches)
-    trainer = Trainer(cfg, data, device)
+    cfg = paper_slice(model_name, iterations=steps + 4)
+    trainer = Trainer(cfg, data, device, engine=Engine(**switches))
     trainer.advance(3)  # capture (graph), cuDNN's algorithm search, allocator warm-up
     trainer._sync()
     cuda = trainer.device.type == "cuda"
@@ -557,8 +555,8 @@ PATHS = {"fast": {}, "eager": {"cuda_graph": False}, "fast_fp32": {"amp": False}
 def loss_curve(model: str, data: datamod.CIFAR10, iterations: int = 400, every: int = 50, device: str = "cuda",
                **switches) -> list[float]:  # fmt: skip
     """The training loss every ``every`` iterations of ``model`` from seed 0 along one path (``switches``)."""
-    cfg = paper_slice(model, iterations=iterations, eval_every=every, test_per_class=100, **switches)
-    return _losses(Trainer(cfg, data, device).run(progress=False).history)
+    cfg = paper_slice(model, iterations=iterations, eval_every=every, test_per_class=100)
+    return _losses(Trainer(cfg, data, device, engine=Engine(**switches)).run(progress=False).history)
 
 
 def curve_gaps(curves: dict[str, list[float]]) -> dict[str, float]:
@@ -578,8 +576,7 @@ def run_benchmark(
     stopped benchmark leaves what it measured). ``levers``: each speed switch alone too; ``inductor``: the
     models whose inductor lever (and pack of four with inductor) is measured."""
     for m in (*models, *inductor):  # a bad argument fails before anything is measured
-        check_depth(m)
-        get_model(m, family="cifar")
+        Net.parse(m, family="cifar")
     if steps < 2:  # the eager levers time steps // 2 of them
         raise ValueError(f"steps must be at least 2 timed iterations, got {steps}")
     if not torch.cuda.is_available():

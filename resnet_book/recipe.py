@@ -21,9 +21,12 @@ from .paper import CIFAR_RECIPE as PAPER
 MAX_ITERATIONS = 256_000
 
 
-@dataclass
+@dataclass(frozen=True)
 class Config:
-    """One training run. The defaults are the paper's (Sec. 4.2, ``paper.CIFAR_RECIPE``)."""
+    """One training run: what it trains and how (the recipe), not how fast (``train.Engine``).
+
+    The defaults are the paper's (Sec. 4.2, ``paper.CIFAR_RECIPE``). Frozen: a variant is a new value,
+    ``dataclasses.replace(cfg, seed=1)``."""
 
     model: str = "resnet20"
     shortcut: str | None = None  # None: the model's default (option A for CIFAR ResNets)
@@ -44,23 +47,9 @@ class Config:
     test_per_class: int | None = None
     split: str = "test"  # "test": 50k/10k; "val": the paper's 45k/5k split
     preset: str = "custom"
-    # speed switches (None = automatic: on for CUDA, off on CPU)
-    amp: bool | None = None
-    channels_last: bool | None = None
-    cuda_graph: bool | None = None
-    # cuDNN tries its algorithms once per shape and keeps the fastest (shapes never change here). On an
-    # H100 the sweep (without it) ran a pack of two ResNet-56s (B+C) at 61 it/s, the benchmark (with it) a
-    # pack of two (plain + A) at 116 it/s: how much of that gap is cuDNN's, not the projections', is unmeasured
-    cudnn_benchmark: bool | None = None
-    # inductor (torch.compile) for the model's forward and backward: fuses BN, ReLU and the shortcut
-    # addition into a few kernels. Measured on ResNet-20 only (H100, data/benchmarks): +28 % alone, +38 % in a
-    # pack of four, loss curve within bf16 noise over 400 iterations. Off by default (CLI: --inductor) until
-    # it is measured on the deeper nets and its paper-schedule error is compared with the fast path's.
-    compile: bool = False
-    eval_batch_size: int = 1000
 
     def __post_init__(self) -> None:
-        self.milestones = tuple(int(m) for m in self.milestones)
+        object.__setattr__(self, "milestones", tuple(int(m) for m in self.milestones))
         for name in ("batch_size", "iterations", "eval_every", "checkpoint_every", "warmup_check_every"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"Config.{name} must be >= 1, got {getattr(self, name)}")
@@ -76,10 +65,11 @@ class Config:
         return Net.parse(self.model, self.shortcut, family="cifar")
 
     def identity(self) -> dict:
-        """What the run *is*: every field but the engine's speed switches and bookkeeping (``ENGINE_FIELDS``).
+        """What the run *is*: every field but the bookkeeping (``BOOKKEEPING``; the engine's speed switches
+        live apart, in ``train.Engine``).
         A checkpoint resumes only into a config with the same identity, so a changed schedule never
         continues silently; runs of a pack share all of it but ``PACK_MAY_DIFFER``."""
-        return {k: v for k, v in asdict(self).items() if k not in ENGINE_FIELDS}
+        return {k: v for k, v in asdict(self).items() if k not in BOOKKEEPING}
 
     def lr_at(self, iteration: int, warming_up: bool) -> float:
         """The learning rate of ``iteration`` (0-based): step decay at the milestones, warm-up first."""
@@ -107,10 +97,9 @@ class Config:
         }
 
 
-# How a run is trained, not what it is: the same run with other switches gives the same curve up to
-# rounding, checkpoints every other iteration, or carries another preset name.
-ENGINE_FIELDS = ("amp", "channels_last", "cuda_graph", "cudnn_benchmark", "compile", "eval_batch_size",
-                 "checkpoint_every", "preset")  # fmt: skip
+# Bookkeeping, not what the run is: the same run checkpoints every other iteration or carries another
+# preset name.
+BOOKKEEPING = ("checkpoint_every", "preset")
 
 WARMUP_MODELS = PAPER["warmup"]["models"]  # Sec. 4.2: 110 (and, trained "the same", 1202) warm up
 
@@ -167,9 +156,9 @@ PACK_MAY_DIFFER = ("model", "shortcut", "seed")
 def check_pack(configs: Sequence[Config]) -> None:
     """Runs can be packed if they have one depth and one schedule, and none warms up (Sec. 4.2's
     ResNet-110 warm-up ends when its own training error drops below 80 %, so it trains alone)."""
-    first = asdict(configs[0])
+    first = configs[0].identity()
     for cfg in configs[1:]:
-        differ = [k for k, v in asdict(cfg).items() if k not in PACK_MAY_DIFFER and v != first[k]]
+        differ = [k for k, v in cfg.identity().items() if k not in PACK_MAY_DIFFER and v != first[k]]
         if differ:
             raise ValueError(
                 f"runs of a pack share everything but {', '.join(PACK_MAY_DIFFER)}; {', '.join(differ)} differ"

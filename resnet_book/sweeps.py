@@ -127,6 +127,41 @@ def cost(model: str, iterations: int = 64_000, benchmark: dict | None = None) ->
     }
 
 
+# Peak float32 throughput without tensor cores (TFLOPS) and memory bandwidth (GB/s), from NVIDIA's
+# datasheets: the two GPUs the book meets, the benchmark's H100 and Colab's usual T4.
+GPU_SPECS = {
+    "NVIDIA H100 80GB HBM3": {"fp32_tflops": 67.0, "bandwidth_gb_s": 3350.0},  # H100 SXM5
+    "Tesla T4": {"fp32_tflops": 8.1, "bandwidth_gb_s": 320.0},
+}
+
+
+def on_t4(model: str, iterations: int, batch_size: int = 128, benchmark: dict | None = None) -> dict:
+    """An estimate, not a measurement, of how long ``iterations`` of ``model`` train on Colab's T4.
+
+    A T4 has no native bf16, so the fast path trains in float32 there (``train.amp_choice``). Start from
+    the float32 images/s our CUDA-graph step measured on the benchmark's GPU (lever ``graph_fp32``, read
+    at the net's depth as ``estimate_seconds`` does) and scale it by the *lower* of the T4's two ratios to
+    that GPU: peak float32 throughput and memory bandwidth (``GPU_SPECS``). That assumes the T4 reaches the
+    same share of its peak as the benchmark's GPU did; a small CIFAR-10 net is far from either peak, so
+    the real time may differ in either direction. Training steps only: evaluations add about a tenth."""
+    from .bench import load_benchmarks
+
+    benchmark = benchmark or load_benchmarks()[0]
+    measured = {depth(m, None): row["levers"]["graph_fp32"] for m, row in benchmark["models"].items()
+                if "graph_fp32" in row.get("levers", {})}  # fmt: skip
+    if not measured or benchmark["gpu"] not in GPU_SPECS:
+        raise ValueError(f"no float32 measurement to scale from in the benchmark of {benchmark['gpu']}")
+    there, t4 = GPU_SPECS[benchmark["gpu"]], GPU_SPECS["Tesla T4"]
+    scale = min(t4[k] / there[k] for k in t4)
+    seconds_per_image = _between({d: 1 / r for d, r in measured.items()}, depth(model, None)) / scale
+    return {
+        "minutes": iterations * batch_size * seconds_per_image / 60,
+        "img_s": 1 / seconds_per_image,
+        "from_gpu": benchmark["gpu"],
+        "scale": scale,
+    }
+
+
 # ------------------------------------------------------------------------------------------ the pool
 
 

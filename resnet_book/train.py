@@ -131,6 +131,31 @@ def amp_choice(requested: bool | None, cuda: bool, bf16: bool) -> tuple[bool, st
     return cuda, None
 
 
+@dataclass(frozen=True)
+class Engine:
+    """How fast a run is trained, not what it is: each switch changes the arithmetic only up to rounding
+    (the benchmark measures each one, ``resnet_book.bench``), so a checkpoint resumes under other switches.
+    None is automatic: on for CUDA, off on CPU."""
+
+    amp: bool | None = None  # bf16 autocast where the GPU has native bf16 (not Colab's T4: float32 there)
+    channels_last: bool | None = None
+    cuda_graph: bool | None = None  # the whole step (forward, backward, SGD, next batch) as one CUDA graph
+    # cuDNN tries its algorithms once per shape and keeps the fastest (shapes never change here). On an
+    # H100 the sweep (without it) ran a pack of two ResNet-56s (B+C) at 61 it/s, the benchmark (with it) a
+    # pack of two (plain + A) at 116 it/s: how much of that gap is cuDNN's, not the projections', is unmeasured
+    cudnn_benchmark: bool | None = None
+    # inductor (torch.compile) for the model's forward and backward: fuses BN, ReLU and the shortcut
+    # addition into a few kernels. Measured on ResNet-20 only (H100, data/benchmarks): +28 % alone, +38 % in a
+    # pack of four, loss curve within bf16 noise over 400 iterations. Off by default (CLI: --inductor) until
+    # it is measured on the deeper nets and its paper-schedule error is compared with the fast path's.
+    compile: bool = False
+    eval_batch_size: int = 1000
+
+    def __post_init__(self) -> None:
+        if int(self.eval_batch_size) < 1:
+            raise ValueError(f"Engine.eval_batch_size must be >= 1, got {self.eval_batch_size}")
+
+
 class Trainer:
     """Trains one network with ``Config`` on a ``CIFAR10``; checkpoints, resumes, logs, stops cleanly.
 
@@ -147,20 +172,22 @@ class Trainer:
         checkpoint: str | Path | None = None,
         resume: bool = True,
         callback: Callable[["Trainer", dict], None] | None = None,
+        engine: Engine = Engine(),
     ) -> None:
         self.configs = [config] if isinstance(config, Config) else list(config)
+        self.engine = engine
         if len(self.configs) > 1:
             check_pack(self.configs)
         self.config = cfg = self.configs[0]  # the schedule (shared by a pack)
         self.device = resolve_device(device)
         cuda = self.device.type == "cuda"
-        self.amp, note = amp_choice(cfg.amp, cuda, cuda and _bf16_supported(self.device))
+        self.amp, note = amp_choice(engine.amp, cuda, cuda and _bf16_supported(self.device))
         if note:
             print(f"{torch.cuda.get_device_name(self.device)}: {note}")
-        self.channels_last = cuda if cfg.channels_last is None else cfg.channels_last
-        self.use_graph = cuda if cfg.cuda_graph is None else cfg.cuda_graph
-        self.use_compile = cfg.compile
-        if cuda and (cfg.cudnn_benchmark is None or cfg.cudnn_benchmark):
+        self.channels_last = cuda if engine.channels_last is None else engine.channels_last
+        self.use_graph = cuda if engine.cuda_graph is None else engine.cuda_graph
+        self.use_compile = engine.compile
+        if cuda and (engine.cudnn_benchmark is None or engine.cudnn_benchmark):
             torch.backends.cudnn.benchmark = True  # process-wide: it only picks faster algorithms
         if self.use_graph and not cuda:
             raise ValueError("cuda_graph=True needs a CUDA device")
@@ -308,9 +335,10 @@ class Trainer:
         wrong, loss, images, labels = 0.0, 0.0, self.data.test_images, self.data.test_labels
         try:
             with self._on_stream():
-                for i in range(0, len(labels), self.config.eval_batch_size):
-                    x = self.data.normalize(images[i : i + self.config.eval_batch_size])
-                    y = labels[i : i + self.config.eval_batch_size]
+                size = self.engine.eval_batch_size
+                for i in range(0, len(labels), size):
+                    x = self.data.normalize(images[i : i + size])
+                    y = labels[i : i + size]
                     if self.own_inputs:  # every run sees the same test images
                         x = x.repeat(1, len(self.configs), 1, 1)
                     if self.channels_last:

@@ -126,11 +126,14 @@ def test_a_killed_run_resumes_to_the_same_result(cli, tmp_path):
     assert resumed.final["layer_response_std"] == whole.final["layer_response_std"]
 
 
-def test_the_inductor_switch_reaches_the_config(monkeypatch):
+def test_the_speed_switches_reach_the_engine_not_the_recipe(monkeypatch):
     import resnet_book.__main__ as cli
 
     seen = []
-    monkeypatch.setattr(cli, "cmd_train", lambda args: seen.append(cli.make_config(args, args.model, None, 0)) or 0)
+    monkeypatch.setattr(cli, "cmd_train", lambda args: seen.append(
+        (cli.make_config(args, args.model, None, 0), cli.make_engine(args))) or 0)  # fmt: skip
     assert cli.main(["train", "resnet20", "--inductor"]) == 0
     assert cli.main(["train", "resnet20"]) == 0
-    assert [cfg.compile for cfg in seen] == [True, False]
+    assert cli.main(["train", "resnet20", "--no-cuda-graph"]) == 0
+    assert [(e.compile, e.cuda_graph) for _, e in seen] == [(True, None), (False, None), (False, False)]
+    assert seen[0][0] == seen[1][0] == seen[2][0]  # one recipe: the same run, so the same checkpoint and record

@@ -5,6 +5,7 @@ but fair user would. No test needs a dataset: CLI runs load ``synthetic_cifar10`
 """
 
 import copy
+import dataclasses
 import json
 import math
 import re
@@ -236,7 +237,7 @@ def test_a_loss_far_above_chance_level_stops_the_run_before_a_record(tiny, tmp_p
     if checkpoint:  # a good checkpoint at iteration 4, then the learning rate explodes
         t.advance(4)
         t.log()
-    t.config.lr = 100.0
+    t.config = t.configs[0] = dataclasses.replace(t.config, lr=100.0)
     with pytest.raises(TrainingDiverged, match="diverged, the training loss became .*chance level is 2.30") as err:
         t.run(progress=False)
     assert len(t.history.entries) == (1 if checkpoint else 0)  # nothing logged past the divergence

@@ -83,3 +83,18 @@ def test_resnet_1202_s_cost_is_extrapolated_and_says_so():
     assert measured["measured"] and measured["minutes"] == pytest.approx(64_000 * 128 / h100["models"]["resnet110"]["ours_img_s"] / 60)
     assert not deep["measured"] and 90 < deep["minutes"] < 180  # about 2 hours: far beyond a 25-minute session
     assert 150 < deep["checkpoint_mb"] < 160  # 19.4M weights and as many momentum values, float32
+
+
+def test_the_t4_estimate_scales_the_measured_float32_speed_by_the_tighter_of_two_ratios():
+    """Issue #12: Colab's T4 (float32, no bf16) minutes are estimated from the H100 benchmark, never typed."""
+    from resnet_book.sweeps import GPU_SPECS, on_t4
+
+    bench = load_benchmarks()[0]
+    t4, h100 = GPU_SPECS["Tesla T4"], GPU_SPECS[bench["gpu"]]
+    r20 = on_t4("resnet20", 8_000, benchmark=bench)
+    assert r20["scale"] == min(t4["fp32_tflops"] / h100["fp32_tflops"], t4["bandwidth_gb_s"] / h100["bandwidth_gb_s"])
+    assert r20["img_s"] == pytest.approx(bench["models"]["resnet20"]["levers"]["graph_fp32"] * r20["scale"])
+    assert r20["minutes"] == pytest.approx(8_000 * 128 / r20["img_s"] / 60)
+    assert on_t4("plain56", 8_000, benchmark=bench)["minutes"] > 2 * r20["minutes"]  # deeper, slower
+    with pytest.raises(ValueError, match="no float32 measurement"):
+        on_t4("resnet20", 8_000, benchmark=dict(bench, gpu="Some Other GPU"))

@@ -8,6 +8,7 @@ import torch
 from resnet_book import data as datamod
 from resnet_book.train import (
     Config,
+    Engine,
     Trainer,
     TrainingDiverged,
     amp_choice,
@@ -103,8 +104,8 @@ def test_checkpoint_of_another_run_is_refused(tiny, tmp_path):
         with pytest.raises(ValueError, match=f"different run \\({next(iter(changed))} differ"):
             Trainer(tiny_config(**changed), tiny, "cpu", checkpoint=tmp_path / "c.pt")
     # how it is trained is not what it is: other speed switches or checkpoint spacing resume
-    again = Trainer(tiny_config(checkpoint_every=6, eval_batch_size=7, cuda_graph=False), tiny, "cpu",
-                    checkpoint=tmp_path / "c.pt")  # fmt: skip
+    again = Trainer(tiny_config(checkpoint_every=6), tiny, "cpu", checkpoint=tmp_path / "c.pt",
+                    engine=Engine(eval_batch_size=7, cuda_graph=False))  # fmt: skip
     assert again.resumed_from == 12
 
 
@@ -159,7 +160,7 @@ def test_callback_sees_every_history_entry(tiny):
 def test_inductor_lever_trains_like_eager(tiny):
     """The compile switch (torch.compile of the model) composes with the step and gives the same losses."""
     eager = Trainer(tiny_config(iterations=4, eval_every=2), tiny, "cpu").run(progress=False)
-    compiled = Trainer(tiny_config(iterations=4, eval_every=2, compile=True), tiny, "cpu").run(progress=False)
+    compiled = Trainer(tiny_config(iterations=4, eval_every=2), tiny, "cpu", engine=Engine(compile=True)).run(progress=False)
     for a, b in zip(eager.history.entries, compiled.history.entries):
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
 
