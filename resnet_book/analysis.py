@@ -1,14 +1,17 @@
-"""Analyses of networks that the chapters share: layer responses (Fig. 7) and gradient norms."""
+"""Analyses of networks that the chapters share: layer responses (Fig. 7), gradient norms, and what the
+shortcut options cost (Sec. 3.3)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import BasicBlock, Bottleneck, ResNet
+from .flops import count_flops
+from .models import BasicBlock, Bottleneck, Projection, ResNet, count_parameters
 from .runs import Run
 
 
@@ -87,3 +90,39 @@ def mean_response_std(runs: Sequence[Run]) -> list[float]:
     if not stds or any(not s or len(s) != len(stds[0]) for s in stds):
         raise ValueError(f"Fig. 7 needs layer_response_std of one length in every run: {[r.id for r in runs]}")
     return [sum(layer) / len(layer) for layer in zip(*stds)]
+
+
+def mean_response(run: Run) -> float:
+    """Fig. 7 in one number: the mean over a net's 3x3 layers of their response std
+    (``final.layer_response_std``). The paper's two findings (Sec. 4.2) compare it: a ResNet below its
+    plain twin, and a deeper ResNet below a shallower one."""
+    stds = run.final.get("layer_response_std")
+    if not stds:
+        raise ValueError(f"record {run.id} has no layer_response_std (Fig. 7)")
+    return sum(stds) / len(stds)
+
+
+@dataclass(frozen=True)
+class ShortcutCost:
+    """What a net costs with one shortcut option (Sec. 3.3, options A/B/C): its parameters and FLOPs
+    (multiply-adds, fvcore), the part of them in the shortcuts of each stage, and its projections."""
+
+    params: int
+    flops: int
+    stages: tuple[tuple[int, int], ...]  # per stage: (parameters, FLOPs) of its blocks' shortcuts
+    projections: int  # 1x1 projections W_s (Eqn. 2): B has one per stage transition, C one per block
+
+
+def shortcut_cost(model: ResNet, input_size: int = 32) -> ShortcutCost:
+    """``ShortcutCost`` of ``model`` for one ``input_size`` x ``input_size`` image, from one fvcore trace.
+
+    Option A is free (zero-padding, Sec. 3.3); B and C pay for their projections, which Sec. 4.1 finds
+    "not essential" on ImageNet (Table 3) and chapter 3 counts."""
+    flops = count_flops(model, input_size, by_module=True)
+    stages = tuple(
+        (sum(count_parameters(block.shortcut) for block in stage if block.shortcut is not None),
+         sum(flops.get(f"stages.{i}.{j}.shortcut", 0) for j in range(len(stage))))
+        for i, stage in enumerate(model.stages)
+    )  # fmt: skip
+    projections = sum(isinstance(m, Projection) for m in model.modules())
+    return ShortcutCost(count_parameters(model), flops[""], stages, projections)

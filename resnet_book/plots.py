@@ -1,20 +1,27 @@
 """Figures drawn like the paper's: Fig. 6 curves (dashed training error, bold test error) and Fig. 7.
 
-Every function takes ``Run`` records (``resnet_book.runs``) or a live ``Trainer``'s history and returns a
-matplotlib ``Figure``; captions naming each curve's source come from ``caption(runs)``. Where a net has
-several recorded seeds (``runs.find_runs``), pass them as one list: its curve is the mean over the seeds
-and a band spans their min-max; one run is drawn as is, without a band.
+The curves take ``Run`` records (``resnet_book.runs``) or a live ``Trainer``'s history (``LiveFigure``
+redraws them in place while it trains) and return a matplotlib ``Figure``; captions naming each curve's
+source come from ``caption(runs)``. Where a net has several recorded seeds (``runs.find_runs``), pass them
+as one list: its curve is the mean over the seeds and a band spans their min-max; one run is drawn as is,
+without a band. A net not recorded yet says so on the figure (``not_recorded``). Also the chapters' other
+repeated figures: chapter 3's one-option figure (``shortcut_option``), chapter 4's bars of what a block or
+a stage costs (``block_costs``, ``grouped_bars``), and ``Table``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from .models import Net
 from .runs import Run, as_seeds
+
+if TYPE_CHECKING:
+    from .analysis import ShortcutCost
 
 Runs = Run | Sequence[Run]  # one run, or the seeds of one net
 
@@ -223,4 +230,127 @@ def fig1(shallow: Run, deep: Run, ylim: tuple[float, float] = (0, 20)) -> Figure
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle("Fig. 1, ours: plain nets on CIFAR-10", fontsize=10)
+    return fig
+
+
+class LiveFigure:
+    """``live_curves`` of trainers still running, redrawn in place in the notebook after every evaluation:
+    pass ``redraw`` as each ``Trainer``'s callback. Until the first evaluation it shows ``waiting``.
+    Fill ``trainers`` (label -> trainer) as the trainers start; a live cell watches the curves of Fig. 6
+    grow, as the recorded runs drew them."""
+
+    def __init__(
+        self, trainers: Mapping[str, object], title: str = "live: dashed training error, bold test error",
+        waiting: str = "*The curves appear after the first evaluation.*",
+    ) -> None:  # fmt: skip
+        from IPython import display
+
+        self.trainers, self.title = trainers, title
+        self.handle = display.display(display.Markdown(waiting), display_id=True)
+
+    def redraw(self, trainer: object = None, entry: dict | None = None) -> None:
+        """The ``Trainer`` callback (``trainer``, ``entry`` unused): the figure drawn anew, shown in place."""
+        fig = live_curves(dict(self.trainers))
+        fig.axes[0].set_title(self.title)
+        if self.handle is not None:  # None outside a notebook: nothing to update
+            self.handle.update(fig)
+        plt.close(fig)  # shown through the handle only
+
+
+# Chapter 3's shortcut options, one colour each (A and B as in diagrams.SHORTCUT_STYLE).
+OPTION_COLORS = {"A": "#e6a000", "B": "#2b83ba", "C": "#7b3294"}
+
+
+def not_recorded(ax: plt.Axes, what: str, paper: str = "") -> None:
+    """In place of a net's curves: "<what>: not recorded yet" in red and, below it, what the paper measured
+    (``paper``), so that a missing run is said on the figure, never left blank."""
+    from .report import NOT_RECORDED
+
+    ax.text(0.5, 0.65, f"{what}:\n{NOT_RECORDED}", ha="center", va="center", fontsize=12, color="#aa0000",
+            transform=ax.transAxes)
+    if paper:
+        ax.text(0.5, 0.25, paper, ha="center", va="center", fontsize=9.5, transform=ax.transAxes)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def shortcut_option(option: str, seeds: Runs | None, costs: Mapping[tuple[str, str], ShortcutCost]) -> Figure:
+    """Chapter 3's figure of one shortcut option (Sec. 3.3): ResNet-20's shortcuts drawn from the model
+    (``diagrams.draw_shortcuts``); the recorded curves of ResNet-20 with that option (``seeds``: mean and
+    band), or "not recorded yet" beside what the paper measured with it on ImageNet (Table 3, ResNet-34);
+    and what its shortcuts cost, stage by stage in ResNet-20 and 56 and in all of ResNet-34 over option A
+    (``costs[name, option]``, from ``analysis.shortcut_cost``)."""
+    from . import diagrams, paper, report
+    from .models import get_model
+
+    fig = plt.figure(figsize=(8.5, 5.4))
+    grid = fig.add_gridspec(2, 2, height_ratios=[1, 2.3], width_ratios=[1, 1.15], hspace=0.25)
+    diagrams.draw_shortcuts(fig.add_subplot(grid[0, :]), get_model("resnet20", shortcut=option))
+    ax, seeds = fig.add_subplot(grid[1, 0]), as_seeds(seeds)
+    if seeds:
+        error_curves([seeds], ax, colors=[OPTION_COLORS[option]])
+        ax.set_title(f"ResNet-20 ({option}), recorded on {seeds[0].dataset}:\n"
+                     f"test err. (%) {report.summary(seeds)}", fontsize=9)
+    else:
+        top1, top5 = paper.TABLE3[f"resnet34 {option}"]
+        not_recorded(ax, f"ResNet-20 ({option}) on CIFAR-10",
+                     f"Paper, Table 3\n(ImageNet, ResNet-34 {option}):\ntop-1 {top1:.2f} %, top-5 {top5:.2f} %")
+    tax = fig.add_subplot(grid[1, 1])
+    tax.axis("off")
+    tax.set_title("what the shortcuts cost (FLOPs: multiply-adds)", fontsize=9)
+    rows = report.shortcut_cost_rows({f"ResNet-{d}": costs[f"resnet{d}", option] for d in (20, 56)})
+    table = tax.table(cellText=rows, colLabels=["", "stage 1", "stage 2", "stage 3", "total"], bbox=[0, 0.35, 1, 0.6],
+                      cellLoc="center", colWidths=[0.33, 0.15, 0.15, 0.15, 0.22])
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    note = report.shortcut_cost_note(costs["resnet34", option], costs["resnet34", "A"])
+    tax.text(0.5, 0.12, note, ha="center", va="center", fontsize=8, transform=tax.transAxes)
+    fig.suptitle(f"Shortcut option {option}", fontsize=13, y=1.0)
+    return fig
+
+
+def grouped_bars(
+    ax: plt.Axes, groups: Sequence[str], series: Mapping[str, Sequence[float]], colors: Sequence[str],
+    width: float = 0.38, fontsize: float | None = None,
+) -> None:  # fmt: skip
+    """Bars side by side: one group per label of ``groups`` (the x ticks), in each one bar per series
+    (``series``: legend label -> one value per group), e.g. Table 1's stages of ResNet-34 and ResNet-50."""
+    n = len(series)
+    for k, ((label, values), color) in enumerate(zip(series.items(), colors)):
+        ax.bar([i + (k - (n - 1) / 2) * width for i in range(len(groups))], values, width=width, color=color,
+               label=label)
+    ax.set_xticks(range(len(groups)), groups, **({} if fontsize is None else {"fontsize": fontsize}))
+
+
+# Fig. 5's layers (chapter 4), one colour each.
+FIG5_COLORS = {"3x3, 64": "#2b83ba", "1x1, 64": "#abdda4", "1x1, 256": "#fdae61"}
+
+
+def stacked_bars(
+    ax: plt.Axes, bars: Mapping[str, Sequence[tuple[str, float]]], colors: Mapping[str, str], title: str = ""
+) -> None:  # fmt: skip
+    """One bar per key of ``bars``, stacked from its (segment label, value) pairs, each segment named on
+    it and coloured by ``colors[label]``, the total written on top (Fig. 5: a block's cost, layer by layer)."""
+    for x, segments in enumerate(bars.values()):
+        bottom = 0.0
+        for label, value in segments:
+            ax.bar(x, value, bottom=bottom, color=colors[label], edgecolor="white", width=0.55)
+            ax.text(x, bottom + value / 2, label, ha="center", va="center", fontsize=8)
+            bottom += value
+        ax.text(x, bottom, f"{bottom:.1f}", ha="center", va="bottom")
+    ax.set_xticks(range(len(bars)), list(bars))
+    ax.set_title(title, fontsize=10)
+    ax.margins(y=0.12)
+
+
+def block_costs(blocks: Mapping[str, Sequence[tuple[str, int, int]]], title: str = "") -> Figure:
+    """Fig. 5's claim, "similar time complexity" (Sec. 4.1), drawn: per block (``blocks``: name -> its
+    layers as (label, parameters, multiply-adds)) a bar of its parameters (x10^3, left) and one of its
+    multiply-adds (x10^6, right), a segment per layer (``stacked_bars``, coloured by ``FIG5_COLORS``)."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for ax, index, unit, what in ((axes[0], 1, 1e3, "parameters (x10^3)"), (axes[1], 2, 1e6, "multiply-adds (x10^6)")):
+        bars = {name: [(layer[0], layer[index] / unit) for layer in layers] for name, layers in blocks.items()}
+        stacked_bars(ax, bars, FIG5_COLORS, what)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     return fig

@@ -4,8 +4,10 @@ A sentence such as "the plain nets' training error rises with depth" is printed 
 functions, never typed, so it cannot go stale when a record changes (chapters 1, 2, 3, 5). Where a net
 has several recorded seeds (``runs.find_runs``), its number is the mean over them, and the spread
 between seeds is printed beside every "A beats B" (``compare``, ``spread_note``): a gap smaller than the
-spread does not order two nets. Also the package's own source, shown in a chapter where it is the
-subject (``show_source``).
+spread does not order two nets. The cells of the chapters' tables come from here too, so that a missing
+record reads "not recorded yet" everywhere (``number``, ``summary``, ``record_ids``, ``how_trained``), and
+so do the costs set beside each other (``increase``, ``beside``, ``shortcut_cost_rows``). Also the package's
+own source, shown in a chapter where it is the subject (``show_source``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ import statistics
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .runs import Run, as_seeds
+
+if TYPE_CHECKING:
+    from .analysis import ShortcutCost
 
 NOT_RECORDED = "not recorded yet"
 # Sec. 4.2 (CIFAR-10 recipe): lr 0.1 until iteration 32k; the first 5k are left out of averages
@@ -27,6 +33,54 @@ FIRST_LR_WINDOW = (5_000, 32_000)
 def percent(run: Run | None, key: str = "test_error") -> str:
     """A final error of a record in % with two decimals, or "not recorded yet"."""
     return NOT_RECORDED if run is None else f"{100 * run.final[key]:.2f}"
+
+
+def number(value: float | None, spec: str, missing: str = NOT_RECORDED) -> str:
+    """``value`` formatted with ``spec`` (e.g. ".2f"), or ``missing`` where there is none: a net not recorded
+    yet (the default), a number the paper does not print ("-"), one not computed on this page."""
+    return missing if value is None else format(value, spec)
+
+
+def increase(value: float, base: float) -> str:
+    """How much ``value`` adds to ``base``, in % of ``base``: "+1.0 %" (e.g. what option B's projections
+    add to option A's parameters, Sec. 3.3)."""
+    return f"{100 * (value - base) / base:+.1f} %"
+
+
+def beside(base: float, other: float, spec: str = ",.0f", unit: float = 1) -> list[str]:
+    """Three cells of a table: ``base`` and ``other`` in ``unit`` with ``spec``, then ``other / base`` as
+    "1.96x" (e.g. a bottleneck block with a projection shortcut against an identity, Sec. 4.1: "doubled")."""
+    return [format(base / unit, spec), format(other / unit, spec), f"{other / base:.2f}x"]
+
+
+def shortcut_cost_rows(costs: Mapping[str, ShortcutCost]) -> list[list[str]]:
+    """What each net's shortcuts cost, stage by stage then in total (``analysis.shortcut_cost``): per net
+    (``costs``: its label, e.g. "ResNet-20", -> its cost with one option, Sec. 3.3) a row of parameters
+    and a row of FLOPs (multiply-adds, "0.15 M")."""
+    rows = []
+    for label, cost in costs.items():
+        params, flops = [p for p, _ in cost.stages], [f for _, f in cost.stages]
+        rows.append([f"{label} params"] + [f"{p:,}" for p in [*params, sum(params)]])
+        rows.append([f"{label} FLOPs"] + [f"{f / 1e6:.2f} M" for f in [*flops, sum(flops)]])
+    return rows
+
+
+def shortcut_cost_note(cost: ShortcutCost, a: ShortcutCost, net: str = "ResNet-34 at 224x224") -> str:
+    """What an option's projections add to a whole net over option A (``a``), in two lines, e.g. for the
+    ResNet-34 of Table 3: "ResNet-34 at 224x224 (16 projections): +1.07 M params, ..."."""
+    return (
+        f"{net} ({cost.projections} projections): +{(cost.params - a.params) / 1e6:.2f} M params,\n"
+        f"+{(cost.flops - a.flops) / 1e9:.2f} G FLOPs over option A ({a.params / 1e6:.1f} M params, {a.flops / 1e9:.2f} G)"
+    )
+
+
+def record_ids(runs: Run | Sequence[Run] | None) -> str:
+    """Which records a net's numbers come from: "resnet20-B-paper-seed0", for several seeds
+    "resnet20-B-paper, seeds 0, 1", or "not recorded yet"."""
+    seeds = as_seeds(runs)
+    if len(seeds) <= 1:
+        return seeds[0].id if seeds else NOT_RECORDED
+    return f"{seeds[0].id.rsplit('-seed', 1)[0]}, seeds {', '.join(str(r.seed) for r in seeds)}"
 
 
 Key = str | Callable[[Run], float]  # a final error ("test_error", "train_error") or a number of a run
@@ -229,8 +283,20 @@ def first_phase(run: Run, window: tuple[int, int] = FIRST_LR_WINDOW) -> float:
     return 100 * sum(errors) / len(errors)
 
 
-def how_trained(run: Run) -> str:
-    """"alone", "packed with ..." (``resnet_book.packed``), or "not in the record" for early records."""
+def how_trained(runs: Run | Sequence[Run] | None) -> str:
+    """How a net was trained: "alone", "packed with ..." (``resnet_book.packed``), or "not in the record"
+    for early records. For several seeds it is said once where every seed trained the same way, "alone
+    (each of 3 seeds)", else seed by seed: "seed 0: alone; seed 1: packed with ..."."""
+    seeds = as_seeds(runs)
+    if not seeds:
+        return NOT_RECORDED
+    how = [_how_one(run) for run in seeds]
+    if len(set(how)) == 1:
+        return how[0] + (f" (each of {len(how)} seeds)" if len(how) > 1 else "")
+    return "; ".join(f"seed {run.seed}: {h}" for run, h in zip(seeds, how))
+
+
+def _how_one(run: Run) -> str:
     if run.packed_with is None:
         return "not in the record"
     return "packed with " + ", ".join(run.packed_with) if run.packed_with else "alone"

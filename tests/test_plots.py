@@ -88,3 +88,99 @@ def test_twin_curves_and_fig7_take_the_seeds_of_a_net(tmp_path):
     assert len(fig.axes[0].lines) == 1
     plt.close(fig)
     assert plots.caption([seeds]).count("Source: ") == 2
+
+
+# Pieces of presentation the chapters call instead of drawing them again (issue #15).
+
+
+def _texts(fig) -> str:
+    return "\n".join(t.get_text() for ax in fig.axes for t in ax.texts)
+
+
+def _costs():
+    """Shortcut costs of ResNet-20, 56 and 34 per option, made up (tracing ResNet-34 at 224 is slow)."""
+    from resnet_book.analysis import ShortcutCost
+
+    def cost(params, projections, stage):
+        return ShortcutCost(params, 10 * params, ((0, 0), (stage, 2 * stage), (stage, 2 * stage)), projections)
+
+    sizes = {"resnet20": 270_000, "resnet56": 850_000, "resnet34": 21_800_000}
+    return {(n, o): cost(p + extra, k, s) for n, p in sizes.items()
+            for o, extra, k, s in (("A", 0, 0, 0), ("B", 3_000, 2, 1_000), ("C", 10_000, 9, 2_000))}  # fmt: skip
+
+
+def test_shortcut_option_draws_the_recorded_curves_in_the_options_colour():
+    from resnet_book import report
+
+    seeds = runs.find_runs("resnet20", shortcut="B")
+    fig = plots.shortcut_option("B", seeds, _costs())
+    curves = fig.axes[1]
+    assert {line.get_color() for line in curves.lines} == {plots.OPTION_COLORS["B"]}
+    assert report.summary(seeds) in curves.get_title() and "ResNet-20 (B)" in curves.get_title()
+    assert "not recorded yet" not in _texts(fig)
+    cells = {cell.get_text().get_text() for cell in fig.axes[2].tables[0].get_celld().values()}
+    assert {"ResNet-20 params", "ResNet-56 FLOPs", "1,000", "2,000", "total"} <= cells
+    assert "ResNet-34 at 224x224 (2 projections): +0.00 M params" in _texts(fig)  # 3,000 params over A
+    plt.close(fig)
+
+
+def test_shortcut_option_without_a_record_says_so_beside_the_papers_table_3():
+    fig = plots.shortcut_option("C", [], _costs())
+    curves = fig.axes[1]
+    assert not curves.lines and not curves.get_xticks().size
+    text = _texts(fig)
+    assert "ResNet-20 (C) on CIFAR-10:\nnot recorded yet" in text
+    assert "ResNet-34 C" in text and "top-1 24.19 %, top-5 7.40 %" in text  # Table 3, option C
+    assert "(9 projections)" in text
+    plt.close(fig)
+
+
+def test_stacked_bars_stack_each_blocks_layers_and_write_the_total():
+    blocks = {"basic, 64-d": [("3x3, 64", 36_864, 115.6e6), ("3x3, 64", 36_864, 115.6e6)],
+              "bottleneck, 256-d": [("1x1, 64", 16_384, 51.4e6), ("3x3, 64", 36_864, 115.6e6),
+                                    ("1x1, 256", 16_384, 51.4e6)]}  # fmt: skip
+    fig = plots.block_costs(blocks, "Fig. 5")
+    params, flops = fig.axes
+    bars = params.patches
+    assert [b.get_height() for b in bars] == pytest.approx([36.864, 36.864, 16.384, 36.864, 16.384])
+    assert bars[3].get_y() == pytest.approx(16.384)  # the 3x3 sits on the first 1x1
+    assert matplotlib.colors.to_hex(bars[2].get_facecolor()) == plots.FIG5_COLORS["1x1, 64"]
+    totals = [t.get_text() for t in flops.texts if t.get_va() == "bottom"]  # on top of each bar
+    assert totals == ["231.2", "218.4"]  # multiply-adds (x10^6) per block
+    assert [t.get_text() for t in params.get_xticklabels()] == list(blocks) and fig.texts[0].get_text() == "Fig. 5"
+    plt.close(fig)
+
+
+def test_grouped_bars_put_one_bar_per_series_around_each_group():
+    fig, ax = plt.subplots()
+    plots.grouped_bars(ax, ["stem", "fc"], {"resnet34": [118, 0.5], "resnet50": [118, 2.0]}, ["red", "blue"], width=0.4)
+    xs = [round(b.get_x() + b.get_width() / 2, 6) for b in ax.patches]
+    assert xs == [-0.2, 0.8, 0.2, 1.2] and [b.get_height() for b in ax.patches] == [118, 0.5, 118, 2.0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["stem", "fc"]
+    assert [h.get_label() for h in ax.get_legend_handles_labels()[0]] == ["resnet34", "resnet50"]
+    plt.close(fig)
+
+
+def test_live_figure_redraws_the_trainers_curves_in_place(monkeypatch):
+    from types import SimpleNamespace
+
+    from IPython import display
+
+    shown, updates = [], []
+    handle = SimpleNamespace(update=lambda fig: updates.append((fig.axes[0].get_title(), len(fig.axes[0].lines))))
+    monkeypatch.setattr(display, "display", lambda obj, display_id: shown.append(obj) or handle)
+    trainers, open_before = {}, plt.get_fignums()
+    live = plots.LiveFigure(trainers, title="live")
+    assert "first evaluation" in shown[0].data  # a placeholder until there is a curve
+    entry = {"iteration": 5, "train_error": 0.8, "test_error": 0.85}
+    trainers["plain-20"] = SimpleNamespace(history=SimpleNamespace(entries=[entry]),
+                                           config=SimpleNamespace(model="plain20"))  # fmt: skip
+    live.redraw(trainers["plain-20"], entry)
+    assert updates == [("live", 2)]  # its training and test error, drawn anew in the same output
+    assert plt.get_fignums() == open_before  # closed: shown through the handle only
+
+
+def test_live_figure_outside_a_notebook_redraws_without_failing():
+    live = plots.LiveFigure({})  # IPython's display returns no handle outside a notebook
+    assert live.handle is None
+    live.redraw()

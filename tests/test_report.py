@@ -156,3 +156,62 @@ def test_spread_note_over_several_nets(seeds):
     assert report.spread_note(groups) == "seeds of one net differ by up to 0.40 points (2 of 3 nets have 2+ runs)"
     assert unwrapped(report.spread_note(groups, gaps=[0.9, -0.3])).endswith("the smallest gap, 0.30 points, is within it")
     assert unwrapped(report.spread_note(groups, gaps=[0.9])).endswith("0.90 points, is larger than that")
+
+
+# Table cells and lines the chapters print (issue #15: one place for "not recorded yet" and its kin).
+
+
+def test_number_formats_a_value_or_says_what_is_missing():
+    assert report.number(6.4321, ".2f") == "6.43" and report.number(1234.5, ",.0f") == "1,234"
+    assert report.number(None, ".3f") == "not recorded yet"  # a net without a record
+    assert report.number(None, ".2f", "-") == "-"  # a number the paper does not print
+    assert report.number(0.0, ".1f", "-") == "0.0"  # zero is a value, not a missing one
+
+
+def test_increase_and_beside_compare_a_cost_with_its_base():
+    assert report.increase(272_474, 269_722) == "+1.0 %" and report.increase(90, 100) == "-10.0 %"
+    assert report.beside(2_000, 3_920) == ["2,000", "3,920", "1.96x"]
+    assert report.beside(21.8e6, 38.0e6, ",.1f", unit=1e6) == ["21.8", "38.0", "1.74x"]
+
+
+def _packed(path, packed_with):
+    """Rewrite a record's provenance as trained alone (``[]``) or packed with ``packed_with``."""
+    import json
+
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record["provenance"]["fast_path"] = {"packed_runs": 1 + len(packed_with)}
+    record["provenance"]["trained_concurrently_with"] = list(packed_with)
+    path.write_text(json.dumps(record), encoding="utf-8")
+
+
+def test_record_ids_and_how_trained_say_it_once_for_the_seeds_of_a_net(tmp_path):
+    from fakes import write_seeds
+
+    paths = write_seeds(tmp_path, "resnet56", [0.110, 0.111, 0.112])
+    for path in paths:
+        _packed(path, [])
+    seeds = runs.find_runs("resnet56", directory=tmp_path)
+    assert report.record_ids(seeds) == "resnet56-A-paper, seeds 0, 1, 2"
+    assert report.record_ids(seeds[1]) == report.record_ids(seeds[1:2]) == "resnet56-A-paper-seed1"
+    assert report.how_trained(seeds) == "alone (each of 3 seeds)"
+    assert report.how_trained(seeds[0]) == report.how_trained(seeds[:1]) == "alone"
+    _packed(paths[1], ["plain56-plain-paper-seed1"])
+    seeds = runs.find_runs("resnet56", directory=tmp_path)
+    assert report.how_trained(seeds) == "seed 0: alone; seed 1: packed with plain56-plain-paper-seed1; seed 2: alone"
+    assert report.record_ids([]) == report.how_trained(None) == "not recorded yet"
+
+
+def test_shortcut_cost_rows_and_note_sum_the_stages_and_subtract_option_a():
+    from resnet_book.analysis import ShortcutCost
+
+    b = ShortcutCost(params=272_474, flops=41_218_688, stages=((0, 0), (576, 147_456), (2_176, 139_264)), projections=2)
+    assert report.shortcut_cost_rows({"ResNet-20": b}) == [
+        ["ResNet-20 params", "0", "576", "2,176", "2,752"],
+        ["ResNet-20 FLOPs", "0.00 M", "0.15 M", "0.14 M", "0.29 M"],
+    ]
+    a = ShortcutCost(params=21_797_672, flops=3_671_000_000, stages=(), projections=0)
+    c = ShortcutCost(params=22_867_000, flops=3_900_000_000, stages=(), projections=16)
+    assert report.shortcut_cost_note(c, a) == (
+        "ResNet-34 at 224x224 (16 projections): +1.07 M params,\n"
+        "+0.23 G FLOPs over option A (21.8 M params, 3.67 G)"
+    )
