@@ -177,7 +177,7 @@ def say_plan(jobs: list[list[tuple]], iterations: int) -> int:
     print(f"{len(jobs)} jobs, {iterations:,} iterations each; minutes estimated from the benchmark on {gpu} "
           "(training steps; evaluations add a little):")  # fmt: skip
     for i, row in enumerate(rows, 1):
-        runs = " + ".join(f"{m}-{s or 'plain'}-seed{seed}" for m, s, seed in row["job"])
+        runs = " + ".join(Net.parse(m, s, family="cifar").run_name(seed) for m, s, seed in row["job"])
         fits = "" if row["fits"] else "  longer than one lease: its checkpoint must travel to the next"
         print(f"{i:3}. lease {row['lease']}: {row['minutes']:5.1f} min  {runs}{fits}")
     leases = rows[-1]["lease"]

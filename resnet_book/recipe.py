@@ -2,7 +2,8 @@
 
 Its numbers come from ``paper.CIFAR_RECIPE`` (one source); ``preset`` gives a named schedule (``paper``,
 ``quick``, ``colab``) for a model, scaled as a whole when its length changes. ``Config.identity`` is what a
-run is (everything but the engine's speed switches): a checkpoint resumes only into the same identity,
+run is (every field but checkpoint spacing and the preset's name; the speed switches are not in a
+``Config`` at all but in ``train.Engine``): a checkpoint resumes only into the same identity,
 and runs of a pack share all of it but model, shortcut and seed (``check_pack``). The trainer
 (``resnet_book.train``) runs a ``Config``; the records (``resnet_book.runs``) store its schedule.
 """
