@@ -4,6 +4,8 @@
 * Fig. 3, compact: VGG-19, plain-34 and ResNet-34 as strips of layers, one colour per width, with the
   ResNet's shortcuts as arcs, dashed where the dimensions increase (Sec. 3.3).
 * Fig. 5: a basic block on 64 channels beside a bottleneck block on 256 (Sec. 4.1).
+* The sequel's Fig. 4 (a) and (e): the original unit and the full pre-activation unit as the sequence of
+  weight, BN and ReLU layers their forward pass applies, traced from the code (``draw_unit``).
 
 Blocks are read from ``get_model`` (their convolutions' kernel sizes and widths, their shortcut's type);
 only VGG-19, which the package does not build, is typed here, from Fig. 3 of the paper.
@@ -11,16 +13,18 @@ only VGG-19, which the package does not build, is typed here, from Fig. 3 of the
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
+import torch.nn.functional as F
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
-from torch import nn
+from torch import fx, nn
 
-from .models import Projection, ResNet, ZeroPadShortcut, get_model
+from .models import GatedShortcut, Projection, ResNet, ScaledShortcut, ZeroPadShortcut, get_model
 
 # One colour per width (channels), shared by every diagram.
 WIDTH_COLORS = {16: "#fde0c5", 32: "#facba6", 64: "#f8b58b", 128: "#a6d96a", 256: "#74add1", 512: "#b2abd2"}
@@ -47,11 +51,16 @@ def _conv_kind(conv: nn.Conv2d) -> str:
 
 
 def shortcut_kind(block: nn.Module) -> str | None:
-    """None (plain), "identity", "zero-padding" (option A) or "projection" (options B, C)."""
+    """None (plain), "identity", "zero-padding" (option A) or "projection" (options B, C); "scaled" or
+    "gated" for the sequel's variants (``models.shortcut_variant``)."""
     s = getattr(block, "shortcut", None)
     if s is None:
         return None
-    if isinstance(s, Projection):
+    if isinstance(s, ScaledShortcut):
+        return "scaled"
+    if isinstance(s, GatedShortcut):
+        return "gated"
+    if isinstance(s, (Projection, nn.Conv2d)):  # a pre-activation unit's projection is a bare 1x1 conv
         return "projection"
     return "zero-padding" if isinstance(s, ZeroPadShortcut) else "identity"
 
@@ -63,7 +72,7 @@ def _box(ax: Axes, x: float, y: float, text: str, color: str, w: float = 2.2, h:
 
 
 def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float], **kw) -> None:
-    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=10, color="black", **kw))
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=10, **{"color": "black", **kw}))
 
 
 def draw_block(ax: Axes, block: nn.Module, title: str = "", input_label: str | None = None) -> None:
@@ -208,6 +217,8 @@ SHORTCUT_STYLE = {
     "identity": ("#777777", "-", 1.2, "identity"),
     "zero-padding": ("#e6a000", "--", 2.2, "zero-padding, stride 2 (A)"),
     "projection": ("#2b83ba", "-", 2.8, "projection: 1x1 conv + BN (B, C)"),
+    "scaled": ("#d7191c", ":", 2.2, "scaled (the sequel's Fig. 2(b))"),
+    "gated": ("#7b3294", ":", 2.2, "gated (the sequel's Fig. 2(d))"),
 }
 
 
@@ -236,3 +247,109 @@ def draw_shortcuts(ax: Axes, model: ResNet) -> None:
     handles = [Line2D([], [], color=c, linestyle=ls, linewidth=w, label=lab)
                for c, ls, w, lab in SHORTCUT_STYLE.values()]
     ax.legend(handles=handles, loc="upper center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, 1.45), frameon=False)
+
+
+# The sequel's Fig. 4: one colour per kind of layer in a unit.
+UNIT_COLORS = {"BN": "#c6dbef", "ReLU": "#c7e9c0"}
+
+
+def _step_label(graph_module: fx.GraphModule, node: fx.Node) -> str:
+    """A traced operation as the sequel's Fig. 4 names it: "weight" (with the paper's "3x3, 16"), "BN", "ReLU"."""
+    if node.op == "call_module":
+        module = graph_module.get_submodule(node.target)
+        if isinstance(module, nn.Conv2d):
+            return "weight\n" + conv_label(module)
+        if isinstance(module, nn.BatchNorm2d):
+            return "BN"
+        if isinstance(module, nn.ReLU):
+            return "ReLU"
+        return type(module).__name__
+    if node.op == "call_function" and node.target is F.relu:
+        return "ReLU"
+    return getattr(node.target, "__name__", str(node.target))
+
+
+class _UnitTracer(fx.Tracer):
+    """Traces a unit's forward pass, its shortcut kept whole (one node, whatever it holds)."""
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return module_qualified_name == "shortcut" or super().is_leaf_module(m, module_qualified_name)
+
+
+def unit_steps(block: nn.Module) -> tuple[list[str], list[str]]:
+    """The layers of one residual unit in the order its ``forward`` applies them, traced with ``torch.fx``:
+    those of the residual branch F (before the addition) and those after the addition.
+
+    For the first paper's unit (the sequel's Fig. 4(a)): weight, BN, ReLU, weight, BN, then ReLU after the
+    addition; for the full pre-activation unit (Fig. 4(e)): BN, ReLU, weight, BN, ReLU, weight, nothing after.
+    The shortcut is not listed (``shortcut_kind`` names it); where a pre-activation unit's projection starts
+    after its first BN + ReLU, those two are listed all the same (the residual branch applies them)."""
+    traced = fx.GraphModule(block, _UnitTracer().trace(block))
+    nodes = list(traced.graph.nodes)
+    adds = [n for n in nodes if n.op == "call_function" and n.target in (operator.add, operator.iadd)]
+    if len(adds) != 1:
+        raise ValueError(f"{type(block).__name__}: not a residual unit (its forward has {len(adds)} additions)")
+    add = adds[0]
+    shortcut_nodes = {n for n in nodes if n.op == "call_module" and n.target == "shortcut"}
+    branch: set[fx.Node] = set()
+    stack = [a for a in add.args if isinstance(a, fx.Node)]
+    while stack:  # everything the addition depends on, but the input itself and the shortcut
+        n = stack.pop()
+        if n.op == "placeholder" or n in shortcut_nodes or n in branch:
+            continue
+        branch.add(n)
+        stack.extend(a for a in n.args if isinstance(a, fx.Node))
+    after = nodes[nodes.index(add) + 1 :]
+    residual = [_step_label(traced, n) for n in nodes if n in branch]
+    return residual, [_step_label(traced, n) for n in after if n.op not in ("output", "placeholder")]
+
+
+def draw_unit(ax: Axes, block: nn.Module, title: str = "") -> None:
+    """One residual unit as the sequel draws it (Fig. 4): ``x_l`` at the top, the residual branch's layers
+    (``unit_steps``) down to the addition, the shortcut beside them, whatever follows the addition, ``x_l+1``.
+    The original unit and the pre-activation unit have six layers each and come out the same height."""
+    residual, after = unit_steps(block)
+    kind = shortcut_kind(block)
+    step, x, y = 0.75, 0.0, 0.0
+    ax.text(x, y + 0.1, "$x_l$", ha="center", va="bottom", fontsize=11)
+    for label in residual:
+        _arrow(ax, (x, y), (x, y - step + 0.25))
+        y -= step
+        color = UNIT_COLORS.get(label, WIDTH_COLORS.get(16) if label.startswith("weight") else OTHER_COLOR)
+        _box(ax, x, y, label, color, w=1.7, h=0.5)
+        y -= 0.25
+    _arrow(ax, (x, y), (x, y - 0.38))
+    add_y = y - 0.5
+    ax.add_patch(Circle((x, add_y), 0.12, facecolor="white", edgecolor="black"))
+    ax.text(x, add_y, "+", ha="center", va="center", fontsize=11)
+    side = x + 1.45  # the shortcut: grey and bold where it is clean, as the sequel's grey arrows
+    color, width = ("#888888", 3.0) if kind == "identity" else ("black", 1.2)
+    ax.plot([x, side, side], [0.0, 0.0, add_y], color=color, linewidth=width, solid_capstyle="butt")
+    _arrow(ax, (side, add_y), (x + 0.12, add_y), color=color, linewidth=width)
+    ax.text(side + 0.1, (0.0 + add_y) / 2, kind or "", ha="left", va="center", fontsize=9)
+    y = add_y - 0.12
+    for label in after:
+        _arrow(ax, (x, y), (x, y - step + 0.25))
+        y -= step
+        _box(ax, x, y, label, UNIT_COLORS.get(label, OTHER_COLOR), w=1.7, h=0.5)
+        y -= 0.25
+    if not after:
+        ax.text(x - 0.15, y - 0.3, "nothing after\nthe addition", ha="right", va="center", fontsize=8, style="italic")
+    end = y - 0.55
+    _arrow(ax, (x, y), (x, end + 0.05))
+    ax.text(x, end, "$x_{l+1}$", ha="center", va="top", fontsize=11)
+    ax.set_title(title, fontsize=10)
+    xlim, ylim = (-2.4, 2.6), (end - 0.5, 0.6)
+    # a white background the size of the axes: a figure cropped to its drawing ("tight") keeps that size,
+    # so the original and the pre-activation unit come out as images of one size
+    ax.add_patch(Rectangle((xlim[0], ylim[0]), xlim[1] - xlim[0], ylim[1] - ylim[0], facecolor="white",
+                           edgecolor="none", zorder=-1))  # fmt: skip
+    ax.set(xlim=xlim, ylim=ylim, aspect="equal")
+    ax.axis("off")
+
+
+def unit_figure(block: nn.Module, title: str = "") -> Figure:
+    """``draw_unit`` on a figure of its own, the same size for every unit (for a toggle between them)."""
+    fig, ax = plt.subplots(figsize=(4.2, 5.6))
+    draw_unit(ax, block, title)
+    return fig

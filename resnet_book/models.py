@@ -573,3 +573,81 @@ def get_model(
 def count_parameters(model: nn.Module) -> int:
     """Number of learned parameters (BN's running statistics are buffers, not parameters)."""
     return sum(p.numel() for p in model.parameters())
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The sequel's ablation of the shortcut (Identity Mappings, Sec. 3.1, Fig. 2, Table 1)
+#
+# ResNet-110 of the first paper's units (Fig. 2 there: BN after each conv, ReLU after the addition) with every
+# shortcut changed. Each variant is a module that replaces a BasicBlock's ``shortcut``, so the block's forward
+# pass, ``relu(F(x) + h(x))``, is unchanged and only ``h`` differs.
+
+
+class ScaledShortcut(nn.Module):
+    """The sequel's Fig. 2(b), constant scaling: ``h(x) = lambda * x`` (its Eqn. (6)), F left unscaled.
+
+    Over ``L - l`` units the shortcut alone carries ``lambda ** (L - l)`` of the gradient (its Eqn. (8))."""
+
+    def __init__(self, shortcut: nn.Module, scale: float) -> None:
+        super().__init__()
+        self.shortcut = shortcut  # the identity (or option A's zero-padding where the dimensions increase)
+        self.scale = scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * self.shortcut(x)
+
+    def extra_repr(self) -> str:
+        return f"scale={self.scale}"
+
+
+class GatedShortcut(nn.Module):
+    """The sequel's Fig. 2(d), shortcut-only gating: ``h(x) = (1 - g(x)) * x``, ``g(x) = sigmoid(W_g x + b_g)``.
+
+    ``W_g`` is a 1x1 conv with a bias (Sec. 3.1, "Exclusive gating"), strided like the unit, He-initialised
+    like every conv here; ``b_g`` starts at ``gate_bias``: 0 makes ``1 - g(x)`` about 0.5 at first (the
+    sequel's 12.86 % row), -6 nearly the identity (its 6.91 % row)."""
+
+    def __init__(self, shortcut: nn.Module, in_planes: int, out_planes: int, stride: int, gate_bias: float) -> None:
+        super().__init__()
+        self.shortcut = shortcut
+        self.gate = nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=True)
+        nn.init.kaiming_normal_(self.gate.weight, mode="fan_out", nonlinearity="relu")
+        nn.init.constant_(self.gate.bias, gate_bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (1 - torch.sigmoid(self.gate(x))) * self.shortcut(x)
+
+
+# variant -> the sequel's figure for it. "1x1 conv" is the first paper's option C (the sequel says so).
+SHORTCUT_VARIANTS = {"scaled": "Fig. 2(b)", "gated": "Fig. 2(d)", "1x1 conv": "Fig. 2(e)"}
+
+
+def shortcut_variant(name: str, variant: str, *, scale: float = 0.5, gate_bias: float = 0.0) -> ResNet:
+    """A CIFAR-10 ResNet of the first paper's units with every shortcut changed as in the sequel's Table 1.
+
+    Args:
+        name: a CIFAR-10 ResNet, ``resnet{6n+2}`` (the sequel's is ``resnet110``).
+        variant: ``"scaled"`` (Fig. 2(b): ``h(x) = scale * x``), ``"gated"`` (Fig. 2(d): ``h(x) = (1 - g(x)) x``,
+            bias of ``g`` starting at ``gate_bias``) or ``"1x1 conv"`` (Fig. 2(e): a 1x1 conv + BN on every
+            shortcut, i.e. ``get_model(name, shortcut="C")``).
+
+    With the same ``torch.manual_seed`` the convolutions of ``F`` start from the same draws as
+    ``get_model(name)``'s: the gates are drawn after them. Shortcuts that increase the dimensions (option A's
+    zero-padding) are scaled or gated too: Table 1 changes every unit.
+    """
+    if variant not in SHORTCUT_VARIANTS:
+        raise ValueError(f"unknown shortcut variant {variant!r}: valid are {', '.join(map(repr, SHORTCUT_VARIANTS))}")
+    if not isinstance(name, str) or not name.startswith("resnet"):
+        raise ValueError(f"{name!r}: a shortcut variant needs a CIFAR-10 ResNet, resnet{{6n+2}} (the sequel's: resnet110)")
+    if variant == "1x1 conv":
+        return get_model(name, shortcut="C", family="cifar")
+    model = get_model(name, family="cifar")
+    for stage in model.stages:
+        for block in stage:
+            if variant == "scaled":
+                block.shortcut = ScaledShortcut(block.shortcut, scale)
+            else:
+                stride = block.conv1.stride[0]
+                block.shortcut = GatedShortcut(block.shortcut, block.conv1.in_channels, block.conv2.out_channels,
+                                               stride, gate_bias)  # fmt: skip
+    return model

@@ -88,16 +88,21 @@ def error_curves(
     return fig
 
 
-def live_curves(trainers: dict[str, object], ax: plt.Axes | None = None) -> Figure:
-    """The same drawing for trainers still running (their ``history.entries``), for live cells."""
+def live_curves(
+    trainers: dict[str, object], ax: plt.Axes | None = None, colors: dict[str, str] | None = None
+) -> Figure:  # fmt: skip
+    """The same drawing for trainers still running (their ``history.entries``), for live cells.
+
+    Each trainer in its depth's colour, or in ``colors[label]`` (nets of one depth that differ otherwise)."""
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 4))
     else:
         fig = ax.figure
     for label, trainer in trainers.items():
         entries = trainer.history.entries
+        color = (colors or {}).get(label) or color_for(trainer.config.model)
         if entries:
-            _draw_pair(ax, [e["iteration"] for e in entries], entries, color_for(trainer.config.model), label)
+            _draw_pair(ax, [e["iteration"] for e in entries], entries, color, label)
     ax.set_xlabel("iteration")
     ax.set_ylabel("error (%)")
     ax.grid(alpha=0.3)

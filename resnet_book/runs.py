@@ -272,9 +272,17 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def make_record(trainer, layer_response_std: list[float] | None = None) -> dict:
-    """The record of a finished ``train.Trainer`` run, with its provenance."""
+    """The record of a finished ``train.Trainer`` run, with its provenance.
+
+    A run of a net given as ``Trainer(..., model=net)`` is refused: its record would name the config's model
+    (``resnet20-A``, say), which is not the net that was trained."""
     from .provenance import provenance
 
+    if getattr(trainer, "own_model", False):
+        raise ValueError(
+            f"{trainer.label}: trained a net given as model=, not the named {trainer.config.model!r}; "
+            "such a run is not recorded (a record names the model it was trained on)"
+        )
     cfg = trainer.config
     schedule = cfg.schedule()
     if schedule["warmup"] is not None:

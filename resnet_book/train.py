@@ -162,6 +162,10 @@ class Trainer:
     Use ``run()`` for a whole run; ``advance`` / ``log`` let a sweep interleave several trainers on
     one GPU (each on its own CUDA stream). Given a list of configs, it trains them as one network
     (``resnet_book.packed``); ``members()`` gives each run's view (config, history, model).
+
+    ``model=net`` trains ``net`` instead of the named ``config.model`` (e.g. a shortcut variant of the sequel,
+    ``models.shortcut_variant``), with the config's recipe and data: one run, not checkpointed, never recorded
+    (``runs.make_record`` refuses it, since its record would name a model it is not).
     """
 
     def __init__(
@@ -173,9 +177,13 @@ class Trainer:
         resume: bool = True,
         callback: Callable[["Trainer", dict], None] | None = None,
         engine: Engine = Engine(),
+        model: torch.nn.Module | None = None,
     ) -> None:
         self.configs = [config] if isinstance(config, Config) else list(config)
         self.engine = engine
+        self.own_model = model is not None  # a net that is not one of the named models
+        if self.own_model:
+            check_own_model(model, self.configs, checkpoint)
         if len(self.configs) > 1:
             check_pack(self.configs)
         self.config = cfg = self.configs[0]  # the schedule (shared by a pack)
@@ -205,6 +213,8 @@ class Trainer:
         self.model = models[0] if len(models) == 1 else PackedResNet(
             models, [c.model for c in self.configs], own_inputs=self.own_inputs
         )
+        if self.own_model:  # trained in place of the named model built above
+            self.model = model.to(self.device)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         # the training forward; evaluation runs the eager model (BN in inference mode)
@@ -548,7 +558,25 @@ class Trainer:
 
     def run_name(self, cfg: Config) -> str:
         """A run's name in this trainer: with its seed where the runs of the pack have several."""
+        if self.own_model:
+            return f"{cfg.model}, own net"  # not the named model's run (its shortcut option may not apply)
         return run_name(cfg, seed=self.own_inputs)
+
+
+def check_own_model(model: object, configs: list[Config], checkpoint: str | Path | None) -> None:
+    """What ``Trainer(config, data, model=net)`` accepts: one ``nn.Module`` for one config, no checkpoint.
+
+    A checkpoint names its run by the config alone, so it could resume a named model's weights into this
+    net (or this net's into the named model): refused, as are packs (each run of a pack is a named model)."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module (the net to train), got {type(model).__name__}")
+    if len(configs) != 1:
+        raise ValueError(f"model=: one net trains one run; got {len(configs)} configs (a pack trains named models only)")
+    if checkpoint is not None:
+        raise ValueError(
+            f"model=: a net that is not one of the named models is not checkpointed (checkpoint={str(checkpoint)!r}): "
+            f"its checkpoint could resume into the named {configs[0].model!r} or the other way round"
+        )
 
 
 def progress_text(entry: dict | list[dict]) -> str:

@@ -96,3 +96,52 @@ def test_draw_shortcuts_colours_each_arc_by_the_blocks_shortcut(option, kinds):
     assert len(other) == len(kinds) and all(a.get_edgecolor() == expected for a in other)
     assert "stage 2: 16x16, 32 channels" in [t.get_text() for t in ax.texts]
     plt.close(fig)
+
+
+def box_labels(ax) -> list[str]:
+    return [t.get_text() for t in ax.texts if t.get_text() in ("BN", "ReLU") or t.get_text().startswith("weight")]
+
+
+def test_unit_steps_read_the_order_of_each_units_forward_pass():
+    """The sequel's Fig. 4(a) and (e): the same six layers, in another order, nothing after the addition in (e)."""
+    original = diagrams.unit_steps(get_model("resnet20").stages[0][1])
+    preact = diagrams.unit_steps(get_model("resnet20", preact=True).stages[0][1])
+    assert original == (["weight\n3x3, 16", "BN", "ReLU", "weight\n3x3, 16", "BN"], ["ReLU"])
+    assert preact == (["BN", "ReLU", "weight\n3x3, 16", "BN", "ReLU", "weight\n3x3, 16"], [])
+    bottleneck = diagrams.unit_steps(get_model("resnet29", preact=True, bottleneck=True).stages[1][0])
+    assert bottleneck[0][-1] == "weight\n1x1, 128" and len(bottleneck[0]) == 9 and bottleneck[1] == []
+    # a shortcut's own layers (a projection's conv, a gate) are not the residual branch's
+    assert diagrams.unit_steps(get_model("resnet20", shortcut="C").stages[1][0]) == (
+        ["weight\n3x3, 32", "BN", "ReLU", "weight\n3x3, 32", "BN"], ["ReLU"])
+    with pytest.raises(ValueError, match="not a residual unit"):
+        diagrams.unit_steps(get_model("plain20").stages[0][1])
+
+
+def test_unit_figures_draw_the_traced_layers_and_come_out_one_size():
+    """A toggle between the two units shows two images of one size, each with the layers its unit runs."""
+    import io
+
+    from PIL import Image
+
+    from resnet_book.widgets import to_png
+
+    figs = {kw.get("preact", False): diagrams.unit_figure(get_model("resnet20", **kw).stages[0][1], "t\nt")
+            for kw in ({}, {"preact": True})}
+    original, preact = (box_labels(figs[k].axes[0]) for k in (False, True))
+    assert original == ["weight\n3x3, 16", "BN", "ReLU", "weight\n3x3, 16", "BN", "ReLU"]
+    assert preact == ["BN", "ReLU", "weight\n3x3, 16", "BN", "ReLU", "weight\n3x3, 16"]
+    assert "nothing after\nthe addition" in texts(figs[True]) and "nothing after\nthe addition" not in texts(figs[False])
+    assert "identity" in texts(figs[False]) and "identity" in texts(figs[True])
+    sizes = {Image.open(io.BytesIO(to_png(fig))).size for fig in figs.values()}
+    assert len(sizes) == 1, sizes
+
+
+def test_the_sequels_variants_are_drawn_as_scaled_and_gated_not_as_identities():
+    from resnet_book.models import shortcut_variant
+
+    for variant in ("scaled", "gated"):
+        net = shortcut_variant("resnet20", variant)
+        assert diagrams.shortcut_kind(net.stages[0][1]) == variant
+        fig, ax = plt.subplots()
+        diagrams.draw_shortcuts(ax, net)
+        plt.close(fig)

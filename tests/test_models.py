@@ -230,3 +230,73 @@ def test_a_net_is_checked_without_building_it(monkeypatch):
         Net.parse("preact-resnet14-bottleneck")  # 12 is not a multiple of 9
     with pytest.raises(ValueError, match="plain net"):
         Net.parse("preact-plain20")
+
+
+# ----------------------------------------------------------------------------- the sequel's shortcut variants
+from resnet_book.models import GatedShortcut, ScaledShortcut, shortcut_variant  # noqa: E402
+
+
+@pytest.mark.parametrize("variant", ["scaled", "gated", "1x1 conv"])
+def test_each_shortcut_variant_gives_class_scores_and_trains(variant):
+    net = shortcut_variant("resnet20", variant)
+    out = net(torch.randn(2, 3, 32, 32))
+    assert out.shape == (2, 10)
+    out.sum().backward()
+    assert all(p.grad is not None for p in net.parameters())
+
+
+@pytest.mark.parametrize("variant, kind", [("scaled", ScaledShortcut), ("gated", GatedShortcut)])
+def test_every_unit_of_a_variant_has_the_changed_shortcut_and_its_f_starts_from_the_same_draws(variant, kind):
+    """Table 1 changes the shortcut of all units; F is the original unit's, drawn as get_model draws it."""
+    torch.manual_seed(0)
+    original = get_model("resnet56")
+    torch.manual_seed(0)
+    net = shortcut_variant("resnet56", variant)
+    blocks = [b for b in net.stages.modules() if isinstance(b, BasicBlock)]
+    assert len(blocks) == 27 and all(isinstance(b.shortcut, kind) for b in blocks)
+    for mine, theirs in zip(blocks, (b for b in original.stages.modules() if isinstance(b, BasicBlock))):
+        assert torch.equal(mine.conv1.weight, theirs.conv1.weight) and torch.equal(mine.conv2.weight, theirs.conv2.weight)
+
+
+def test_the_scaled_shortcut_carries_half_of_x_and_the_unit_keeps_its_relu_after_the_addition():
+    block = zero_last_convs(shortcut_variant("resnet20", "scaled")).stages[0][1]  # F = 0, identity shortcut
+    x = torch.randn(4, 16, 32, 32)
+    assert torch.equal(block.shortcut(x), 0.5 * x)
+    assert torch.equal(block(x), (0.5 * x).relu())  # Fig. 2(b): relu(F(x) + 0.5 x)
+    assert torch.equal(shortcut_variant("resnet20", "scaled", scale=0.25).stages[0][1].shortcut(x), 0.25 * x)
+
+
+def test_the_gate_multiplies_the_shortcut_by_one_minus_a_sigmoid_of_a_1x1_conv():
+    x = torch.randn(4, 16, 32, 32)
+    gate = shortcut_variant("resnet20", "gated").stages[0][1].shortcut
+    assert gate.gate.kernel_size == (1, 1) and torch.equal(gate.gate.bias, torch.zeros(16))  # b_g starts at 0
+    torch.nn.init.zeros_(gate.gate.weight)
+    assert torch.equal(gate(x), 0.5 * x)  # 1 - sigmoid(0) = 0.5: the sequel's "init b_g = 0"
+    open_gate = shortcut_variant("resnet20", "gated", gate_bias=-30.0).stages[0][1].shortcut
+    closed = shortcut_variant("resnet20", "gated", gate_bias=30.0).stages[0][1].shortcut
+    with torch.no_grad():
+        torch.testing.assert_close(open_gate(x), x)  # 1 - g(x) ~ 1: nearly the identity (b_g = -6 and below)
+        assert closed(x).abs().max() < 1e-6  # 1 - g(x) ~ 0: the shortcut shut
+    # where the dimensions increase, the gate is strided and as wide as the zero-padded shortcut
+    first = shortcut_variant("resnet20", "gated").stages[1][0]
+    assert first.shortcut(torch.randn(2, 16, 32, 32)).shape == (2, 32, 16, 16)
+
+
+def test_variant_parameters_scaling_adds_none_a_gate_adds_a_1x1_conv_per_unit_a_1x1_conv_is_option_c():
+    base = count_parameters(get_model("resnet20"))
+    assert count_parameters(shortcut_variant("resnet20", "scaled")) == base
+    gates = 3 * (16 * 16 + 16) + (16 * 32 + 32) + 2 * (32 * 32 + 32) + (32 * 64 + 64) + 2 * (64 * 64 + 64)
+    assert count_parameters(shortcut_variant("resnet20", "gated")) - base == gates
+    conv = shortcut_variant("resnet20", "1x1 conv")
+    assert conv.shortcut_option == "C" and count_parameters(conv) == count_parameters(get_model("resnet20", shortcut="C"))
+
+
+@pytest.mark.parametrize(
+    "name, variant, message",
+    [("resnet20", "dropout", "unknown shortcut variant 'dropout': valid are 'scaled', 'gated', '1x1 conv'"),
+     ("plain20", "scaled", "needs a CIFAR-10 ResNet"),
+     ("resnet21", "gated", "6n\\+2")],
+)
+def test_impossible_variants_are_refused_by_name(name, variant, message):
+    with pytest.raises(ValueError, match=message):
+        shortcut_variant(name, variant)

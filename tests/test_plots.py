@@ -184,3 +184,15 @@ def test_live_figure_outside_a_notebook_redraws_without_failing():
     live = plots.LiveFigure({})  # IPython's display returns no handle outside a notebook
     assert live.handle is None
     live.redraw()
+
+
+def test_live_curves_take_a_colour_per_label_for_nets_of_one_depth():
+    from types import SimpleNamespace
+
+    entries = [{"iteration": 10, "train_error": 0.9, "test_error": 0.8}, {"iteration": 20, "train_error": 0.7, "test_error": 0.6}]
+    trainer = SimpleNamespace(config=SimpleNamespace(model="resnet20"), history=SimpleNamespace(entries=entries))
+    fig = plots.live_curves({"a": trainer, "b": trainer}, colors={"b": "#123456"})
+    colours = [line.get_color() for line in fig.axes[0].lines]
+    assert colours == [plots.color_for("resnet20")] * 2 + ["#123456"] * 2
+    assert list(fig.axes[0].lines[1].get_ydata()) == [80.0, 60.0]
+    plt.close(fig)

@@ -227,18 +227,24 @@ SHORTCUTS_PAGE = "chapters/3_shortcuts.html"
 UNITS_PAGE = "chapters/6_identity_mappings.html"
 
 
-def buttons_state(labels: list[str]) -> str:
-    """JS: the toggle buttons labelled exactly ``labels``, the figure on show next to them, the active button."""
+def buttons_state(labels: list[str], description: str | None = None) -> str:
+    """JS: the toggle buttons labelled exactly ``labels`` (and, where a page has several such groups, with the
+    ``description`` left of them), the figure on show next to them, the active button."""
     return """() => {
     const shownIn = SHOWN_IN;
     const labels = JSON.stringify(LABELS);
+    const description = DESCRIPTION;
+    const described = g => {
+        const label = g.querySelector('.widget-label');
+        return description === null || (label !== null && label.textContent.trim() === description);
+    };
     const groups = [...document.querySelectorAll('.widget-toggle-buttons')].filter(g =>
-        JSON.stringify([...g.querySelectorAll('button')].map(b => b.textContent.trim())) === labels);
-    if (groups.length === 0) return {error: 'no toggle buttons labelled ' + labels};
+        JSON.stringify([...g.querySelectorAll('button')].map(b => b.textContent.trim())) === labels && described(g));
+    if (groups.length === 0) return {error: 'no toggle buttons labelled ' + labels + ' described ' + description};
     groups[0].setAttribute('data-test-buttons', '');
     const active = [...groups[0].querySelectorAll('button.mod-active')].map(b => b.textContent.trim());
     return {srcs: shownIn(groups[0].parentElement), active: active};
-}""".replace("SHOWN_IN", SHOWN_IN).replace("LABELS", json.dumps(labels))
+}""".replace("SHOWN_IN", SHOWN_IN).replace("LABELS", json.dumps(labels)).replace("DESCRIPTION", json.dumps(description))
 
 
 def click_option(page, label: str) -> None:
@@ -248,22 +254,24 @@ def click_option(page, label: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "path, labels",
+    "path, labels, description",
     [
-        (SHORTCUTS_PAGE, ["A", "B", "C"]),
-        ("chapters/5_depth_scaling.html", ["the paper's five nets", "every recorded net"]),  # Fig. 7, five first
-        (UNITS_PAGE, ["original", "pre-activation"]),
+        (SHORTCUTS_PAGE, ["A", "B", "C"], None),
+        ("chapters/5_depth_scaling.html", ["the paper's five nets", "every recorded net"], None),  # Fig. 7, five first
+        (UNITS_PAGE, ["original", "pre-activation"], "unit"),  # the two units drawn from the code
+        (UNITS_PAGE, ["original", "pre-activation"], "units"),  # gradient norms at initialisation
+        (UNITS_PAGE, ["original", "pre-activation"], "trained"),  # the live run's curves
     ],
-    ids=["shortcuts A/B/C", "Fig. 7 nets", "original/pre-activation units"],
+    ids=["shortcuts A/B/C", "Fig. 7 nets", "units drawn", "units' gradients", "units trained"],
 )
-def test_toggle_buttons_switch_the_figure_without_a_kernel(server, browser, path, labels):
-    """Sec. 3.3 (A, B, C), Fig. 7's nets and the sequel's units: the page opens on the first option, and each click
-    shows another precomputed figure (jslink'd Stack)."""
+def test_toggle_buttons_switch_the_figure_without_a_kernel(server, browser, path, labels, description):
+    """Sec. 3.3 (A, B, C), Fig. 7's nets and the sequel's units (drawn, their gradients, trained): the page opens
+    on the first option, and each click shows another precomputed figure (jslink'd Stack)."""
     visit = open_page(browser, server, path)
     page = visit.page
     try:
         page.wait_for_selector(".widget-toggle-button", timeout=20_000)
-        shown = figures_by_choice(page, buttons_state(labels), labels, click_option)
+        shown = figures_by_choice(page, buttons_state(labels, description), labels, click_option)
         assert len(set(shown.values())) == len(labels), f"{path}: the figure did not change between {labels}: {shown}"
         assert not visit.external(), visit.external()
     finally:

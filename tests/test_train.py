@@ -193,3 +193,32 @@ def test_bf16_only_where_the_gpu_has_it_and_the_reader_is_told_otherwise():
     assert amp is False and "float32" in note and "bf16" in note
     assert amp_choice(None, cuda=False, bf16=False) == (False, None)  # a CPU trains in float32 silently
     assert amp_choice(True, cuda=True, bf16=False) == (True, None)  # asked for explicitly
+
+
+def test_a_net_given_as_model_is_the_one_trained(tiny):
+    """``Trainer(config, data, model=net)``: the net (a shortcut variant, say) trains with the config's recipe."""
+    from resnet_book.models import shortcut_variant
+
+    net = shortcut_variant("resnet8", "scaled")
+    before = [p.detach().clone() for p in net.parameters()]
+    t = Trainer(tiny_config(), tiny, "cpu", model=net).run(progress=False)
+    assert t.model is net and all(not torch.equal(a, b) for a, b in zip(before, net.parameters()))
+    assert [e["iteration"] for e in t.history.entries] == [4, 8, 12]
+    assert t.label == "resnet8, own net"  # not resnet8-A: that run is the named model's
+
+
+def test_a_net_given_as_model_is_never_checkpointed_or_packed(tiny, tmp_path):
+    """A checkpoint names its run by the config alone: it could carry a named model's weights into the net."""
+    from resnet_book.models import get_model
+
+    net = get_model("resnet8")
+    Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "named.pt").run(progress=False)
+    with pytest.raises(ValueError, match="not checkpointed"):  # would resume the named model's weights
+        Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "named.pt", model=net)
+    with pytest.raises(ValueError, match="not checkpointed"):
+        Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "new.pt", model=net)
+    assert not (tmp_path / "new.pt").exists()
+    with pytest.raises(ValueError, match="one net trains one run"):
+        Trainer([tiny_config(), tiny_config(seed=1)], tiny, "cpu", model=net)
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        Trainer(tiny_config(), tiny, "cpu", model="resnet8")
