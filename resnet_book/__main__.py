@@ -25,6 +25,7 @@ from . import data as datamod
 from . import runs as runsmod
 from .analysis import layer_responses
 from .models import Net
+from .provenance import REPO_ROOT
 from .recipe import PRESETS, preset, warms_up
 from .sweeps import SWEEPS, images_per_second, job_cost, packs, plan, run_pool
 from .train import (
@@ -36,9 +37,9 @@ from .train import (
     lock_run,
     resolve_device,
     seconds_per_iteration,
-)  # fmt: skip
+)
 
-CHECKPOINTS = datamod.REPO_ROOT / "data" / "checkpoints"
+CHECKPOINTS = REPO_ROOT / "data" / "checkpoints"
 
 
 def finish(trainer: Trainer, out: Path, overwrite: bool = False) -> list[Path]:
@@ -84,8 +85,9 @@ def make_trainer(args, runs: list[tuple[str, str | None, int]], data_cache: dict
         data_cache[key] = datamod.load_cifar10(
             train_per_class=cfg.train_per_class, test_per_class=cfg.test_per_class, split=cfg.split, device=device
         )
-    trainer = Trainer(configs if len(configs) > 1 else cfg, data_cache[key], device, checkpoint=checkpoint,
-                      engine=make_engine(args))
+    trainer = Trainer(
+        configs if len(configs) > 1 else cfg, data_cache[key], device, checkpoint=checkpoint, engine=make_engine(args)
+    )
     if trainer.resumed_from is not None:
         print(f"{run}: resuming from {checkpoint} at iteration {trainer.resumed_from:,}")
     return trainer
@@ -94,8 +96,10 @@ def make_trainer(args, runs: list[tuple[str, str | None, int]], data_cache: dict
 def cmd_train(args) -> int:
     shortcut = shortcut_of(args.model, args.shortcut)
     if len(set(args.seed)) > 1 and warms_up(args.model):
-        raise ValueError(f"{args.model} warms up until its own training error drops (Sec. 4.2), so its seeds "
-                         "train alone: one --seed per command")  # fmt: skip
+        raise ValueError(
+            f"{args.model} warms up until its own training error drops (Sec. 4.2), so its seeds "
+            "train alone: one --seed per command"
+        )
     for seed in args.seed:
         cfg = make_config(args, args.model, shortcut, seed)
         record = Path(args.out) / f"{cfg.net.record_id(cfg.preset, cfg.seed)}.json"
@@ -107,8 +111,11 @@ def cmd_train(args) -> int:
     with StopOnInterrupt() as interrupted:
         trainer.run(max_seconds=None if args.max_minutes is None else args.max_minutes * 60, stop=interrupted)
     if interrupted():
-        print(f"interrupted at iteration {trainer.iteration:,}, checkpoint {trainer.checkpoint_path}; run the "
-              "same command again to continue", file=sys.stderr)  # fmt: skip
+        print(
+            f"interrupted at iteration {trainer.iteration:,}, checkpoint {trainer.checkpoint_path}; run the "
+            "same command again to continue",
+            file=sys.stderr,
+        )
         return 130
     if not trainer.done:
         print(f"stopped at iteration {trainer.iteration:,} (time limit); run the same command again to continue")
@@ -125,10 +132,12 @@ def say_how_long(trainer: Trainer) -> None:
     if left <= 0:
         return
     step = seconds_per_iteration(cfg, trainer.device) * len(trainer.configs)  # a pack: about its runs' sum
-    print(f"{left:,} iterations to go on this CPU at about {step:.2f} s each: about {duration_text(left * step)}.\n"
-          "Stop any time with Ctrl-C (or give --max-minutes M): it saves a checkpoint, and the same command "
-          f"continues from it (checkpoints every {cfg.checkpoint_every:,} iterations). A GPU is far faster.",
-          flush=True)  # fmt: skip
+    print(
+        f"{left:,} iterations to go on this CPU at about {step:.2f} s each: about {duration_text(left * step)}.\n"
+        "Stop any time with Ctrl-C (or give --max-minutes M): it saves a checkpoint, and the same command "
+        f"continues from it (checkpoints every {cfg.checkpoint_every:,} iterations). A GPU is far faster.",
+        flush=True,
+    )
 
 
 def shortcut_of(model: str, shortcut: str | None) -> str | None:
@@ -153,13 +162,20 @@ def cmd_sweep(args) -> int:
         return say_plan(jobs, make_config(args, *todo[0]).iterations if todo else 0)
     data_cache: dict = {}
     with StopOnInterrupt() as interrupted:
-        finished = run_pool([lambda runs=runs: make_trainer(args, runs, data_cache) for runs in jobs], args.concurrent,
-                            None if args.max_minutes is None else args.max_minutes * 60, lambda t: finish(t, out),
-                            stop=interrupted)  # fmt: skip
+        finished = run_pool(
+            [lambda runs=runs: make_trainer(args, runs, data_cache) for runs in jobs],
+            args.concurrent,
+            None if args.max_minutes is None else args.max_minutes * 60,
+            lambda t: finish(t, out),
+            stop=interrupted,
+        )
     if finished < len(jobs):
         reason = "interrupted" if interrupted() else "time limit reached"
-        print(f"{reason}: {finished} of {len(jobs)} jobs finished, the others stopped with a checkpoint or not "
-              "started; run the same command again to continue", file=sys.stderr if interrupted() else sys.stdout)  # fmt: skip
+        print(
+            f"{reason}: {finished} of {len(jobs)} jobs finished, the others stopped with a checkpoint or not "
+            "started; run the same command again to continue",
+            file=sys.stderr if interrupted() else sys.stdout,
+        )
         return 130 if interrupted() else 0
     return 0
 
@@ -174,8 +190,10 @@ def say_plan(jobs: list[list[tuple]], iterations: int) -> int:
         return 0
     gpu = benchmarks[0]["gpu"]
     rows = plan(jobs, images_per_second(benchmarks[0]), iterations)
-    print(f"{len(jobs)} jobs, {iterations:,} iterations each; minutes estimated from the benchmark on {gpu} "
-          "(training steps; evaluations add a little):")  # fmt: skip
+    print(
+        f"{len(jobs)} jobs, {iterations:,} iterations each; minutes estimated from the benchmark on {gpu} "
+        "(training steps; evaluations add a little):"
+    )
     for i, row in enumerate(rows, 1):
         runs = " + ".join(Net.parse(m, s, family="cifar").run_name(seed) for m, s, seed in row["job"])
         fits = "" if row["fits"] else "  longer than one lease: its checkpoint must travel to the next"
@@ -229,16 +247,22 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--preset", default="paper", choices=list(PRESETS))
-    common.add_argument("--seed", type=int, nargs="+", default=[0],  # any integer: torch.manual_seed takes negatives
-                        help="one or more seeds (default 0); several train packed, each on its own batches")
+    common.add_argument(
+        "--seed",
+        type=int,
+        nargs="+",
+        default=[0],  # any integer: torch.manual_seed takes negatives
+        help="one or more seeds (default 0); several train packed, each on its own batches",
+    )
     common.add_argument("--out", default=str(runsmod.RUNS_DIR), help="where run records go (default data/runs)")
     common.add_argument("--max-minutes", type=minutes, default=None, help="stop cleanly with a checkpoint after M minutes")
     common.add_argument("--checkpoint-dir", default=str(CHECKPOINTS), help="default data/checkpoints")
     common.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
     common.add_argument("--iterations", type=positive_int, default=None, help="override the schedule's length (milestones scale)")
     common.add_argument("--no-cuda-graph", dest="no_cuda_graph", action="store_true", help="eager steps on CUDA")
-    common.add_argument("--inductor", action="store_true",
-                        help="compile the model with inductor (Config.compile): fused kernels, same recipe")  # fmt: skip
+    common.add_argument(
+        "--inductor", action="store_true", help="compile the model with inductor (Config.compile): fused kernels, same recipe"
+    )
     t = sub.add_parser("train", parents=[common], help="train one network")
     t.add_argument("model", help="e.g. resnet20, plain56, resnet110; the sequel's preact-resnet110")
     t.add_argument("--shortcut", default=None, choices=["A", "B", "C"])
@@ -249,7 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("name", choices=list(SWEEPS))
     s.add_argument("--concurrent", type=positive_int, default=1, help="runs (or packs) trained together, each on a stream")
     s.add_argument("--dry-run", action="store_true", help="print the jobs and their estimated GPU minutes; train nothing")
-    s.add_argument("--pack", type=positive_int, default=1, help="up to P runs of one depth trained as one network (resnet_book.packed)")
+    s.add_argument(
+        "--pack", type=positive_int, default=1, help="up to P runs of one depth trained as one network (resnet_book.packed)"
+    )
     s.set_defaults(func=cmd_sweep)
     b = sub.add_parser("bench", help="measure the trainer's speed on this GPU against a plain PyTorch loop")
     b.add_argument("--models", nargs="+", default=["resnet20", "resnet56", "resnet110"], help="CIFAR-10 nets measured")
@@ -266,8 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # before training (loading data) or a second Ctrl-C: nothing new to save
-        print("error: interrupted; checkpoints written so far are kept: run the same command again to continue",
-              file=sys.stderr)  # fmt: skip
+        print("error: interrupted; checkpoints written so far are kept: run the same command again to continue", file=sys.stderr)
         return 130
 
 

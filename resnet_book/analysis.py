@@ -120,9 +120,11 @@ def shortcut_cost(model: ResNet, input_size: int = 32) -> ShortcutCost:
     "not essential" on ImageNet (Table 3) and chapter 3 counts."""
     flops = count_flops(model, input_size, by_module=True)
     stages = tuple(
-        (sum(count_parameters(block.shortcut) for block in stage if block.shortcut is not None),
-         sum(flops.get(f"stages.{i}.{j}.shortcut", 0) for j in range(len(stage))))
+        (
+            sum(count_parameters(block.shortcut) for block in stage if block.shortcut is not None),
+            sum(flops.get(f"stages.{i}.{j}.shortcut", 0) for j in range(len(stage))),
+        )
         for i, stage in enumerate(model.stages)
-    )  # fmt: skip
+    )
     projections = sum(isinstance(m, Projection) for m in model.modules())
     return ShortcutCost(count_parameters(model), flops[""], stages, projections)

@@ -73,12 +73,12 @@ import torch.nn.functional as F
 from . import __version__
 from . import data as datamod
 from .models import Net, get_model
-from .provenance import git_commit, machine_name
+from .provenance import REPO_ROOT, git_commit, machine_name
 from .runs import _no_constant, check_writable, write_atomically
 from .train import Config, Engine, Trainer, preset
 
 SCHEMA = "resnet_book.benchmark/1"
-OUT = datamod.REPO_ROOT / "data" / "benchmarks"
+OUT = REPO_ROOT / "data" / "benchmarks"
 EARLIER = OUT / "earlier"  # records replaced by a newer one of the same GPU, kept for what they showed
 RESTORE = "; restore the file (git checkout -- data/benchmarks) or remove it"
 
@@ -150,34 +150,59 @@ POSITIVE, AT_LEAST_0 = _number(0, strict=True), _number(0, strict=False)
 TEXT, COUNT, FLAG = _kind(str), _kind(int), _kind(bool)
 _ESTIMATE = {"packed": FLAG, "seconds_per_job": {"*": POSITIVE}, "minutes_total": POSITIVE}
 _PROFILE = {
-    "model": TEXT, "device": TEXT, "steps": COUNT, "unit": TEXT,
+    "model": TEXT,
+    "device": TEXT,
+    "steps": COUNT,
+    "unit": TEXT,
     "switches": {"cuda_graph": FLAG, "bf16": FLAG, "channels_last": FLAG, "inductor": FLAG},
-    "wall_us_per_step": POSITIVE, "kernels_per_step": POSITIVE, "kernel_us_per_step": POSITIVE, "busy?": AT_LEAST_0,
-    "us_per_step_by_kind": {f"{k}?": AT_LEAST_0 for k in LABELS["kernels"]}, "top": [(TEXT, AT_LEAST_0, AT_LEAST_0)],
-}  # fmt: skip
+    "wall_us_per_step": POSITIVE,
+    "kernels_per_step": POSITIVE,
+    "kernel_us_per_step": POSITIVE,
+    "busy?": AT_LEAST_0,
+    "us_per_step_by_kind": {f"{k}?": AT_LEAST_0 for k in LABELS["kernels"]},
+    "top": [(TEXT, AT_LEAST_0, AT_LEAST_0)],
+}
 _ROW = {
-    "ours_img_s": POSITIVE, "reference_img_s": POSITIVE, "speedup": POSITIVE,
+    "ours_img_s": POSITIVE,
+    "reference_img_s": POSITIVE,
+    "speedup": POSITIVE,
     "packed?": {f"{k}?": POSITIVE for k in LABELS["packed"]},
     "packed_speedup?": {"twins?": POSITIVE, "options?": POSITIVE},
     "levers?": {f"{k}{'?' * k.endswith('inductor')}": POSITIVE for k in LABELS["levers"]},
     "profile?": {f"{k}?": _PROFILE for k in LABELS["profile"]},
-}  # fmt: skip
+}
 SPEC = {
-    "schema": TEXT, "gpu": TEXT, "torch": TEXT, "commit": TEXT, "resnet_book": TEXT, "date": TEXT, "dataset": TEXT,
-    "batch_size": COUNT, "steps_timed": COUNT, "cudnn_benchmark": FLAG,
+    "schema": TEXT,
+    "gpu": TEXT,
+    "torch": TEXT,
+    "commit": TEXT,
+    "resnet_book": TEXT,
+    "date": TEXT,
+    "dataset": TEXT,
+    "batch_size": COUNT,
+    "steps_timed": COUNT,
+    "cudnn_benchmark": FLAG,
     "models": {"*": _ROW},
     "equivalence": {
-        "model": TEXT, "every": COUNT,
+        "model": TEXT,
+        "every": COUNT,
         "curves": {"fast": [POSITIVE], "eager": [POSITIVE], "fast_fp32?": [POSITIVE], "fast_inductor?": [POSITIVE]},
-        "max_abs_diff": AT_LEAST_0, "bf16_noise?": AT_LEAST_0, "inductor_max_abs_diff?": AT_LEAST_0,
+        "max_abs_diff": AT_LEAST_0,
+        "bf16_noise?": AT_LEAST_0,
+        "inductor_max_abs_diff?": AT_LEAST_0,
     },
-    "divergence?": {"model": TEXT, "iterations": COUNT, "nudge": POSITIVE,
-                    "packed_vs_alone": [AT_LEAST_0], "nudged_vs_alone": [AT_LEAST_0]},
+    "divergence?": {
+        "model": TEXT,
+        "iterations": COUNT,
+        "nudge": POSITIVE,
+        "packed_vs_alone": [AT_LEAST_0],
+        "nudged_vs_alone": [AT_LEAST_0],
+    },
     "packed_equivalence?": {"every": COUNT, "alone": {"*": [POSITIVE]}, "packed": {"*": [POSITIVE]}, "max_abs_diff": AT_LEAST_0},
     "sweep?": {"models": [TEXT], "seconds": POSITIVE, "img_s_total": POSITIVE},
     "sweep_estimate?": {"alone?": _ESTIMATE, "packed?": _ESTIMATE},
     "failures": {"*": TEXT},
-}  # fmt: skip
+}
 
 
 def _fail(where: str, field: str, problem: str) -> BenchmarkRecordError:
@@ -312,14 +337,23 @@ def reference_loop(model_name: str, data: datamod.CIFAR10, steps: int, warmup: i
     """Images/s of the plain PyTorch loop (fp32, eager, DataLoader with 4 workers)."""
     import torchvision.transforms as T
 
-    transform = T.Compose([
-        T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(),
-        T.Normalize((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-    ])  # fmt: skip
+    transform = T.Compose(
+        [
+            T.RandomCrop(32, padding=4),
+            T.RandomHorizontalFlip(),
+            T.ToTensor(),
+            T.Normalize((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+        ]
+    )
     loader = torch.utils.data.DataLoader(
         _PILDataset(data.train_images.cpu(), data.train_labels.cpu(), transform),
-        batch_size=128, shuffle=True, num_workers=4, pin_memory=True, drop_last=True, persistent_workers=True,
-    )  # fmt: skip
+        batch_size=128,
+        shuffle=True,
+        num_workers=4,
+        pin_memory=True,
+        drop_last=True,
+        persistent_workers=True,
+    )
     torch.manual_seed(0)
     model = get_model(model_name).cuda()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
@@ -360,8 +394,10 @@ def packed(runs: list[tuple], data: datamod.CIFAR10, steps: int, warmup: int = 3
     """Aggregate images/s of ``runs`` (model, shortcut[, seed]) packed into one network (all switches on,
     plus ``switches``). Runs with other seeds each get their own mini-batches (``packed.own_inputs``)."""
     # throughput only: no warm-up (it changes the learning rate, not the work), so ResNet-110 packs too
-    configs = [paper_slice(m, shortcut=s, seed=seed, iterations=warmup + steps + 1, warmup_lr=None)
-               for m, s, seed in ((*r, 0)[:3] for r in runs)]  # fmt: skip
+    configs = [
+        paper_slice(m, shortcut=s, seed=seed, iterations=warmup + steps + 1, warmup_lr=None)
+        for m, s, seed in ((*r, 0)[:3] for r in runs)
+    ]
     return _images_per_second(Trainer(configs, data, "cuda", engine=Engine(**switches)), steps, warmup)
 
 
@@ -383,8 +419,11 @@ def twins(model: str) -> list[tuple[str, str | None]]:
 def sweep_estimate(data: datamod.CIFAR10, steps: int, pack: bool) -> dict:
     """The nine-run Fig. 6 sweep (64k iterations each), timed job by job: twins packed (or run alone) and
     ResNet-110 alone (its warm-up keeps it out of a pack). Estimated from measured throughput."""
-    jobs = [twins(f"resnet{d}") for d in (20, 32, 44, 56)] if pack else [
-        [(f"{k}{d}", None if k == "plain" else "A")] for d in (20, 32, 44, 56) for k in ("plain", "resnet")]
+    jobs = (
+        [twins(f"resnet{d}") for d in (20, 32, 44, 56)]
+        if pack
+        else [[(f"{k}{d}", None if k == "plain" else "A")] for d in (20, 32, 44, 56) for k in ("plain", "resnet")]
+    )
     jobs.append([("resnet110", "A")])
     seconds = {}
     for runs in jobs:
@@ -431,9 +470,13 @@ def divergence(model: str, data: datamod.CIFAR10, iterations: int = 40, device: 
     def gaps(a, b) -> list[float]:
         return [abs(x["train_loss"] - y["train_loss"]) for x, y in zip(a.entries, b.entries)]
 
-    return {"model": configs[1].model, "iterations": iterations, "nudge": nudge,
-            "packed_vs_alone": gaps(alone.history, pack.histories[1]),
-            "nudged_vs_alone": gaps(alone.history, nudged.history)}  # fmt: skip
+    return {
+        "model": configs[1].model,
+        "iterations": iterations,
+        "nudge": nudge,
+        "packed_vs_alone": gaps(alone.history, pack.histories[1]),
+        "nudged_vs_alone": gaps(alone.history, nudged.history),
+    }
 
 
 # kernel (or, on a CPU, aten op) name -> what it does (LABELS["kernels"]); first match wins
@@ -479,11 +522,13 @@ def profile(model_name: str, data: datamod.CIFAR10, steps: int = 20, device: str
         trainer._sync()
         wall_us = (time.perf_counter() - start) * 1e6
     if cuda:  # kernels and copies on the GPU, with their own time stamps
-        events = [(e.name, e.time_range.start, e.time_range.end) for e in prof.events()
-                  if e.device_type == DeviceType.CUDA]  # fmt: skip
+        events = [(e.name, e.time_range.start, e.time_range.end) for e in prof.events() if e.device_type == DeviceType.CUDA]
     else:  # aten ops, each by the time spent in it and not in the ops it called
-        events = [(e.name, 0, e.self_cpu_time_total) for e in prof.events()
-                  if e.device_type == DeviceType.CPU and e.name.startswith("aten::")]  # fmt: skip
+        events = [
+            (e.name, 0, e.self_cpu_time_total)
+            for e in prof.events()
+            if e.device_type == DeviceType.CPU and e.name.startswith("aten::")
+        ]
     if not events:
         raise RuntimeError(f"the profiler recorded no {'kernels' if cuda else 'aten ops'}")
     kinds: dict[str, float] = {}
@@ -503,17 +548,23 @@ def profile(model_name: str, data: datamod.CIFAR10, steps: int = 20, device: str
     total_us = sum(kinds.values())
     top = sorted(by_name.items(), key=lambda kv: -kv[1][0])[:8]
     return {
-        "model": model_name, "device": machine_name(trainer.device), "steps": steps,
+        "model": model_name,
+        "device": machine_name(trainer.device),
+        "steps": steps,
         "unit": "GPU kernels" if cuda else "aten ops (self CPU time)",
-        "switches": {"cuda_graph": trainer.use_graph, "bf16": trainer.amp, "channels_last": trainer.channels_last,
-                     "inductor": trainer.use_compile},
+        "switches": {
+            "cuda_graph": trainer.use_graph,
+            "bf16": trainer.amp,
+            "channels_last": trainer.channels_last,
+            "inductor": trainer.use_compile,
+        },
         "wall_us_per_step": round(wall_us / steps, 1),
         "kernels_per_step": round(len(events) / steps, 1),
         "kernel_us_per_step": round(total_us / steps, 1),
         **({"busy": round(busy_us / wall_us, 3)} if cuda else {}),  # a CPU has no kernels to be busy with
         "us_per_step_by_kind": {k: round(v / steps, 1) for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])},
         "top": [[name, round(t / steps, 1), round(n / steps, 1)] for name, (t, n) in top],
-    }  # fmt: skip
+    }
 
 
 def _measure(record: dict, field: str, measure: Callable, *args, **kwargs) -> Any:
@@ -552,8 +603,9 @@ def sweep_throughput(models: list[str], data: datamod.CIFAR10, steps: int) -> di
 PATHS = {"fast": {}, "eager": {"cuda_graph": False}, "fast_fp32": {"amp": False}, "fast_inductor": {"compile": True}}
 
 
-def loss_curve(model: str, data: datamod.CIFAR10, iterations: int = 400, every: int = 50, device: str = "cuda",
-               **switches) -> list[float]:  # fmt: skip
+def loss_curve(
+    model: str, data: datamod.CIFAR10, iterations: int = 400, every: int = 50, device: str = "cuda", **switches
+) -> list[float]:
     """The training loss every ``every`` iterations of ``model`` from seed 0 along one path (``switches``)."""
     cfg = paper_slice(model, iterations=iterations, eval_every=every, test_per_class=100)
     return _losses(Trainer(cfg, data, device, engine=Engine(**switches)).run(progress=False).history)
@@ -564,14 +616,16 @@ def curve_gaps(curves: dict[str, list[float]]) -> dict[str, float]:
     ``max_abs_diff`` (eager: the same kernels, so 0), ``bf16_noise`` (fast_fp32: rounding alone, the
     yardstick for the others) and ``inductor_max_abs_diff`` (fast_inductor), each where both were measured."""
     names = {"max_abs_diff": "eager", "bf16_noise": "fast_fp32", "inductor_max_abs_diff": "fast_inductor"}
-    return {gap: max(abs(a - b) for a, b in zip(curves["fast"], curves[path]))
-            for gap, path in names.items() if path in curves}  # fmt: skip
+    return {gap: max(abs(a - b) for a, b in zip(curves["fast"], curves[path])) for gap, path in names.items() if path in curves}
 
 
 def run_benchmark(
-    models: Sequence[str] = ("resnet20", "resnet56", "resnet110"), steps: int = 300, out: str | Path = OUT,
-    levers: bool = True, inductor: Sequence[str] = ("resnet20",),
-) -> Path:  # fmt: skip
+    models: Sequence[str] = ("resnet20", "resnet56", "resnet110"),
+    steps: int = 300,
+    out: str | Path = OUT,
+    levers: bool = True,
+    inductor: Sequence[str] = ("resnet20",),
+) -> Path:
     """Measure everything above on this GPU and write ``<out>/<gpu>.json`` (validated, after each net, so a
     stopped benchmark leaves what it measured). ``levers``: each speed switch alone too; ``inductor``: the
     models whose inductor lever (and pack of four with inductor) is measured."""
@@ -580,17 +634,28 @@ def run_benchmark(
     if steps < 2:  # the eager levers time steps // 2 of them
         raise ValueError(f"steps must be at least 2 timed iterations, got {steps}")
     if not torch.cuda.is_available():
-        raise NoGPU("the benchmark measures training speed on a GPU and needs CUDA, which this machine does not "
-                    "have (in Colab: Runtime > Change runtime type > GPU)")  # fmt: skip
+        raise NoGPU(
+            "the benchmark measures training speed on a GPU and needs CUDA, which this machine does not "
+            "have (in Colab: Runtime > Change runtime type > GPU)"
+        )
     check_writable(out, "benchmark records")  # before an hour of measuring, not after
     torch.backends.cudnn.benchmark = True
     data = datamod.load_cifar10(device="cuda")
     gpu = torch.cuda.get_device_name()
     record: dict = {
-        "schema": SCHEMA, "gpu": gpu, "torch": torch.__version__, "commit": git_commit(), "resnet_book": __version__,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "batch_size": 128,
-        "dataset": data.name, "steps_timed": steps, "cudnn_benchmark": True, "models": {}, "failures": {},
-    }  # fmt: skip
+        "schema": SCHEMA,
+        "gpu": gpu,
+        "torch": torch.__version__,
+        "commit": git_commit(),
+        "resnet_book": __version__,
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "batch_size": 128,
+        "dataset": data.name,
+        "steps_timed": steps,
+        "cudnn_benchmark": True,
+        "models": {},
+        "failures": {},
+    }
     path = Path(out) / record_name(gpu)
 
     def save() -> None:
@@ -634,8 +699,11 @@ def run_benchmark(
         _measure(record, f"{at}.profile.eager", profile, m, data, cuda_graph=False)
         if m in inductor:
             _measure(record, f"{at}.profile.graph_inductor", profile, m, data, compile=True)
-        print(f"{m}: ours {row['ours_img_s']:,.0f} img/s, reference {row['reference_img_s']:,.0f} img/s, "
-              f"x{row['speedup']:.1f}  {row.get('levers', '')}", flush=True)  # fmt: skip
+        print(
+            f"{m}: ours {row['ours_img_s']:,.0f} img/s, reference {row['reference_img_s']:,.0f} img/s, "
+            f"x{row['speedup']:.1f}  {row.get('levers', '')}",
+            flush=True,
+        )
         save()
     fig6 = ["plain20", "plain32", "plain44", "plain56", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]
     record["sweep"] = sweep_throughput(fig6, data, 200)

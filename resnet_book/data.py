@@ -32,11 +32,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .provenance import REPO_ROOT
+
 PAD = 4  # Sec. 4.2: 4 pixels padded on each side
 SIZE = 32
 CLASSES = (
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-)  # fmt: skip
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 
 BINARY_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 BINARY_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
@@ -56,9 +67,6 @@ log = logging.getLogger(__name__)
 
 class DatasetError(RuntimeError):
     """A dataset is missing, corrupt or of the wrong shape; the message names the file."""
-
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def default_data_dir() -> Path:
@@ -148,10 +156,13 @@ def read_cifar10_binary(folder: Path) -> CIFAR10:
     train_x = np.concatenate([p[0] for p in parts])
     train_y = np.concatenate([p[1] for p in parts])
     return CIFAR10(
-        torch.from_numpy(train_x), torch.from_numpy(train_y).long(),
-        torch.from_numpy(test_x), torch.from_numpy(test_y).long(),
-        name="cifar10", source=str(folder),
-    )  # fmt: skip
+        torch.from_numpy(train_x),
+        torch.from_numpy(train_y).long(),
+        torch.from_numpy(test_x),
+        torch.from_numpy(test_y).long(),
+        name="cifar10",
+        source=str(folder),
+    )
 
 
 def download_cifar10_binary(data_dir: Path, timeout: float = 20.0) -> Path | None:
@@ -280,9 +291,14 @@ def subset(data: CIFAR10, train_per_class: int | None, test_per_class: int | Non
     tag = f"{train_per_class or 'all'}/{test_per_class or 'all'} per class"
     name = data.name if "[" in data.name else f"{data.name}[{tag}]"
     return CIFAR10(
-        data.train_images[tr], data.train_labels[tr], data.test_images[te], data.test_labels[te],
-        name=name, source=data.source, classes=data.classes,
-    )  # fmt: skip
+        data.train_images[tr],
+        data.train_labels[tr],
+        data.test_images[te],
+        data.test_labels[te],
+        name=name,
+        source=data.source,
+        classes=data.classes,
+    )
 
 
 def validation_split(data: CIFAR10) -> CIFAR10:
@@ -292,9 +308,14 @@ def validation_split(data: CIFAR10) -> CIFAR10:
     train = np.setdiff1d(np.arange(len(labels)), val)
     tr, va = torch.from_numpy(train).to(data.device), torch.from_numpy(np.sort(val)).to(data.device)
     return CIFAR10(
-        data.train_images[tr], data.train_labels[tr], data.train_images[va], data.train_labels[va],
-        name=f"{data.name}[45k/5k val]", source=data.source, classes=data.classes,
-    )  # fmt: skip
+        data.train_images[tr],
+        data.train_labels[tr],
+        data.train_images[va],
+        data.train_labels[va],
+        name=f"{data.name}[45k/5k val]",
+        source=data.source,
+        classes=data.classes,
+    )
 
 
 def load_cifar10(

@@ -66,8 +66,9 @@ def shortcut_kind(block: nn.Module) -> str | None:
 
 
 def _box(ax: Axes, x: float, y: float, text: str, color: str, w: float = 2.2, h: float = 0.6) -> None:
-    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02", facecolor=color,
-                                edgecolor="black", linewidth=1))
+    ax.add_patch(
+        FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02", facecolor=color, edgecolor="black", linewidth=1)
+    )
     ax.text(x, y, text, ha="center", va="center", fontsize=8.5)
 
 
@@ -178,8 +179,11 @@ def model_strip(model: ResNet, name: str) -> Strip:
 
 def fig3_strips() -> list[Strip]:
     """The three nets of Fig. 3: VGG-19, plain-34 and ResNet-34 (option A), the last two from ``get_model``."""
-    return [vgg19_strip(), model_strip(get_model("plain34"), "34-layer plain"),
-            model_strip(get_model("resnet34"), "34-layer residual")]
+    return [
+        vgg19_strip(),
+        model_strip(get_model("plain34"), "34-layer plain"),
+        model_strip(get_model("resnet34"), "34-layer residual"),
+    ]
 
 
 def fig3(strips: list[Strip] | None = None) -> Figure:
@@ -194,17 +198,28 @@ def fig3(strips: list[Strip] | None = None) -> Figure:
             color = OTHER_COLOR if width is None else WIDTH_COLORS.get(width, OTHER_COLOR)
             ax.add_patch(Rectangle((i - w / 2, y - 0.3), w, 0.6, facecolor=color, edgecolor="black", linewidth=0.5))
         for first, last, kind in strip.shortcuts:
-            ax.add_patch(FancyArrowPatch((first - 0.35, y + 0.3), (last + 0.35, y + 0.3),
-                                         connectionstyle="arc3,rad=-0.5", arrowstyle="-|>", mutation_scale=6,
-                                         linewidth=0.9,
-                                         linestyle="-" if kind == "identity" else "--", color="black"))
+            ax.add_patch(
+                FancyArrowPatch(
+                    (first - 0.35, y + 0.3),
+                    (last + 0.35, y + 0.3),
+                    connectionstyle="arc3,rad=-0.5",
+                    arrowstyle="-|>",
+                    mutation_scale=6,
+                    linewidth=0.9,
+                    linestyle="-" if kind == "identity" else "--",
+                    color="black",
+                )
+            )
         ax.text(-1.2, y, f"{strip.name}\n({strip.weighted} layers)", ha="right", va="center", fontsize=9)
     longest = max(len(s.layers) for s in strips)
-    handles = [Rectangle((0, 0), 1, 1, facecolor=c, edgecolor="black", label=f"{w} channels")
-               for w, c in WIDTH_COLORS.items() if w >= 64]
-    handles += [Rectangle((0, 0), 1, 1, facecolor=OTHER_COLOR, edgecolor="black", label="pool (narrow), fc"),
-                Line2D([], [], color="black", label="identity shortcut"),
-                Line2D([], [], color="black", linestyle="--", label="zero-padding or projection")]
+    handles = [
+        Rectangle((0, 0), 1, 1, facecolor=c, edgecolor="black", label=f"{w} channels") for w, c in WIDTH_COLORS.items() if w >= 64
+    ]
+    handles += [
+        Rectangle((0, 0), 1, 1, facecolor=OTHER_COLOR, edgecolor="black", label="pool (narrow), fc"),
+        Line2D([], [], color="black", label="identity shortcut"),
+        Line2D([], [], color="black", linestyle="--", label="zero-padding or projection"),
+    ]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4, fontsize=8, frameon=False)
     ax.set(xlim=(-6.5, longest + 0.5), ylim=(-1.2 * (len(strips) - 1) - 0.6, 1.1))
     ax.axis("off")
@@ -230,22 +245,37 @@ def draw_shortcuts(ax: Axes, model: ResNet) -> None:
         start = x
         for block in stage:
             ax.add_patch(Rectangle((x, 0), 0.8, 0.5, facecolor="#e8e8e8", edgecolor="black"))
-            ax.text(x + 0.4, 0.25, "\n".join(conv_label(c).split(",")[0] for c in convs(block)),
-                    ha="center", va="center", fontsize=7)
+            ax.text(
+                x + 0.4, 0.25, "\n".join(conv_label(c).split(",")[0] for c in convs(block)), ha="center", va="center", fontsize=7
+            )
             color, style, width, _ = SHORTCUT_STYLE[shortcut_kind(block)]
-            ax.add_patch(FancyArrowPatch((x - 0.05, 0.5), (x + 0.85, 0.5), connectionstyle="arc3,rad=-0.8",
-                                         arrowstyle="-|>", mutation_scale=9, color=color, linestyle=style,
-                                         linewidth=width))
+            ax.add_patch(
+                FancyArrowPatch(
+                    (x - 0.05, 0.5),
+                    (x + 0.85, 0.5),
+                    connectionstyle="arc3,rad=-0.8",
+                    arrowstyle="-|>",
+                    mutation_scale=9,
+                    color=color,
+                    linestyle=style,
+                    linewidth=width,
+                )
+            )
             x += 1.0
         first = convs(stage[0])[0]
         size = 32 // 2**i
-        ax.text((start + x - 0.2) / 2, -0.15, f"stage {i + 1}: {size}x{size}, {first.out_channels} channels",
-                ha="center", va="top", fontsize=8)
+        ax.text(
+            (start + x - 0.2) / 2,
+            -0.15,
+            f"stage {i + 1}: {size}x{size}, {first.out_channels} channels",
+            ha="center",
+            va="top",
+            fontsize=8,
+        )
         x += 0.6
     ax.set(xlim=(-0.3, x - 0.3), ylim=(-0.55, 1.05), aspect="equal")
     ax.axis("off")
-    handles = [Line2D([], [], color=c, linestyle=ls, linewidth=w, label=lab)
-               for c, ls, w, lab in SHORTCUT_STYLE.values()]
+    handles = [Line2D([], [], color=c, linestyle=ls, linewidth=w, label=lab) for c, ls, w, lab in SHORTCUT_STYLE.values()]
     ax.legend(handles=handles, loc="upper center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, 1.45), frameon=False)
 
 
@@ -342,8 +372,9 @@ def draw_unit(ax: Axes, block: nn.Module, title: str = "") -> None:
     xlim, ylim = (-2.4, 2.6), (end - 0.5, 0.6)
     # a white background the size of the axes: a figure cropped to its drawing ("tight") keeps that size,
     # so the original and the pre-activation unit come out as images of one size
-    ax.add_patch(Rectangle((xlim[0], ylim[0]), xlim[1] - xlim[0], ylim[1] - ylim[0], facecolor="white",
-                           edgecolor="none", zorder=-1))  # fmt: skip
+    ax.add_patch(
+        Rectangle((xlim[0], ylim[0]), xlim[1] - xlim[0], ylim[1] - ylim[0], facecolor="white", edgecolor="none", zorder=-1)
+    )
     ax.set(xlim=xlim, ylim=ylim, aspect="equal")
     ax.axis("off")
 

@@ -50,9 +50,9 @@ from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from . import __version__
 from . import runs as runsmod
-from .data import REPO_ROOT, DatasetError, default_data_dir
+from .data import DatasetError, default_data_dir
 from .models import Net, get_model
-from .provenance import git_commit, machine_name
+from .provenance import REPO_ROOT, git_commit, machine_name
 
 RUNS_DIR = runsmod.RUNS_DIR / "imagenet"
 CHECKPOINTS = REPO_ROOT / "data" / "checkpoints" / "imagenet"
@@ -143,8 +143,14 @@ def setup_world(device: str | None = None) -> World:
         torch.cuda.set_device(local_rank)
     backend = "nccl" if cuda and dist.is_nccl_available() else "gloo"
     dist.init_process_group(backend)
-    world = World(rank, size, local_rank, max(1, size // local_size), backend,
-                  torch.device("cuda", local_rank) if cuda else torch.device("cpu"))  # fmt: skip
+    world = World(
+        rank,
+        size,
+        local_rank,
+        max(1, size // local_size),
+        backend,
+        torch.device("cuda", local_rank) if cuda else torch.device("cpu"),
+    )
     if backend == "gloo":
         why = "no CUDA GPU" if not cuda else "this torch has no NCCL"
         world.log(f"NCCL unavailable ({why}): using the gloo backend on {world.device.type.upper()}")
@@ -173,8 +179,9 @@ def open_split(data: str, split: str, world: World):
                 Imagenette(root, split=split, size="320px", download=True)
             except (OSError, RuntimeError) as err:
                 url = Imagenette._ARCHIVES["320px"][0]
-                raise DatasetError(f"Imagenette could not be downloaded into {root} ({err}); extract {url} "
-                                   "there, or pass --data FOLDER") from None  # fmt: skip
+                raise DatasetError(
+                    f"Imagenette could not be downloaded into {root} ({err}); extract {url} there, or pass --data FOLDER"
+                ) from None
         if world.size > 1:
             dist.barrier()
         return Imagenette(root, split=split, size="320px")
@@ -287,9 +294,7 @@ def ten_crops(x: torch.Tensor, crop: int) -> list[torch.Tensor]:
     return five + [v.flip(-1) for v in five]
 
 
-def prepare(
-    x: torch.Tensor, mean: torch.Tensor, alpha: torch.Tensor | None = None, channels_last: bool = False
-) -> torch.Tensor:
+def prepare(x: torch.Tensor, mean: torch.Tensor, alpha: torch.Tensor | None = None, channels_last: bool = False) -> torch.Tensor:
     """uint8 images to the network's input: [0, 1], the colour shift ``alpha`` along ImageNet's RGB
     principal components (ref. [21]) if given, minus the per-pixel mean (Sec. 3.4)."""
     x = x.float() / 255
@@ -354,8 +359,14 @@ def write_atomically(path: Path, save) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def train(cfg: Config, out: Path = RUNS_DIR, checkpoint_dir: Path = CHECKPOINTS, workers: int = 8,
-          stop_after: int | None = None, device: str | None = None) -> Path | None:  # fmt: skip
+def train(
+    cfg: Config,
+    out: Path = RUNS_DIR,
+    checkpoint_dir: Path = CHECKPOINTS,
+    workers: int = 8,
+    stop_after: int | None = None,
+    device: str | None = None,
+) -> Path | None:
     """Train (or continue) one run; returns the record's path, or None if stopped by ``stop_after``."""
     world = setup_world(device)
     try:
@@ -369,8 +380,10 @@ def check_config(cfg: Config, world: World) -> int:
     """Each process's share of the batch; sizes that cannot work and unknown nets are refused at once."""
     per_rank = check_batch(cfg.batch_size, world.size)
     if min(cfg.scale[0], cfg.test_size) < cfg.crop or cfg.scale[0] > cfg.scale[1]:
-        raise ValueError(f"--scale {cfg.scale[0]} {cfg.scale[1]}, --test-size {cfg.test_size}: the shorter side "
-                         f"must be at least the crop ({cfg.crop}), MIN <= MAX (paper: 256 480, 256, 224)")  # fmt: skip
+        raise ValueError(
+            f"--scale {cfg.scale[0]} {cfg.scale[1]}, --test-size {cfg.test_size}: the shorter side "
+            f"must be at least the crop ({cfg.crop}), MIN <= MAX (paper: 256 480, 256, 224)"
+        )
     get_model(cfg.model, shortcut=cfg.shortcut, family="imagenet", num_classes=1)  # a bad name fails before the data
     return per_rank
 
@@ -379,8 +392,10 @@ def open_data(cfg: Config, world: World, per_rank: int):
     """Train and val splits, checked: the same classes, and at least one batch of training images."""
     train_base, val_base = open_split(cfg.data, "train", world), open_split(cfg.data, "val", world)
     if val_base.classes != train_base.classes:
-        raise DatasetError(f"{cfg.data}: val's {len(val_base.classes)} classes are not train's "
-                           f"{len(train_base.classes)}; --data expects {LAYOUT}")  # fmt: skip
+        raise DatasetError(
+            f"{cfg.data}: val's {len(val_base.classes)} classes are not train's "
+            f"{len(train_base.classes)}; --data expects {LAYOUT}"
+        )
     if len(train_base) < cfg.batch_size:
         raise DatasetError(
             f"{cfg.data}: {len(train_base)} training images, fewer than one batch of {cfg.batch_size} "
@@ -395,12 +410,13 @@ def restore(path: Path, cfg: Config, world: World, model: nn.Module, opt, platea
     if not world.decide(int(path.exists())):
         return None
     if not path.exists():
-        raise FileNotFoundError(f"{path}: rank 0 sees this checkpoint, rank {world.rank} does not; put "
-                                "--checkpoint-dir on a filesystem every node shares")  # fmt: skip
+        raise FileNotFoundError(
+            f"{path}: rank 0 sees this checkpoint, rank {world.rank} does not; put "
+            "--checkpoint-dir on a filesystem every node shares"
+        )
     state = torch.load(path, map_location=world.device, weights_only=True)
     if state.get("format") != CHECKPOINT_FORMAT or state["config"] != asdict(cfg):
-        raise ValueError(f"{path}: a checkpoint of another run or other settings; remove it, or run the "
-                         "command it was made with")  # fmt: skip
+        raise ValueError(f"{path}: a checkpoint of another run or other settings; remove it, or run the command it was made with")
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
     plateau.load_state_dict(state["plateau"])
@@ -408,9 +424,7 @@ def restore(path: Path, cfg: Config, world: World, model: nn.Module, opt, platea
     return state
 
 
-def _train(
-    cfg: Config, world: World, out: Path, checkpoint_dir: Path, workers: int, stop_after: int | None
-) -> Path | None:
+def _train(cfg: Config, world: World, out: Path, checkpoint_dir: Path, workers: int, stop_after: int | None) -> Path | None:
     per_rank = check_config(cfg, world)
     train_base, val_base = open_data(cfg, world, per_rank)
     torch.manual_seed(cfg.seed)
@@ -425,8 +439,9 @@ def _train(
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     # The plateau rule (torch's ReduceLROnPlateau): lr / 10 once the centre-crop validation error has not
     # fallen 0.1 points (absolute) below its best for `patience` evaluations in a row.
-    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.1, patience=cfg.patience,
-                                                         threshold=1e-3, threshold_mode="abs")  # fmt: skip
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        opt, mode="min", factor=0.1, patience=cfg.patience, threshold=1e-3, threshold_mode="abs"
+    )
     state = restore(ckpt, cfg, world, model, opt, plateau)
     if state is not None:
         mean = state["mean"].to(world.device)
@@ -445,8 +460,10 @@ def _train(
     train_loader = DataLoader(TrainView(train_base, cfg), batch_sampler=batches, **loader_args)
     val_share = Subset(TestView(val_base, cfg.test_size), range(world.rank, len(val_base), world.size))
     val_loader = DataLoader(val_share, batch_size=per_rank, **loader_args)
-    world.log(f"{name}: {len(train_base):,} training images, {len(train_base.classes)} classes, {world.size} "
-              f"process(es) on {world.nodes} node(s), batch {per_rank} per process, device {world.device}")  # fmt: skip
+    world.log(
+        f"{name}: {len(train_base):,} training images, {len(train_base.classes)} classes, {world.size} "
+        f"process(es) on {world.nodes} node(s), batch {per_rank} per process, device {world.device}"
+    )
 
     history, t0 = state["history"], time.perf_counter()
     sums = torch.zeros(3, dtype=torch.float64, device=world.device)  # loss, errors, images since the last entry
@@ -476,15 +493,32 @@ def _train(
         if cfg.milestones is None:
             plateau.step(test["error"])
         seconds = state["wall_seconds"] + time.perf_counter() - t0
-        history.append({"iteration": iteration, "lr": lr, "train_loss": train_loss / n,
-                        "train_error": train_wrong / n, "test_loss": test["loss"], "test_error": test["error"],
-                        "seconds": round(seconds, 2)})  # fmt: skip
-        world.log(f"iteration {iteration:,}: lr {lr:g}, train error {train_wrong / n:.4f}, "
-                  f"val error (centre crop) {test['error']:.4f}")  # fmt: skip
+        history.append(
+            {
+                "iteration": iteration,
+                "lr": lr,
+                "train_loss": train_loss / n,
+                "train_error": train_wrong / n,
+                "test_loss": test["loss"],
+                "test_error": test["error"],
+                "seconds": round(seconds, 2),
+            }
+        )
+        world.log(
+            f"iteration {iteration:,}: lr {lr:g}, train error {train_wrong / n:.4f}, val error (centre crop) {test['error']:.4f}"
+        )
         if world.rank == 0:
-            snapshot = {"format": CHECKPOINT_FORMAT, "config": asdict(cfg), "iteration": iteration,
-                        "model": model.state_dict(), "optimizer": opt.state_dict(), "plateau": plateau.state_dict(),
-                        "history": history, "mean": mean.cpu(), "wall_seconds": seconds}  # fmt: skip
+            snapshot = {
+                "format": CHECKPOINT_FORMAT,
+                "config": asdict(cfg),
+                "iteration": iteration,
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "plateau": plateau.state_dict(),
+                "history": history,
+                "mean": mean.cpu(),
+                "wall_seconds": seconds,
+            }
             write_atomically(ckpt, lambda tmp: torch.save(snapshot, tmp))
         if world.size > 1:
             dist.barrier()  # the checkpoint is on disk before any process goes on (or stops)
@@ -492,8 +526,10 @@ def _train(
             world.log(f"stopped at iteration {iteration:,} (--stop-after); run the same command again to continue")
             return None
 
-    final = {"ten_crop": evaluate(model, val_loader, mean, cfg, world, ten=True),
-             "center_crop": evaluate(model, val_loader, mean, cfg, world, ten=False)}  # fmt: skip
+    final = {
+        "ten_crop": evaluate(model, val_loader, mean, cfg, world, ten=True),
+        "center_crop": evaluate(model, val_loader, mean, cfg, world, ten=False),
+    }
     wall = state["wall_seconds"] + time.perf_counter() - t0
     if world.rank == 0:
         record = make_record(cfg, shortcut, history, final, world, wall, resumed=start > 0, workers=workers)
@@ -503,8 +539,9 @@ def _train(
     return record_path
 
 
-def make_record(cfg: Config, shortcut: str | None, history: list[dict], final: dict, world: World,
-                wall: float, resumed: bool, workers: int) -> dict:  # fmt: skip
+def make_record(
+    cfg: Config, shortcut: str | None, history: list[dict], final: dict, world: World, wall: float, resumed: bool, workers: int
+) -> dict:
     """The run record: ``resnet_book.runs``'s fields; ``test_error`` is the 10-crop top-1 error (Table 2, 3)."""
     last = history[-1]
     return {
@@ -517,31 +554,50 @@ def make_record(cfg: Config, shortcut: str | None, history: list[dict], final: d
         "seed": cfg.seed,
         "preset": cfg.preset,
         "schedule": {
-            "iterations": cfg.iterations, "batch_size": cfg.batch_size, "lr": cfg.lr, "lr_factor": 0.1,
+            "iterations": cfg.iterations,
+            "batch_size": cfg.batch_size,
+            "lr": cfg.lr,
+            "lr_factor": 0.1,
             "milestones": list(cfg.milestones) if cfg.milestones is not None else None,
-            "plateau": None if cfg.milestones is not None else
-                       {"patience": cfg.patience, "threshold": 1e-3, "on": "val error, centre crop"},
-            "weight_decay": cfg.weight_decay, "momentum": cfg.momentum, "warmup": None, "eval_every": cfg.eval_every,
-            "scale": list(cfg.scale), "crop": cfg.crop, "test_size": cfg.test_size, "colour_augmentation": LIGHTING_STD,
-            "mean_images": cfg.mean_images, "bn": "frozen (running statistics)" if cfg.freeze_bn else "per GPU",
-        },  # fmt: skip
+            "plateau": None
+            if cfg.milestones is not None
+            else {"patience": cfg.patience, "threshold": 1e-3, "on": "val error, centre crop"},
+            "weight_decay": cfg.weight_decay,
+            "momentum": cfg.momentum,
+            "warmup": None,
+            "eval_every": cfg.eval_every,
+            "scale": list(cfg.scale),
+            "crop": cfg.crop,
+            "test_size": cfg.test_size,
+            "colour_augmentation": LIGHTING_STD,
+            "mean_images": cfg.mean_images,
+            "bn": "frozen (running statistics)" if cfg.freeze_bn else "per GPU",
+        },
         "history": history,
         "final": {
-            "train_error": last["train_error"], "train_loss": last["train_loss"],
-            "test_error": final["ten_crop"]["error"], "test_top5_error": final["ten_crop"]["top5_error"],
+            "train_error": last["train_error"],
+            "train_loss": last["train_loss"],
+            "test_error": final["ten_crop"]["error"],
+            "test_top5_error": final["ten_crop"]["top5_error"],
             "center_crop_error": final["center_crop"]["error"],
             "center_crop_top5_error": final["center_crop"]["top5_error"],
-        },  # fmt: skip
+        },
         "provenance": {
-            "gpu": machine_name(world.device), "device": world.device.type, "torch": torch.__version__,
-            "commit": git_commit(), "wall_seconds": round(wall, 2),
+            "gpu": machine_name(world.device),
+            "device": world.device.type,
+            "torch": torch.__version__,
+            "commit": git_commit(),
+            "wall_seconds": round(wall, 2),
             "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "resnet_book": __version__, "python": platform.python_version(),
-            "fast_path": {"bf16": world.device.type == "cuda", "channels_last": world.device.type == "cuda",
-                          "workers": workers},
-            "resumed": resumed, "trained_concurrently_with": [],
-            "world_size": world.size, "nodes": world.nodes, "backend": world.backend,
-        },  # fmt: skip
+            "resnet_book": __version__,
+            "python": platform.python_version(),
+            "fast_path": {"bf16": world.device.type == "cuda", "channels_last": world.device.type == "cuda", "workers": workers},
+            "resumed": resumed,
+            "trained_concurrently_with": [],
+            "world_size": world.size,
+            "nodes": world.nodes,
+            "backend": world.backend,
+        },
     }
 
 
@@ -564,8 +620,12 @@ def make_config(args) -> Config:
 
 def parser() -> argparse.ArgumentParser:
     doc = __doc__.split("\n\n", 1)
-    p = argparse.ArgumentParser(prog="python -m resnet_book imagenet", description=doc[0], epilog=doc[1],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p = argparse.ArgumentParser(
+        prog="python -m resnet_book imagenet",
+        description=doc[0],
+        epilog=doc[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--model", default="resnet34", help="plain18/34, resnet18/34/50/101/152")
     p.add_argument("--shortcut", default=None, choices=["A", "B", "C"], help="Sec. 3.3 (default A; B from 50)")
     p.add_argument("--data", default="imagenette", help=f"'imagenette' or a folder: {LAYOUT}")
@@ -581,8 +641,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--crop", type=int, default=None, help="training and test crop (224)")
     p.add_argument("--test-size", type=int, default=None, help="test shorter side; 10 crops of its centre (256)")
     p.add_argument("--mean-images", type=int, default=None, help="images averaged into the per-pixel mean")
-    p.add_argument("--freeze-bn", action="store_true", help="not the recipe: BN uses its running statistics, so "
-                   "splitting the batch over GPUs changes nothing (the test of DDP uses it)")  # fmt: skip
+    p.add_argument(
+        "--freeze-bn",
+        action="store_true",
+        help="not the recipe: BN uses its running statistics, so "
+        "splitting the batch over GPUs changes nothing (the test of DDP uses it)",
+    )
     p.add_argument("--workers", type=int, default=8, help="DataLoader workers per process (JPEG decoding)")
     p.add_argument("--device", default=None, choices=["cpu", "cuda"])
     p.add_argument("--out", default=str(RUNS_DIR), help="where the record goes (default data/runs/imagenet)")

@@ -75,9 +75,7 @@ class Projection(nn.Sequential):
         super().__init__(conv1x1(in_planes, out_planes, stride), nn.BatchNorm2d(out_planes))
 
 
-def make_shortcut(
-    shortcut: Shortcut | None, in_planes: int, out_planes: int, stride: int
-) -> nn.Module | None:
+def make_shortcut(shortcut: Shortcut | None, in_planes: int, out_planes: int, stride: int) -> nn.Module | None:
     """The shortcut of one block: ``None`` for a plain net, else identity, zero-pad or projection."""
     if shortcut is None:
         return None
@@ -194,9 +192,7 @@ class PreActBlock(_PreActUnit):
     expansion = 1
     convs = 2
 
-    def __init__(
-        self, in_planes: int, planes: int, stride: int = 1, shortcut: Shortcut = "A", stride_at: str = "1x1"
-    ) -> None:
+    def __init__(self, in_planes: int, planes: int, stride: int = 1, shortcut: Shortcut = "A", stride_at: str = "1x1") -> None:
         super().__init__()
         self.bn1 = nn.BatchNorm2d(in_planes)
         self.conv1 = conv3x3(in_planes, planes, stride)
@@ -217,9 +213,7 @@ class PreActBottleneck(_PreActUnit):
     expansion = 4
     convs = 3
 
-    def __init__(
-        self, in_planes: int, planes: int, stride: int = 1, shortcut: Shortcut = "B", stride_at: str = "1x1"
-    ) -> None:
+    def __init__(self, in_planes: int, planes: int, stride: int = 1, shortcut: Shortcut = "B", stride_at: str = "1x1") -> None:
         super().__init__()
         s1, s3 = (stride, 1) if stride_at == "1x1" else (1, stride)
         self.bn1 = nn.BatchNorm2d(in_planes)
@@ -648,6 +642,7 @@ def shortcut_variant(name: str, variant: str, *, scale: float = 0.5, gate_bias: 
                 block.shortcut = ScaledShortcut(block.shortcut, scale)
             else:
                 stride = block.conv1.stride[0]
-                block.shortcut = GatedShortcut(block.shortcut, block.conv1.in_channels, block.conv2.out_channels,
-                                               stride, gate_bias)  # fmt: skip
+                block.shortcut = GatedShortcut(
+                    block.shortcut, block.conv1.in_channels, block.conv2.out_channels, stride, gate_bias
+                )
     return model

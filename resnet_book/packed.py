@@ -35,8 +35,7 @@ from .models import BasicBlock, Net, Projection, ResNet, ZeroPadShortcut, get_mo
 def _grouped_conv(c: nn.Conv2d, runs: int, shared_input: bool = False) -> nn.Conv2d:
     """One conv holding ``runs`` copies of ``c``'s filters: grouped, or over a shared input (the stem)."""
     groups = 1 if shared_input else runs
-    return nn.Conv2d(c.in_channels * groups, c.out_channels * runs, c.kernel_size, c.stride, c.padding,
-                     groups=groups, bias=False)  # fmt: skip
+    return nn.Conv2d(c.in_channels * groups, c.out_channels * runs, c.kernel_size, c.stride, c.padding, groups=groups, bias=False)
 
 
 def _packed_bn(bn: nn.BatchNorm2d, runs: int) -> nn.BatchNorm2d:
@@ -186,8 +185,9 @@ class PackedResNet(nn.Module):
         """Run ``g`` as an ordinary ``ResNet`` (a copy, on the pack's device, in the pack's memory format)."""
         if not 0 <= g < self.groups:
             raise IndexError(f"run {g} of a pack of {self.groups}")
-        model = get_model(self.names[g], shortcut=self.shortcut_options[g], num_classes=self.fc_weight.shape[1],
-                          family="cifar").to(self.fc_weight.device)  # fmt: skip
+        model = get_model(
+            self.names[g], shortcut=self.shortcut_options[g], num_classes=self.fc_weight.shape[1], family="cifar"
+        ).to(self.fc_weight.device)
         if self.stem_conv.weight.is_contiguous(memory_format=torch.channels_last):
             model = model.to(memory_format=torch.channels_last)
         for mine, packed in self._pairs(model, g):

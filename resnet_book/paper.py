@@ -25,28 +25,20 @@ SEQUEL_CIFAR10 = {
 # 12.86 and 12.22; 9.81 is in the table only. The "1x1 conv shortcut" is the first paper's option C on every
 # unit (the sequel says so).
 SEQUEL_TABLE1_FAIL = 20.0
-SEQUEL_TABLE1 = (
-    {"case": "original", "fig": "2(a)", "on_shortcut": "1", "on_F": "1", "error": 6.61, "remark": ""},
-    {"case": "constant scaling", "fig": "2(b)", "on_shortcut": "0", "on_F": "1", "error": "fail",
-     "remark": "a plain net"},
-    {"case": "constant scaling", "fig": "2(b)", "on_shortcut": "0.5", "on_F": "1", "error": "fail", "remark": ""},
-    {"case": "constant scaling", "fig": "2(b)", "on_shortcut": "0.5", "on_F": "0.5", "error": 12.35,
-     "remark": "frozen gating"},
-    {"case": "exclusive gating", "fig": "2(c)", "on_shortcut": "1 - g(x)", "on_F": "g(x)", "error": "fail",
-     "remark": "init b_g = 0 to -5"},
-    {"case": "exclusive gating", "fig": "2(c)", "on_shortcut": "1 - g(x)", "on_F": "g(x)", "error": 8.70,
-     "remark": "init b_g = -6"},
-    {"case": "exclusive gating", "fig": "2(c)", "on_shortcut": "1 - g(x)", "on_F": "g(x)", "error": 9.81,
-     "remark": "init b_g = -7"},
-    {"case": "shortcut-only gating", "fig": "2(d)", "on_shortcut": "1 - g(x)", "on_F": "1", "error": 12.86,
-     "remark": "init b_g = 0"},
-    {"case": "shortcut-only gating", "fig": "2(d)", "on_shortcut": "1 - g(x)", "on_F": "1", "error": 6.91,
-     "remark": "init b_g = -6"},
-    {"case": "1x1 conv shortcut", "fig": "2(e)", "on_shortcut": "1x1 conv", "on_F": "1", "error": 12.22,
-     "remark": ""},
-    {"case": "dropout shortcut", "fig": "2(f)", "on_shortcut": "dropout 0.5", "on_F": "1", "error": "fail",
-     "remark": ""},
-)  # fmt: skip
+SEQUEL_TABLE1_COLUMNS = ("case", "fig", "on_shortcut", "on_F", "error", "remark")
+SEQUEL_TABLE1 = tuple(dict(zip(SEQUEL_TABLE1_COLUMNS, row)) for row in (
+    ("original",             "2(a)", "1",           "1",    6.61,   ""),
+    ("constant scaling",     "2(b)", "0",           "1",    "fail", "a plain net"),
+    ("constant scaling",     "2(b)", "0.5",         "1",    "fail", ""),
+    ("constant scaling",     "2(b)", "0.5",         "0.5",  12.35,  "frozen gating"),
+    ("exclusive gating",     "2(c)", "1 - g(x)",    "g(x)", "fail", "init b_g = 0 to -5"),
+    ("exclusive gating",     "2(c)", "1 - g(x)",    "g(x)", 8.70,   "init b_g = -6"),
+    ("exclusive gating",     "2(c)", "1 - g(x)",    "g(x)", 9.81,   "init b_g = -7"),
+    ("shortcut-only gating", "2(d)", "1 - g(x)",    "1",    12.86,  "init b_g = 0"),
+    ("shortcut-only gating", "2(d)", "1 - g(x)",    "1",    6.91,   "init b_g = -6"),
+    ("1x1 conv shortcut",    "2(e)", "1x1 conv",    "1",    12.22,  ""),
+    ("dropout shortcut",     "2(f)", "dropout 0.5", "1",    "fail", ""),
+))  # fmt: skip
 
 
 def sequel_table1_error(case: str, on_shortcut: str, remark: str = "") -> float | str:
@@ -118,10 +110,8 @@ IMAGENET_RECIPE = {
 }
 
 # Sec. 4.3 (Tables 7, 8): object detection with Faster R-CNN, mAP (%), VGG-16 vs ResNet-101 as backbone.
-TABLE7_VOC_MAP = {"VGG-16": {"VOC 07 test": 73.2, "VOC 12 test": 70.4},
-                  "ResNet-101": {"VOC 07 test": 76.4, "VOC 12 test": 73.8}}
-TABLE8_COCO_MAP = {"VGG-16": {"mAP@.5": 41.5, "mAP@[.5, .95]": 21.2},
-                   "ResNet-101": {"mAP@.5": 48.4, "mAP@[.5, .95]": 27.2}}
+TABLE7_VOC_MAP = {"VGG-16": {"VOC 07 test": 73.2, "VOC 12 test": 70.4}, "ResNet-101": {"VOC 07 test": 76.4, "VOC 12 test": 73.8}}
+TABLE8_COCO_MAP = {"VGG-16": {"mAP@.5": 41.5, "mAP@[.5, .95]": 21.2}, "ResNet-101": {"mAP@.5": 48.4, "mAP@[.5, .95]": 27.2}}
 
 # Table 6: CIFAR-10 test error (%) and parameters (millions) of the ResNets (option A).
 # ResNet-110: best of 5 runs; mean 6.61 +- 0.16.
@@ -157,6 +147,7 @@ CIFAR_RECIPE = {
     # ResNet-110: lr 0.01 until training error < 80 % (about 400 iterations), then back to 0.1.
     "warmup": {"models": ("resnet110", "resnet1202"), "lr": 0.01, "until_train_error": 0.80},
 }
+
 
 def table6_error(model: str) -> float | None:
     """The paper's CIFAR-10 test error (%) for ``model`` (Table 6), or None if the paper has none."""

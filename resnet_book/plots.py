@@ -62,9 +62,12 @@ def _draw_seeds(ax: plt.Axes, group: Sequence[Run], color: str) -> None:
 
 
 def error_curves(
-    runs: Sequence[Runs], ax: plt.Axes | None = None, title: str | None = None, ylim: tuple[float, float] = (0, 20),
+    runs: Sequence[Runs],
+    ax: plt.Axes | None = None,
+    title: str | None = None,
+    ylim: tuple[float, float] = (0, 20),
     colors: Sequence[str] | None = None,
-) -> Figure:  # fmt: skip
+) -> Figure:
     """Fig. 6 style: per net, training error (dashed, over each logging window) and test error (bold), in %.
 
     Each item of ``runs`` is one run, or the seeds of one net (a list): their mean curves with a band
@@ -88,9 +91,7 @@ def error_curves(
     return fig
 
 
-def live_curves(
-    trainers: dict[str, object], ax: plt.Axes | None = None, colors: dict[str, str] | None = None
-) -> Figure:  # fmt: skip
+def live_curves(trainers: dict[str, object], ax: plt.Axes | None = None, colors: dict[str, str] | None = None) -> Figure:
     """The same drawing for trainers still running (their ``history.entries``), for live cells.
 
     Each trainer in its depth's colour, or in ``colors[label]`` (nets of one depth that differ otherwise)."""
@@ -153,7 +154,7 @@ PLAIN_COLOR = "#888888"  # a plain net drawn beside its ResNet twin (same depth,
 
 def twin_curves(
     plain: Runs | None, resnet: Runs | None, ax: plt.Axes | None = None, ylim: tuple[float, float] = (0, 20)
-) -> Figure:  # fmt: skip
+) -> Figure:
     """Fig. 6 left and middle on one axes for one depth: plain net in grey, its ResNet twin in the depth's
     colour (each one run, or its seeds: mean and band as in ``error_curves``)."""
     pairs = [(as_seeds(runs), color) for runs, color in ((plain, PLAIN_COLOR), (resnet, None)) if as_seeds(runs)]
@@ -229,8 +230,12 @@ def fig1(shallow: Run, deep: Run, ylim: tuple[float, float] = (0, 20)) -> Figure
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
     for ax, key, what in zip(axes, ("train_error", "test_error"), ("training error", "test error")):
         for run in (shallow, deep):
-            ax.plot([e["iteration"] / 1e4 for e in run.history], [100 * e[key] for e in run.history],
-                    color=color_for(run.model), label=f"{depth_of(run.model)}-layer")
+            ax.plot(
+                [e["iteration"] / 1e4 for e in run.history],
+                [100 * e[key] for e in run.history],
+                color=color_for(run.model),
+                label=f"{depth_of(run.model)}-layer",
+            )
         ax.set(xlabel="iter. (1e4)", ylabel=f"{what} (%)", ylim=ylim)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -245,9 +250,11 @@ class LiveFigure:
     grow, as the recorded runs drew them."""
 
     def __init__(
-        self, trainers: Mapping[str, object], title: str = "live: dashed training error, bold test error",
+        self,
+        trainers: Mapping[str, object],
+        title: str = "live: dashed training error, bold test error",
         waiting: str = "*The curves appear after the first evaluation.*",
-    ) -> None:  # fmt: skip
+    ) -> None:
         from IPython import display
 
         self.trainers, self.title = trainers, title
@@ -271,8 +278,7 @@ def not_recorded(ax: plt.Axes, what: str, paper: str = "") -> None:
     (``paper``), so that a missing run is said on the figure, never left blank."""
     from .report import NOT_RECORDED
 
-    ax.text(0.5, 0.65, f"{what}:\n{NOT_RECORDED}", ha="center", va="center", fontsize=12, color="#aa0000",
-            transform=ax.transAxes)
+    ax.text(0.5, 0.65, f"{what}:\n{NOT_RECORDED}", ha="center", va="center", fontsize=12, color="#aa0000", transform=ax.transAxes)
     if paper:
         ax.text(0.5, 0.25, paper, ha="center", va="center", fontsize=9.5, transform=ax.transAxes)
     ax.set_xticks([])
@@ -294,18 +300,25 @@ def shortcut_option(option: str, seeds: Runs | None, costs: Mapping[tuple[str, s
     ax, seeds = fig.add_subplot(grid[1, 0]), as_seeds(seeds)
     if seeds:
         error_curves([seeds], ax, colors=[OPTION_COLORS[option]])
-        ax.set_title(f"ResNet-20 ({option}), recorded on {seeds[0].dataset}:\n"
-                     f"test err. (%) {report.summary(seeds)}", fontsize=9)
+        ax.set_title(f"ResNet-20 ({option}), recorded on {seeds[0].dataset}:\ntest err. (%) {report.summary(seeds)}", fontsize=9)
     else:
         top1, top5 = paper.TABLE3[f"resnet34 {option}"]
-        not_recorded(ax, f"ResNet-20 ({option}) on CIFAR-10",
-                     f"Paper, Table 3\n(ImageNet, ResNet-34 {option}):\ntop-1 {top1:.2f} %, top-5 {top5:.2f} %")
+        not_recorded(
+            ax,
+            f"ResNet-20 ({option}) on CIFAR-10",
+            f"Paper, Table 3\n(ImageNet, ResNet-34 {option}):\ntop-1 {top1:.2f} %, top-5 {top5:.2f} %",
+        )
     tax = fig.add_subplot(grid[1, 1])
     tax.axis("off")
     tax.set_title("what the shortcuts cost (FLOPs: multiply-adds)", fontsize=9)
     rows = report.shortcut_cost_rows({f"ResNet-{d}": costs[f"resnet{d}", option] for d in (20, 56)})
-    table = tax.table(cellText=rows, colLabels=["", "stage 1", "stage 2", "stage 3", "total"], bbox=[0, 0.35, 1, 0.6],
-                      cellLoc="center", colWidths=[0.33, 0.15, 0.15, 0.15, 0.22])
+    table = tax.table(
+        cellText=rows,
+        colLabels=["", "stage 1", "stage 2", "stage 3", "total"],
+        bbox=[0, 0.35, 1, 0.6],
+        cellLoc="center",
+        colWidths=[0.33, 0.15, 0.15, 0.15, 0.22],
+    )
     table.auto_set_font_size(False)
     table.set_fontsize(8)
     note = report.shortcut_cost_note(costs["resnet34", option], costs["resnet34", "A"])
@@ -315,15 +328,18 @@ def shortcut_option(option: str, seeds: Runs | None, costs: Mapping[tuple[str, s
 
 
 def grouped_bars(
-    ax: plt.Axes, groups: Sequence[str], series: Mapping[str, Sequence[float]], colors: Sequence[str],
-    width: float = 0.38, fontsize: float | None = None,
-) -> None:  # fmt: skip
+    ax: plt.Axes,
+    groups: Sequence[str],
+    series: Mapping[str, Sequence[float]],
+    colors: Sequence[str],
+    width: float = 0.38,
+    fontsize: float | None = None,
+) -> None:
     """Bars side by side: one group per label of ``groups`` (the x ticks), in each one bar per series
     (``series``: legend label -> one value per group), e.g. Table 1's stages of ResNet-34 and ResNet-50."""
     n = len(series)
     for k, ((label, values), color) in enumerate(zip(series.items(), colors)):
-        ax.bar([i + (k - (n - 1) / 2) * width for i in range(len(groups))], values, width=width, color=color,
-               label=label)
+        ax.bar([i + (k - (n - 1) / 2) * width for i in range(len(groups))], values, width=width, color=color, label=label)
     ax.set_xticks(range(len(groups)), groups, **({} if fontsize is None else {"fontsize": fontsize}))
 
 
@@ -333,7 +349,7 @@ FIG5_COLORS = {"3x3, 64": "#2b83ba", "1x1, 64": "#abdda4", "1x1, 256": "#fdae61"
 
 def stacked_bars(
     ax: plt.Axes, bars: Mapping[str, Sequence[tuple[str, float]]], colors: Mapping[str, str], title: str = ""
-) -> None:  # fmt: skip
+) -> None:
     """One bar per key of ``bars``, stacked from its (segment label, value) pairs, each segment named on
     it and coloured by ``colors[label]``, the total written on top (Fig. 5: a block's cost, layer by layer)."""
     for x, segments in enumerate(bars.values()):

@@ -30,16 +30,15 @@ def machine_name(device: torch.device) -> str:
     return platform.processor() or platform.machine()
 
 
-
-
 def git_commit() -> str:
     """The commit the code came from: ``$RESNET_BOOK_COMMIT`` (set where no .git travels), else git."""
     if env := os.environ.get("RESNET_BOOK_COMMIT"):
         return env
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
-                               capture_output=True, text=True, timeout=10).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"

@@ -88,9 +88,7 @@ class Config:
             "milestones": list(self.milestones),
             "weight_decay": self.weight_decay,
             "momentum": self.momentum,
-            "warmup": None
-            if self.warmup_lr is None
-            else {"lr": self.warmup_lr, "until_train_error": self.warmup_until_error},
+            "warmup": None if self.warmup_lr is None else {"lr": self.warmup_lr, "until_train_error": self.warmup_until_error},
             "eval_every": self.eval_every,
             "split": self.split,
             "train_per_class": self.train_per_class,
@@ -111,18 +109,24 @@ def warms_up(model: str) -> bool:
     net = Net.parse(model, family="cifar")
     return net.kind == "resnet" and not net.bottleneck and f"resnet{net.depth}" in WARMUP_MODELS
 
+
 PRESETS: dict[str, dict] = {
     # Sec. 4.2 exactly: 64k iterations of batch 128 on all 50k training images, tested on all 10k.
     "paper": dict(),
     # A chapter cell on a 2-core CPU in about a minute: 5,000 training images (500 per class), the same
     # step decay compressed into 160 iterations, tested on 1,000 images.
     "quick": dict(
-        iterations=160, milestones=(80, 120), eval_every=40, checkpoint_every=40,
-        train_per_class=500, test_per_class=100, warmup_check_every=10,
+        iterations=160,
+        milestones=(80, 120),
+        eval_every=40,
+        checkpoint_every=40,
+        train_per_class=500,
+        test_per_class=100,
+        warmup_check_every=10,
     ),
     # A Colab GPU in a few minutes: all the data, 1/8 of the paper's schedule.
     "colab": dict(iterations=8_000, milestones=(4_000, 6_000), eval_every=250, checkpoint_every=1_000),
-}  # fmt: skip
+}
 
 
 def preset(name: str, model: str = "resnet20", **overrides) -> Config:
@@ -143,11 +147,12 @@ def preset(name: str, model: str = "resnet20", **overrides) -> Config:
         every = max(1, min(base.eval_every, iterations // 4))
         settings.update(
             milestones=tuple(round(m * iterations / base.iterations) for m in base.milestones),
-            eval_every=every, checkpoint_every=every, preset="custom",
-        )  # fmt: skip
+            eval_every=every,
+            checkpoint_every=every,
+            preset="custom",
+        )
     settings.update(overrides)
     return Config(**settings)
-
 
 
 # what may differ between the runs of a pack (``packed``): everything else is one shared schedule
@@ -161,9 +166,7 @@ def check_pack(configs: Sequence[Config]) -> None:
     for cfg in configs[1:]:
         differ = [k for k, v in cfg.identity().items() if k not in PACK_MAY_DIFFER and v != first[k]]
         if differ:
-            raise ValueError(
-                f"runs of a pack share everything but {', '.join(PACK_MAY_DIFFER)}; {', '.join(differ)} differ"
-            )
+            raise ValueError(f"runs of a pack share everything but {', '.join(PACK_MAY_DIFFER)}; {', '.join(differ)} differ")
     names = [run_name(c, seed=True) for c in configs]
     if len(set(names)) < len(names):
         raise ValueError(f"a pack holds each run once; got {', '.join(names)}")

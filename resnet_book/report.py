@@ -167,9 +167,12 @@ def steps(values: Mapping[int, float]) -> list[float]:
 
 
 def spread_note(
-    groups: Iterable[Run | Sequence[Run] | None], key: Key = "test_error", gaps: Iterable[float] = (),
-    unit: str = " points", digits: int = 2,
-) -> str:  # fmt: skip
+    groups: Iterable[Run | Sequence[Run] | None],
+    key: Key = "test_error",
+    gaps: Iterable[float] = (),
+    unit: str = " points",
+    digits: int = 2,
+) -> str:
     """The spread between seeds beside a claim about several nets (each group the runs of one net), e.g.
     "seeds of one net differ by up to 0.31 points (4 of 4 nets have 2 or more runs); the smallest gap,
     0.20 points, is within it". ``gaps`` are the differences the claim rests on (e.g. ``steps``): the note
@@ -195,7 +198,7 @@ def wrap(text: object, indent: str = "", width: int = 96) -> str:
 
 @dataclass(frozen=True)
 class Comparison:
-    """"A beats B" from the records: the gap between the means of two nets' runs and, beside it, the
+    """ "A beats B" from the records: the gap between the means of two nets' runs and, beside it, the
     largest difference between two seeds of either net, so that the sentence says whether the gap is
     larger than the luck of a seed. ``sentence`` is that in one line, ``str()`` wrapped (``wrap``)."""
 
@@ -234,9 +237,14 @@ class Comparison:
 
 
 def compare(
-    a: Run | Sequence[Run], b: Run | Sequence[Run], key: Key = "test_error", names: tuple[str, str] | None = None,
-    verb: str = "ends", unit: str = " points", digits: int = 2,
-) -> Comparison:  # fmt: skip
+    a: Run | Sequence[Run],
+    b: Run | Sequence[Run],
+    key: Key = "test_error",
+    names: tuple[str, str] | None = None,
+    verb: str = "ends",
+    unit: str = " points",
+    digits: int = 2,
+) -> Comparison:
     """Net ``a`` against net ``b`` (each one run or all its seeds) on ``key`` (mean over seeds), e.g.
     "ResNet-56 ends 0.65 points above ResNet-44; one run each: the spread between seeds is not measured
     yet". ``names`` default to the runs' labels ("ResNet-56 (A)")."""
@@ -249,7 +257,7 @@ def compare(
 
 
 def trend(values: Mapping[int, float]) -> str:
-    """"rises", "falls" or "mixed": how ``values`` (depth -> error) move at *every* step in depth."""
+    """ "rises", "falls" or "mixed": how ``values`` (depth -> error) move at *every* step in depth."""
     ds = sorted(values)
     steps = list(zip(ds, ds[1:]))
     if not steps:

@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .data import REPO_ROOT
 from .models import Net
+from .provenance import REPO_ROOT
 
 SCHEMA = "resnet_book.run/1"
 RUNS_DIR = REPO_ROOT / "data" / "runs"
@@ -123,8 +123,17 @@ def validate(record: Any, where: str = "run record") -> dict:
 
     if not isinstance(record, dict):
         raise RunRecordError(f"{where}: a run record must be a JSON object, got {type(record).__name__}")
-    for key, kind in (("id", str), ("model", str), ("dataset", str), ("seed", int), ("preset", str),
-                      ("schedule", dict), ("history", list), ("final", dict), ("provenance", dict)):  # fmt: skip
+    for key, kind in (
+        ("id", str),
+        ("model", str),
+        ("dataset", str),
+        ("seed", int),
+        ("preset", str),
+        ("schedule", dict),
+        ("history", list),
+        ("final", dict),
+        ("provenance", dict),
+    ):
         if key not in record:
             raise _fail(where, key, "is missing")
         if not isinstance(record[key], kind) or isinstance(record[key], bool):
@@ -202,8 +211,12 @@ def load_run(path: str | Path) -> Run:
     except RunRecordError as err:
         raise RunRecordError(f"{err}{RESTORE}") from None
     if record["id"] != path.stem:
-        raise _fail(str(path), "id", f"is {record['id']!r}, not the file's name {path.stem!r}: a copy or a "
-                    "renamed record; remove it, or name the file <id>.json")  # fmt: skip
+        raise _fail(
+            str(path),
+            "id",
+            f"is {record['id']!r}, not the file's name {path.stem!r}: a copy or a "
+            "renamed record; remove it, or name the file <id>.json",
+        )
     return Run(record, path)
 
 
@@ -226,9 +239,7 @@ def as_seeds(runs: Run | Sequence[Run] | None) -> list[Run]:
     return [] if runs is None else [runs] if isinstance(runs, Run) else list(runs)
 
 
-def find_runs(
-    model: str, shortcut: str | None = None, preset: str = "paper", directory: str | Path = RUNS_DIR
-) -> list[Run]:  # fmt: skip
+def find_runs(model: str, shortcut: str | None = None, preset: str = "paper", directory: str | Path = RUNS_DIR) -> list[Run]:
     """Every recorded seed of one net (``shortcut=None``: the paper's, option A for a CIFAR ResNet), by seed;
     ``[]`` if none. An impossible net is an error, not an empty list.
 
@@ -239,7 +250,7 @@ def find_runs(
 
 def find_run(
     model: str, shortcut: str | None = None, preset: str = "paper", directory: str | Path = RUNS_DIR, seed: int | None = None
-) -> Run | None:  # fmt: skip
+) -> Run | None:
     """The record for ``model`` (option A by default for ResNets), lowest seed first; None if not recorded."""
     runs = [r for r in find_runs(model, shortcut, preset, directory) if seed is None or r.seed == seed]
     return runs[0] if runs else None
@@ -305,10 +316,12 @@ def make_record(trainer, layer_response_std: list[float] | None = None) -> dict:
             **provenance(trainer.device),
             "wall_seconds": round(trainer.wall_seconds, 2),
             "fast_path": {
-                "cuda_graph": trainer.use_graph, "bf16": trainer.amp,
-                "channels_last": trainer.channels_last, "inductor": trainer.use_compile,
+                "cuda_graph": trainer.use_graph,
+                "bf16": trainer.amp,
+                "channels_last": trainer.channels_last,
+                "inductor": trainer.use_compile,
                 "packed_runs": len(trainer.configs),  # 1, or the runs trained as one network with it
-            },  # fmt: skip
+            },
             "resumed": trainer.resumed_from is not None,
             "trained_concurrently_with": trainer.trained_with,
         },
@@ -324,9 +337,7 @@ def save_run(record: dict, directory: str | Path = RUNS_DIR, overwrite: bool = F
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{record['id']}.json"
     if path.exists() and not overwrite:
-        raise FileExistsError(
-            f"{path}: already recorded; pass overwrite=True (--force on the command line) to record it again"
-        )
+        raise FileExistsError(f"{path}: already recorded; pass overwrite=True (--force on the command line) to record it again")
     text = json.dumps(record, indent=1, allow_nan=False) + "\n"
     write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return path

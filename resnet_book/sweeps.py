@@ -147,8 +147,11 @@ def on_t4(model: str, iterations: int, batch_size: int = 128, benchmark: dict | 
     from .bench import load_benchmarks
 
     benchmark = benchmark or load_benchmarks()[0]
-    measured = {depth(m, None): row["levers"]["graph_fp32"] for m, row in benchmark["models"].items()
-                if "graph_fp32" in row.get("levers", {})}  # fmt: skip
+    measured = {
+        depth(m, None): row["levers"]["graph_fp32"]
+        for m, row in benchmark["models"].items()
+        if "graph_fp32" in row.get("levers", {})
+    }
     if not measured or benchmark["gpu"] not in GPU_SPECS:
         raise ValueError(f"no float32 measurement to scale from in the benchmark of {benchmark['gpu']}")
     there, t4 = GPU_SPECS[benchmark["gpu"]], GPU_SPECS["Tesla T4"]
@@ -166,9 +169,12 @@ def on_t4(model: str, iterations: int, batch_size: int = 128, benchmark: dict | 
 
 
 def run_pool(
-    jobs: list[Callable[[], Trainer]], concurrent: int, max_seconds: float | None,
-    on_done: Callable[[Trainer], None] | None = None, stop: Callable[[], bool] | None = None,
-) -> int:  # fmt: skip
+    jobs: list[Callable[[], Trainer]],
+    concurrent: int,
+    max_seconds: float | None,
+    on_done: Callable[[Trainer], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> int:
     """Train up to ``concurrent`` jobs at once, each on its own CUDA stream and at its own pace.
 
     Each run has a window of steps (up to its next log point) queued on its stream; the host looks at a
@@ -198,8 +204,14 @@ def run_pool(
                 live.append(t)
                 for o in live:  # the record says so: wall time is shared with these runs
                     o.trained_with += [p.label for p in live if p is not o and p.label not in o.trained_with]
-                bars[id(t)] = tqdm(total=t.config.iterations, initial=t.iteration, desc=t.label, unit="it",
-                                   position=len(live) - 1, disable=t.done)  # fmt: skip
+                bars[id(t)] = tqdm(
+                    total=t.config.iterations,
+                    initial=t.iteration,
+                    desc=t.label,
+                    unit="it",
+                    position=len(live) - 1,
+                    disable=t.done,
+                )
                 t.advance(t.next_stop() - t.iteration)  # queue its first window before any host sync
             if not live:
                 break

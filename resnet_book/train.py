@@ -61,9 +61,13 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 
 
 def sgd_update(
-    params: list[torch.Tensor], grads: list[torch.Tensor], bufs: list[torch.Tensor],
-    lr: torch.Tensor, momentum: float, weight_decay: float,
-) -> None:  # fmt: skip
+    params: list[torch.Tensor],
+    grads: list[torch.Tensor],
+    bufs: list[torch.Tensor],
+    lr: torch.Tensor,
+    momentum: float,
+    weight_decay: float,
+) -> None:
     """SGD with momentum and L2 weight decay, as ``torch.optim.SGD``: v = m v + (g + wd w); w -= lr v.
 
     ``lr`` is a 0-dim tensor so a CUDA graph that contains this update follows the schedule.
@@ -210,8 +214,8 @@ class Trainer:
         for c in self.configs:  # each run starts from the weights it would have alone
             torch.manual_seed(c.seed)
             models.append(c.net.build(num_classes=10).to(self.device))
-        self.model = models[0] if len(models) == 1 else PackedResNet(
-            models, [c.model for c in self.configs], own_inputs=self.own_inputs
+        self.model = (
+            models[0] if len(models) == 1 else PackedResNet(models, [c.model for c in self.configs], own_inputs=self.own_inputs)
         )
         if self.own_model:  # trained in place of the named model built above
             self.model = model.to(self.device)
@@ -230,7 +234,7 @@ class Trainer:
         plans = {  # which image, crop and flip each sample gets: from the seed alone, one plan per seed
             seed: datamod.SamplePlan.make(seed, len(self.data.train_labels), cfg.iterations * cfg.batch_size, self.device)
             for seed in dict.fromkeys(c.seed for c in self.configs)
-        }  # fmt: skip
+        }
         self.plans = [plans[c.seed] for c in self.configs] if self.own_inputs else [plans[cfg.seed]]
         self.iteration = 0
         self.histories = [History() for _ in self.configs]
@@ -401,15 +405,17 @@ class Trainer:
                 )
         entries = []
         for history, (loss_sum, wrong), (test_error, test_loss) in zip(self.histories, sums, self.evaluate_all()):
-            entries.append({
-                "iteration": self.iteration,
-                "lr": self._lr_value,  # the rate of the window's last iteration
-                "train_loss": loss_sum / count,
-                "train_error": wrong / count,
-                "test_loss": test_loss,
-                "test_error": test_error,
-                "seconds": round(self.wall_seconds + elapsed, 3),
-            })  # fmt: skip
+            entries.append(
+                {
+                    "iteration": self.iteration,
+                    "lr": self._lr_value,  # the rate of the window's last iteration
+                    "train_loss": loss_sum / count,
+                    "train_error": wrong / count,
+                    "test_loss": test_loss,
+                    "test_error": test_error,
+                    "seconds": round(self.wall_seconds + elapsed, 3),
+                }
+            )
             history.entries.append(entries[-1])
         self._last_log = self.iteration
         if self.checkpoint_path and (self.iteration % cfg.checkpoint_every == 0 or self.done):
@@ -500,19 +506,20 @@ class Trainer:
         self.resumed_from = self.iteration
 
     # ------------------------------------------------------------------ a whole run
-    def run(
-        self, max_seconds: float | None = None, progress: bool = True, stop: Callable[[], bool] | None = None
-    ) -> "Trainer":
+    def run(self, max_seconds: float | None = None, progress: bool = True, stop: Callable[[], bool] | None = None) -> "Trainer":
         """Train to the end of the schedule, or until ``max_seconds`` or ``stop()`` (then checkpoint and return).
 
         ``stop`` is asked at every log point, e.g. ``StopOnInterrupt``: Ctrl-C saves, then returns."""
         from tqdm.auto import tqdm
 
         bar = tqdm(
-            total=self.config.iterations, initial=self.iteration, disable=not progress,
+            total=self.config.iterations,
+            initial=self.iteration,
+            disable=not progress,
             desc=self.label,
-            unit="it", dynamic_ncols=True,
-        )  # fmt: skip
+            unit="it",
+            dynamic_ncols=True,
+        )
         start = time.perf_counter()
         try:
             while not self.done:
@@ -635,9 +642,11 @@ def train(
     if data is None:
         dev = resolve_device(device)
         data = datamod.load_cifar10(
-            train_per_class=config.train_per_class, test_per_class=config.test_per_class,
-            split=config.split, device=dev,
-        )  # fmt: skip
+            train_per_class=config.train_per_class,
+            test_per_class=config.test_per_class,
+            split=config.split,
+            device=dev,
+        )
     run_kwargs = {k: kwargs.pop(k) for k in ("max_seconds", "progress") if k in kwargs}
     return Trainer(config, data, device, **kwargs).run(**run_kwargs)
 
@@ -686,8 +695,11 @@ class StopOnInterrupt:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        print("\nCtrl-C: stopping at the next log point with a checkpoint (Ctrl-C again: quit without it)",
-              file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            "\nCtrl-C: stopping at the next log point with a checkpoint (Ctrl-C again: quit without it)",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def __enter__(self) -> "StopOnInterrupt":
         self._previous = signal.signal(signal.SIGINT, self._handle)

@@ -69,9 +69,7 @@ def _switcher(selector: widgets.Widget, images: list[widgets.Image]) -> widgets.
     return box
 
 
-def toggle(
-    figures: Mapping[str, FigureLike], description: str = "", dpi: int = 100
-) -> widgets.VBox:
+def toggle(figures: Mapping[str, FigureLike], description: str = "", dpi: int = 100) -> widgets.VBox:
     """Toggle buttons, one per key of ``figures``, over the precomputed figures; works without a kernel.
 
     Args:
@@ -89,9 +87,7 @@ def toggle(
     return _switcher(widgets.ToggleButtons(options=list(figures), index=0, description=description), images)
 
 
-def dropdown(
-    figures: Mapping[str, FigureLike], description: str = "", dpi: int = 100
-) -> widgets.VBox:
+def dropdown(figures: Mapping[str, FigureLike], description: str = "", dpi: int = 100) -> widgets.VBox:
     """A dropdown over the precomputed figures (e.g. one per depth of Table 6); works without a kernel.
 
     Same arguments and result as :func:`toggle`, with a ``Dropdown`` in place of the buttons: better

@@ -79,11 +79,14 @@ def test_a_broken_record_names_the_field(tmp_path, record):
     assert "field 'models.resnet20.ours_img_s' must be a finite number > 0, got -1" in message
     assert "field 'gpu' is missing" in broken(lambda r: r.pop("gpu"))
     assert "field 'models.resnet56.levers.graph_fp32' is missing" in broken(
-        lambda r: r["models"]["resnet56"]["levers"].pop("graph_fp32"))
+        lambda r: r["models"]["resnet56"]["levers"].pop("graph_fp32")
+    )
     assert "field 'equivalence.curves.fast[2]' must be a finite number > 0, got None" in broken(
-        lambda r: r["equivalence"]["curves"]["fast"].__setitem__(2, None))
+        lambda r: r["equivalence"]["curves"]["fast"].__setitem__(2, None)
+    )
     assert "field 'models.resnet21' is not a CIFAR-10 net" in broken(
-        lambda r: r["models"].update(resnet21=r["models"]["resnet20"]))
+        lambda r: r["models"].update(resnet21=r["models"]["resnet20"])
+    )
     assert "field 'models' is empty" in broken(lambda r: r.update(models={}))
     # the old format: display labels as keys, no schema
     assert "field 'schema' is missing: not a resnet_book.benchmark/1 record" in broken(lambda r: r.pop("schema"))
@@ -131,8 +134,11 @@ def test_the_plan_reads_packs_by_key_and_skips_a_failed_one(record):
     from resnet_book.sweeps import images_per_second
 
     rates = images_per_second(record)
-    assert rates[56] == {1: record["models"]["resnet56"]["ours_img_s"], 2: record["models"]["resnet56"]["packed"]["twins"],
-                         4: record["models"]["resnet56"]["packed"]["options"]}  # fmt: skip
+    assert rates[56] == {
+        1: record["models"]["resnet56"]["ours_img_s"],
+        2: record["models"]["resnet56"]["packed"]["twins"],
+        4: record["models"]["resnet56"]["packed"]["options"],
+    }
     r = copy.deepcopy(record)
     del r["models"]["resnet56"]["packed"]["options"]
     r["failures"] = {"models.resnet56.packed.options": "RuntimeError: out of memory"}
@@ -151,8 +157,9 @@ def test_every_key_a_page_shows_has_a_label():
 
 def test_bench_without_a_gpu_is_a_clear_error():
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(REPO_ROOT)}
-    result = subprocess.run([sys.executable, "-m", "resnet_book", "bench"], cwd=REPO_ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "resnet_book", "bench"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 2 and result.stderr.startswith("error: the benchmark measures training speed on a GPU")
     assert "Traceback" not in result.stderr and "CIFAR-10" not in result.stdout  # refused before any data loads
 
@@ -162,8 +169,9 @@ def test_bench_options_reach_the_library_and_bad_ones_are_refused(monkeypatch, c
 
     seen = []
     monkeypatch.setattr(bench, "run_benchmark", lambda *a, **kw: seen.append((a, kw)) or tmp_path / "gpu.json")
-    assert cli.main(["bench", "--models", "resnet20", "--steps", "100", "--skip-levers", "--inductor",
-                     "--out", str(tmp_path)]) == 0  # fmt: skip
+    assert (
+        cli.main(["bench", "--models", "resnet20", "--steps", "100", "--skip-levers", "--inductor", "--out", str(tmp_path)]) == 0
+    )
     assert seen == [((["resnet20"], 100, str(tmp_path)), {"levers": False, "inductor": []})]
     assert capsys.readouterr().out == f"wrote {tmp_path / 'gpu.json'}\n"
     assert cli.main(["bench"]) == 0  # the defaults: three depths, 300 steps, levers, inductor on ResNet-20

@@ -94,8 +94,11 @@ def package_installed() -> None:
     """The package installed into the environment as a chapter's first cell installs it; nothing of Colab's replaced."""
     result = subprocess.run(
         [colab_python(), "-m", "pip", "install", "-q", str(ROOT)],
-        env=os.environ | PIP_AS_COLAB, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        env=os.environ | PIP_AS_COLAB,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     found = versions()
     assert all(found[k].startswith(v) for k, v in COLAB_VERSIONS.items()), f"the install replaced Colab's: {found}"
@@ -106,8 +109,12 @@ def test_the_package_unit_tests_pass_under_colabs_python(package_installed):
     files = ["tests/test_models.py", "tests/test_data.py", "tests/test_runs.py", "tests/test_flops.py"]
     result = subprocess.run(
         [colab_python(), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *files],
-        cwd=ROOT, env=os.environ | {"PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 
 
@@ -133,20 +140,23 @@ def colab_kernel(tmp_path_factory) -> tuple[str, Path]:
     (startup / "00-colab.py").write_text("import google.colab  # as in a Colab kernel\n")
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
     assert head.returncode == 0, f"the Colab-like run clones this checkout's HEAD: {head.stderr}"
-    env = {
-        "PYTHONPATH": str(base / "fake-modules"),
-        "IPYTHONDIR": str(base / "ipython"),
-        "GIT_CONFIG_COUNT": "1",
-        "GIT_CONFIG_KEY_0": f"url.file://{ROOT}.insteadOf",
-        "GIT_CONFIG_VALUE_0": REPO_URL,
-        "PATH": f"{colab_python().parent}{os.pathsep}{os.environ['PATH']}",  # `!pip` is the runtime's pip
-        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-    } | PIP_AS_COLAB | data_env()
+    env = (
+        {
+            "PYTHONPATH": str(base / "fake-modules"),
+            "IPYTHONDIR": str(base / "ipython"),
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": f"url.file://{ROOT}.insteadOf",
+            "GIT_CONFIG_VALUE_0": REPO_URL,
+            "PATH": f"{colab_python().parent}{os.pathsep}{os.environ['PATH']}",  # `!pip` is the runtime's pip
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        }
+        | PIP_AS_COLAB
+        | data_env()
+    )
     spec = base / "jupyter" / "kernels" / "colab"
     spec.mkdir(parents=True)
     argv = [str(colab_python()), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Colab-like", "language": "python",
-                                                  "env": env}))  # fmt: skip
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Colab-like", "language": "python", "env": env}))
     return str(base / "jupyter"), base
 
 
@@ -162,7 +172,9 @@ def test_chapter_runs_as_in_colab(chapter, colab_kernel, tmp_path, monkeypatch):
     assert "/content/" in setup.source, f"{chapter}: the first code cell does not set up /content"
     setup.source = setup.source.replace("/content/", f"{tmp_path / 'content'}/")
     (tmp_path / "content").mkdir()
-    nb.cells.append(nbformat.v4.new_code_cell("import ipywidgets, sys\nprint(ipywidgets.__version__, 'resnet_book' in sys.modules)"))
+    nb.cells.append(
+        nbformat.v4.new_code_cell("import ipywidgets, sys\nprint(ipywidgets.__version__, 'resnet_book' in sys.modules)")
+    )
     client = NotebookClient(nb, timeout=900, kernel_name="colab", resources={"metadata": {"path": str(session)}})
     try:
         client.execute()
@@ -174,4 +186,3 @@ def test_chapter_runs_as_in_colab(chapter, colab_kernel, tmp_path, monkeypatch):
     assert versions()["ipywidgets"] == "7.7.1", f"{chapter}: the first cell replaced Colab's ipywidgets"
     said = "".join(o.get("text", "") for o in setup.outputs)  # `!` commands print to the cell, stdout or not
     assert not any(word in said.lower() for word in ("warning", "deprecat", "error")), f"{chapter}: noisy set-up:\n{said}"
-

@@ -31,7 +31,10 @@ def test_fig5_draws_the_layers_of_the_models_blocks():
     basic, bottleneck = ([t.get_text() for t in ax.texts] for ax in fig.axes)
     assert [t for t in basic if t.startswith("weight layer")] == ["weight layer\n3x3, 64"] * 2
     assert [t for t in bottleneck if t.startswith("weight layer")] == [
-        "weight layer\n1x1, 64", "weight layer\n3x3, 64", "weight layer\n1x1, 256"]
+        "weight layer\n1x1, 64",
+        "weight layer\n3x3, 64",
+        "weight layer\n1x1, 256",
+    ]
     assert "64-d" in basic and "256-d" in bottleneck
     plt.close(fig)
 
@@ -82,9 +85,7 @@ def test_fig1_panels_are_the_records_training_and_test_error():
     plt.close(fig)
 
 
-@pytest.mark.parametrize(
-    "option, kinds", [("A", ["zero-padding"] * 2), ("B", ["projection"] * 2), ("C", ["projection"] * 9)]
-)
+@pytest.mark.parametrize("option, kinds", [("A", ["zero-padding"] * 2), ("B", ["projection"] * 2), ("C", ["projection"] * 9)])
 def test_draw_shortcuts_colours_each_arc_by_the_blocks_shortcut(option, kinds):
     fig, ax = plt.subplots()
     diagrams.draw_shortcuts(ax, get_model("resnet20", shortcut=option))
@@ -112,7 +113,9 @@ def test_unit_steps_read_the_order_of_each_units_forward_pass():
     assert bottleneck[0][-1] == "weight\n1x1, 128" and len(bottleneck[0]) == 9 and bottleneck[1] == []
     # a shortcut's own layers (a projection's conv, a gate) are not the residual branch's
     assert diagrams.unit_steps(get_model("resnet20", shortcut="C").stages[1][0]) == (
-        ["weight\n3x3, 32", "BN", "ReLU", "weight\n3x3, 32", "BN"], ["ReLU"])
+        ["weight\n3x3, 32", "BN", "ReLU", "weight\n3x3, 32", "BN"],
+        ["ReLU"],
+    )
     with pytest.raises(ValueError, match="not a residual unit"):
         diagrams.unit_steps(get_model("plain20").stages[0][1])
 
@@ -125,8 +128,10 @@ def test_unit_figures_draw_the_traced_layers_and_come_out_one_size():
 
     from resnet_book.widgets import to_png
 
-    figs = {kw.get("preact", False): diagrams.unit_figure(get_model("resnet20", **kw).stages[0][1], "t\nt")
-            for kw in ({}, {"preact": True})}
+    figs = {
+        kw.get("preact", False): diagrams.unit_figure(get_model("resnet20", **kw).stages[0][1], "t\nt")
+        for kw in ({}, {"preact": True})
+    }
     original, preact = (box_labels(figs[k].axes[0]) for k in (False, True))
     assert original == ["weight\n3x3, 16", "BN", "ReLU", "weight\n3x3, 16", "BN", "ReLU"]
     assert preact == ["BN", "ReLU", "weight\n3x3, 16", "BN", "ReLU", "weight\n3x3, 16"]

@@ -23,9 +23,31 @@ from resnet_book.models import get_model
 
 REPO = Path(__file__).resolve().parent.parent
 CLASSES, TRAIN_PER_CLASS, VAL_PER_CLASS = 3, 12, 4
-SMALL = ["--model", "resnet18", "--iterations", "6", "--eval-every", "2", "--lr", "0.02", "--milestones", "4",
-         "--scale", "36", "44",
-         "--crop", "32", "--test-size", "36", "--mean-images", "12", "--workers", "0", "--batch-size", "8"]  # fmt: skip
+SMALL = [
+    "--model",
+    "resnet18",
+    "--iterations",
+    "6",
+    "--eval-every",
+    "2",
+    "--lr",
+    "0.02",
+    "--milestones",
+    "4",
+    "--scale",
+    "36",
+    "44",
+    "--crop",
+    "32",
+    "--test-size",
+    "36",
+    "--mean-images",
+    "12",
+    "--workers",
+    "0",
+    "--batch-size",
+    "8",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -61,8 +83,9 @@ def launch(args: list[str], nproc: int = 1) -> subprocess.CompletedProcess:
     runner = [sys.executable]
     if nproc > 1:
         runner += ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc)]
-    return subprocess.run([*runner, "-m", "resnet_book", "imagenet", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [*runner, "-m", "resnet_book", "imagenet", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def train(folder: Path, out: Path, nproc: int, *extra: str) -> subprocess.CompletedProcess:
@@ -144,12 +167,35 @@ def test_a_killed_torchrun_job_resumes_to_the_record_of_an_uninterrupted_one(fol
     """Preemption: every process of the job gets SIGKILL once the first checkpoint is on disk; the same
     command continues from it and records what the uninterrupted job recorded."""
     out2, _ = two_procs
-    args = [*SMALL, "--freeze-bn", "--data", str(folder), "--out", str(tmp_path / "runs"),
-            "--checkpoint-dir", str(tmp_path / "ckpt")]  # fmt: skip
+    args = [
+        *SMALL,
+        "--freeze-bn",
+        "--data",
+        str(folder),
+        "--out",
+        str(tmp_path / "runs"),
+        "--checkpoint-dir",
+        str(tmp_path / "ckpt"),
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    job = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                            "-m", "resnet_book", "imagenet", *args], cwd=REPO, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    job = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "resnet_book",
+            "imagenet",
+            *args,
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 240
     while not list((tmp_path / "ckpt").glob("*.pt")) and time.monotonic() < deadline and job.poll() is None:
         time.sleep(0.02)
@@ -205,10 +251,12 @@ def test_ten_crop_logits_are_the_mean_of_the_ten_crops():
     mean = torch.rand(3, 32, 32)
     got = imagenet.crop_logits(model, x, mean, crop=32, ten=True)
     with torch.no_grad():
-        by_hand = torch.stack([
-            torch.stack([model(((crop.float() / 255) - mean)[None])[0] for crop in TF.ten_crop(image, 32)]).mean(0)
-            for image in x
-        ])  # fmt: skip
+        by_hand = torch.stack(
+            [
+                torch.stack([model(((crop.float() / 255) - mean)[None])[0] for crop in TF.ten_crop(image, 32)]).mean(0)
+                for image in x
+            ]
+        )
     torch.testing.assert_close(got, by_hand, rtol=1e-5, atol=1e-5)
     centre = imagenet.crop_logits(model, x, mean, crop=32, ten=False)
     assert not torch.allclose(centre, got)  # 10-crop is not the centre crop alone
@@ -241,8 +289,15 @@ def test_clear_errors(folder, tmp_path, capsys, monkeypatch, setup, args, messag
         (tmp_path / "train" / "class0").mkdir(parents=True)
         (tmp_path / "val").mkdir()
     data = str(folder) if setup == "folder" else None
-    argv = [*SMALL, *(["--data", data] if data else []), *[a.format(tmp=tmp_path) for a in args],
-            "--out", str(tmp_path / "runs"), "--checkpoint-dir", str(tmp_path / "ckpt")]  # fmt: skip
+    argv = [
+        *SMALL,
+        *(["--data", data] if data else []),
+        *[a.format(tmp=tmp_path) for a in args],
+        "--out",
+        str(tmp_path / "runs"),
+        "--checkpoint-dir",
+        str(tmp_path / "ckpt"),
+    ]
     assert imagenet.main(argv) == 2
     assert message in capsys.readouterr().err
 

@@ -293,9 +293,11 @@ def test_variant_parameters_scaling_adds_none_a_gate_adds_a_1x1_conv_per_unit_a_
 
 @pytest.mark.parametrize(
     "name, variant, message",
-    [("resnet20", "dropout", "unknown shortcut variant 'dropout': valid are 'scaled', 'gated', '1x1 conv'"),
-     ("plain20", "scaled", "needs a CIFAR-10 ResNet"),
-     ("resnet21", "gated", "6n\\+2")],
+    [
+        ("resnet20", "dropout", "unknown shortcut variant 'dropout': valid are 'scaled', 'gated', '1x1 conv'"),
+        ("plain20", "scaled", "needs a CIFAR-10 ResNet"),
+        ("resnet21", "gated", "6n\\+2"),
+    ],
 )
 def test_impossible_variants_are_refused_by_name(name, variant, message):
     with pytest.raises(ValueError, match=message):

@@ -52,8 +52,7 @@ def test_chapter_runs_top_to_bottom_without_errors(path: Path):
     assert path.is_file(), f"{path.relative_to(ROOT)} is in _toc.yml but does not exist"
     executed_path = EXECUTED / path.relative_to(ROOT)
     if not executed_path.is_file():
-        pytest.fail(f"{executed_path} is missing: run `make book` before the tests (`make test` does both)",
-                    pytrace=False)  # fmt: skip
+        pytest.fail(f"{executed_path} is missing: run `make book` before the tests (`make test` does both)", pytrace=False)
     source = nbformat.read(path, as_version=4)
     executed = nbformat.read(executed_path, as_version=4)
     code = [c.source for c in source.cells if c.cell_type == "code"]

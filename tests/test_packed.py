@@ -46,11 +46,17 @@ def test_a_pack_needs_one_depth():
     with pytest.raises(ValueError, match="share everything but model, shortcut, seed; lr differ"):
         Trainer([Config(model="resnet8"), Config(model="plain8", lr=0.2)], datamod.synthetic_cifar10(2, 1), "cpu")
     with pytest.raises(ValueError, match="each run once; got resnet8-A-seed1, resnet8-A-seed1"):
-        Trainer([Config(model="resnet8", seed=1), Config(model="resnet8", shortcut="A", seed=1)],
-                datamod.synthetic_cifar10(2, 1), "cpu")  # fmt: skip
+        Trainer(
+            [Config(model="resnet8", seed=1), Config(model="resnet8", shortcut="A", seed=1)],
+            datamod.synthetic_cifar10(2, 1),
+            "cpu",
+        )
     with pytest.raises(ValueError, match="warms up"):
-        Trainer([Config(model="resnet8", warmup_lr=0.01), Config(model="plain8", warmup_lr=0.01)],
-                datamod.synthetic_cifar10(2, 1), "cpu")  # fmt: skip
+        Trainer(
+            [Config(model="resnet8", warmup_lr=0.01), Config(model="plain8", warmup_lr=0.01)],
+            datamod.synthetic_cifar10(2, 1),
+            "cpu",
+        )
 
 
 def assert_trains_like_alone(configs: list[Config], pack: Trainer, data: datamod.CIFAR10) -> None:

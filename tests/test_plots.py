@@ -69,8 +69,7 @@ def test_one_seed_draws_no_band_and_the_same_curves_as_a_single_run(tmp_path):
     alone, as_list = plots.error_curves([run]), plots.error_curves([[run]])
     for fig in (alone, as_list):
         assert not fig.axes[0].collections
-    assert [list(line.get_ydata()) for line in alone.axes[0].lines] == [
-        list(line.get_ydata()) for line in as_list.axes[0].lines]  # fmt: skip
+    assert [list(line.get_ydata()) for line in alone.axes[0].lines] == [list(line.get_ydata()) for line in as_list.axes[0].lines]
     plt.close(alone), plt.close(as_list)
 
 
@@ -105,8 +104,11 @@ def _costs():
         return ShortcutCost(params, 10 * params, ((0, 0), (stage, 2 * stage), (stage, 2 * stage)), projections)
 
     sizes = {"resnet20": 270_000, "resnet56": 850_000, "resnet34": 21_800_000}
-    return {(n, o): cost(p + extra, k, s) for n, p in sizes.items()
-            for o, extra, k, s in (("A", 0, 0, 0), ("B", 3_000, 2, 1_000), ("C", 10_000, 9, 2_000))}  # fmt: skip
+    return {
+        (n, o): cost(p + extra, k, s)
+        for n, p in sizes.items()
+        for o, extra, k, s in (("A", 0, 0, 0), ("B", 3_000, 2, 1_000), ("C", 10_000, 9, 2_000))
+    }
 
 
 def test_shortcut_option_draws_the_recorded_curves_in_the_options_colour():
@@ -136,9 +138,10 @@ def test_shortcut_option_without_a_record_says_so_beside_the_papers_table_3():
 
 
 def test_stacked_bars_stack_each_blocks_layers_and_write_the_total():
-    blocks = {"basic, 64-d": [("3x3, 64", 36_864, 115.6e6), ("3x3, 64", 36_864, 115.6e6)],
-              "bottleneck, 256-d": [("1x1, 64", 16_384, 51.4e6), ("3x3, 64", 36_864, 115.6e6),
-                                    ("1x1, 256", 16_384, 51.4e6)]}  # fmt: skip
+    blocks = {
+        "basic, 64-d": [("3x3, 64", 36_864, 115.6e6), ("3x3, 64", 36_864, 115.6e6)],
+        "bottleneck, 256-d": [("1x1, 64", 16_384, 51.4e6), ("3x3, 64", 36_864, 115.6e6), ("1x1, 256", 16_384, 51.4e6)],
+    }
     fig = plots.block_costs(blocks, "Fig. 5")
     params, flops = fig.axes
     bars = params.patches
@@ -173,8 +176,7 @@ def test_live_figure_redraws_the_trainers_curves_in_place(monkeypatch):
     live = plots.LiveFigure(trainers, title="live")
     assert "first evaluation" in shown[0].data  # a placeholder until there is a curve
     entry = {"iteration": 5, "train_error": 0.8, "test_error": 0.85}
-    trainers["plain-20"] = SimpleNamespace(history=SimpleNamespace(entries=[entry]),
-                                           config=SimpleNamespace(model="plain20"))  # fmt: skip
+    trainers["plain-20"] = SimpleNamespace(history=SimpleNamespace(entries=[entry]), config=SimpleNamespace(model="plain20"))
     live.redraw(trainers["plain-20"], entry)
     assert updates == [("live", 2)]  # its training and test error, drawn anew in the same output
     assert plt.get_fignums() == open_before  # closed: shown through the handle only

@@ -212,6 +212,5 @@ def test_shortcut_cost_rows_and_note_sum_the_stages_and_subtract_option_a():
     a = ShortcutCost(params=21_797_672, flops=3_671_000_000, stages=(), projections=0)
     c = ShortcutCost(params=22_867_000, flops=3_900_000_000, stages=(), projections=16)
     assert report.shortcut_cost_note(c, a) == (
-        "ResNet-34 at 224x224 (16 projections): +1.07 M params,\n"
-        "+0.23 G FLOPs over option A (21.8 M params, 3.67 G)"
+        "ResNet-34 at 224x224 (16 projections): +1.07 M params,\n+0.23 G FLOPs over option A (21.8 M params, 3.67 G)"
     )

@@ -36,7 +36,9 @@ def good():
 
 
 def tiny_config(**kw) -> Config:
-    return Config(**{**dict(model="resnet8", batch_size=16, iterations=8, milestones=(6,), eval_every=4, checkpoint_every=4), **kw})
+    return Config(
+        **{**dict(model="resnet8", batch_size=16, iterations=8, milestones=(6,), eval_every=4, checkpoint_every=4), **kw}
+    )
 
 
 # ------------------------------------------------------------------------------------------- records
@@ -213,10 +215,17 @@ def test_checkpoint_saves_leave_no_temporary_files(tiny, tmp_path):
 def test_a_second_process_on_the_same_run_is_refused(tmp_path):
     path = tmp_path / "run.pt"
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"from resnet_book.train import lock_run; from pathlib import Path; "
-         f"lock_run(Path({str(path)!r})); print('locked', flush=True); input()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=datamod.REPO_ROOT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            f"from resnet_book.train import lock_run; from pathlib import Path; "
+            f"lock_run(Path({str(path)!r})); print('locked', flush=True); input()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=datamod.REPO_ROOT,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(CheckpointError, match=rf"run\.pt\.lock: another process \(pid {holder.pid}\) is training this run"):
@@ -254,8 +263,18 @@ def test_a_loss_far_above_chance_level_stops_the_run_before_a_record(tiny, tmp_p
 def offline(monkeypatch, tiny, tmp_path):
     """CLI runs on synthetic data in ``tmp_path``; returns the common arguments."""
     monkeypatch.setattr(datamod, "load_cifar10", lambda **kw: tiny)
-    return ["--preset", "quick", "--iterations", "4", "--device", "cpu",
-            "--out", str(tmp_path / "runs"), "--checkpoint-dir", str(tmp_path / "ckpt")]  # fmt: skip
+    return [
+        "--preset",
+        "quick",
+        "--iterations",
+        "4",
+        "--device",
+        "cpu",
+        "--out",
+        str(tmp_path / "runs"),
+        "--checkpoint-dir",
+        str(tmp_path / "ckpt"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -339,16 +358,25 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_continue(capsys, offline, tmp
 def test_a_sweep_asked_to_stop_checkpoints_its_live_run_and_starts_no_other(tiny, tmp_path):
     """What Ctrl-C does to ``sweep``: the live run stops at its next log point with a checkpoint."""
     asked = []
-    make = lambda model: lambda: Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / f"{model}.pt",  # noqa: E731
-                                         callback=lambda t, entry: asked.append(t.iteration))  # fmt: skip
+
+    def make(model):  # a sweep's job: starts its trainer when the pool runs it
+        return lambda: Trainer(
+            tiny_config(), tiny, "cpu", checkpoint=tmp_path / f"{model}.pt", callback=lambda t, entry: asked.append(t.iteration)
+        )
+
     assert sweeps.run_pool([make("resnet8"), make("plain8")], 1, None, stop=lambda: bool(asked)) == 0
     assert asked == [4] and torch.load(tmp_path / "resnet8.pt", weights_only=True)["iteration"] == 4
     assert not (tmp_path / "plain8.pt").exists()
 
 
 def test_a_diverged_run_is_one_line_and_no_record(capsys, offline, tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "make_config", lambda args, model, shortcut, seed, make=cli.make_config: Config(
-        **{**vars(make(args, model, shortcut, seed)), "lr": 100.0}))  # fmt: skip
+    monkeypatch.setattr(
+        cli,
+        "make_config",
+        lambda args, model, shortcut, seed, make=cli.make_config: Config(
+            **{**vars(make(args, model, shortcut, seed)), "lr": 100.0}
+        ),
+    )
     assert cli.main(["train", "resnet8", *offline]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
     assert last.startswith("error: resnet8-A: diverged") and "the last checkpoint" in last
@@ -373,12 +401,16 @@ def _binary_folder(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "spoil, problem",
     [
-        (lambda f: (f / "data_batch_1.bin").write_bytes((f / "data_batch_1.bin").read_bytes()[: 19 * datamod.RECORD]),
-         "data_batch_1.bin: 58,387 bytes, not 20 CIFAR-10 records"),  # cut at a record boundary
+        (
+            lambda f: (f / "data_batch_1.bin").write_bytes((f / "data_batch_1.bin").read_bytes()[: 19 * datamod.RECORD]),
+            "data_batch_1.bin: 58,387 bytes, not 20 CIFAR-10 records",
+        ),  # cut at a record boundary
         (lambda f: (f / "data_batch_4.bin").unlink(), "data_batch_4.bin: the CIFAR-10 batch file is missing"),
         (lambda f: [p.unlink() for p in f.iterdir()], "data_batch_1.bin: the CIFAR-10 batch file is missing"),
-        (lambda f: ((f / "test_batch.bin").unlink(), (f / "test_batch.bin").mkdir()),
-         "test_batch.bin: the CIFAR-10 batch file is a folder"),
+        (
+            lambda f: ((f / "test_batch.bin").unlink(), (f / "test_batch.bin").mkdir()),
+            "test_batch.bin: the CIFAR-10 batch file is a folder",
+        ),
     ],
     ids=["cut-at-a-record", "missing-file", "empty-folder", "folder-in-its-place"],
 )

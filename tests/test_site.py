@@ -94,11 +94,7 @@ class Visit:
 
     def external(self) -> list[str]:
         """Requested URLs on another host than the local server (data: and blob: are local)."""
-        return [
-            url
-            for url in self.requests
-            if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).hostname != HOST
-        ]
+        return [url for url in self.requests if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).hostname != HOST]
 
 
 def open_page(browser, base: str, path: str) -> Visit:
@@ -230,7 +226,8 @@ UNITS_PAGE = "chapters/6_identity_mappings.html"
 def buttons_state(labels: list[str], description: str | None = None) -> str:
     """JS: the toggle buttons labelled exactly ``labels`` (and, where a page has several such groups, with the
     ``description`` left of them), the figure on show next to them, the active button."""
-    return """() => {
+    return (
+        """() => {
     const shownIn = SHOWN_IN;
     const labels = JSON.stringify(LABELS);
     const description = DESCRIPTION;
@@ -244,7 +241,10 @@ def buttons_state(labels: list[str], description: str | None = None) -> str:
     groups[0].setAttribute('data-test-buttons', '');
     const active = [...groups[0].querySelectorAll('button.mod-active')].map(b => b.textContent.trim());
     return {srcs: shownIn(groups[0].parentElement), active: active};
-}""".replace("SHOWN_IN", SHOWN_IN).replace("LABELS", json.dumps(labels)).replace("DESCRIPTION", json.dumps(description))
+}""".replace("SHOWN_IN", SHOWN_IN)
+        .replace("LABELS", json.dumps(labels))
+        .replace("DESCRIPTION", json.dumps(description))
+    )
 
 
 def click_option(page, label: str) -> None:
@@ -338,8 +338,6 @@ def test_page_shows_the_book_not_the_build_machine(server, browser, path):
         view = page.evaluate(READER_VIEW)
         leaks = sorted({m.group(0) for m in BUILD_MACHINE.finditer(view["text"])})
         assert not leaks, f"{path} shows the build machine: {leaks}"
-        assert not view["overflowing"], f"{path}: output lines run past the page's width:\n" + "\n".join(
-            view["overflowing"]
-        )
+        assert not view["overflowing"], f"{path}: output lines run past the page's width:\n" + "\n".join(view["overflowing"])
     finally:
         page.context.close()

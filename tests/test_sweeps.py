@@ -21,12 +21,18 @@ def test_sweep_packs_runs_of_one_depth_and_leaves_warm_up_runs_alone():
     assert [[("resnet110", "A", seed)] for seed in (0, 1, 2)] == [j for j in jobs if j[0][0] == "resnet110"]
     # the sequel's nets are not of the basic blocks a pack is made of: each trains alone
     assert packs([("preact-resnet56", "A"), ("resnet56", "A"), ("preact-resnet56", "B")], 4) == [
-        [("preact-resnet56", "A")], [("resnet56", "A")], [("preact-resnet56", "B")]]  # fmt: skip
+        [("preact-resnet56", "A")],
+        [("resnet56", "A")],
+        [("preact-resnet56", "B")],
+    ]
 
 
 def test_the_sweep_starts_the_longest_job_first_counting_what_packing_saves():
-    jobs = sorted(packs([("resnet56", "A"), ("plain56", None), ("resnet56", "B"), ("resnet56", "C"), ("resnet110", "A")], 2),
-                  key=job_cost, reverse=True)  # fmt: skip
+    jobs = sorted(
+        packs([("resnet56", "A"), ("plain56", None), ("resnet56", "B"), ("resnet56", "C"), ("resnet110", "A")], 2),
+        key=job_cost,
+        reverse=True,
+    )
     assert jobs == [[("resnet110", "A")], [("resnet56", "A"), ("plain56", None)], [("resnet56", "B"), ("resnet56", "C")]]
     assert job_cost([("resnet56", "A")] * 4) > job_cost([("resnet110", "A")]) > job_cost([("resnet56", "A")] * 2)
 
@@ -34,8 +40,10 @@ def test_the_sweep_starts_the_longest_job_first_counting_what_packing_saves():
 def test_runs_trained_together_log_as_runs_trained_alone():
     """Runs in one pool (each at its own pace) log as training each alone would."""
     data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
-    configs = [Config(model="resnet8", batch_size=16, iterations=8, milestones=(4,), eval_every=2),
-               Config(model="plain14", batch_size=16, iterations=4, milestones=(2,), eval_every=2)]  # fmt: skip
+    configs = [
+        Config(model="resnet8", batch_size=16, iterations=8, milestones=(4,), eval_every=2),
+        Config(model="plain14", batch_size=16, iterations=4, milestones=(2,), eval_every=2),
+    ]
     together = [Trainer(c, data, "cpu") for c in configs]
     assert run_pool([lambda t=t: t for t in together], len(together), None) == 2
     for cfg, t in zip(configs, together):
@@ -47,9 +55,11 @@ def test_runs_trained_together_log_as_runs_trained_alone():
 
 def test_a_pool_of_one_slot_runs_jobs_one_after_another_and_starts_none_after_its_time_limit(tmp_path):
     data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
-    make = lambda model: lambda: Trainer(  # noqa: E731
-        Config(model=model, batch_size=16, iterations=6, milestones=(3,), eval_every=2, checkpoint_every=2),
-        data, "cpu", checkpoint=tmp_path / f"{model}.pt")  # fmt: skip
+
+    def make(model):  # a sweep's job: starts its trainer when the pool runs it
+        config = Config(model=model, batch_size=16, iterations=6, milestones=(3,), eval_every=2, checkpoint_every=2)
+        return lambda: Trainer(config, data, "cpu", checkpoint=tmp_path / f"{model}.pt")
+
     done = []
     assert run_pool([make("resnet8"), make("plain8")], 1, None, done.append) == 2
     assert [t.config.model for t in done] == ["resnet8", "plain8"] and all(t.trained_with == [] for t in done)
@@ -80,7 +90,9 @@ def test_resnet_1202_s_cost_is_extrapolated_and_says_so():
 
     (h100,) = [r for r in load_benchmarks() if r["gpu"] == "NVIDIA H100 80GB HBM3"]
     measured, deep = cost("resnet110", benchmark=h100), cost("resnet1202", benchmark=h100)
-    assert measured["measured"] and measured["minutes"] == pytest.approx(64_000 * 128 / h100["models"]["resnet110"]["ours_img_s"] / 60)
+    assert measured["measured"] and measured["minutes"] == pytest.approx(
+        64_000 * 128 / h100["models"]["resnet110"]["ours_img_s"] / 60
+    )
     assert not deep["measured"] and 90 < deep["minutes"] < 180  # about 2 hours: far beyond a 25-minute session
     assert 150 < deep["checkpoint_mb"] < 160  # 19.4M weights and as many momentum values, float32
 

@@ -104,8 +104,13 @@ def test_checkpoint_of_another_run_is_refused(tiny, tmp_path):
         with pytest.raises(ValueError, match=f"different run \\({next(iter(changed))} differ"):
             Trainer(tiny_config(**changed), tiny, "cpu", checkpoint=tmp_path / "c.pt")
     # how it is trained is not what it is: other speed switches or checkpoint spacing resume
-    again = Trainer(tiny_config(checkpoint_every=6), tiny, "cpu", checkpoint=tmp_path / "c.pt",
-                    engine=Engine(eval_batch_size=7, cuda_graph=False))  # fmt: skip
+    again = Trainer(
+        tiny_config(checkpoint_every=6),
+        tiny,
+        "cpu",
+        checkpoint=tmp_path / "c.pt",
+        engine=Engine(eval_batch_size=7, cuda_graph=False),
+    )
     assert again.resumed_from == 12
 
 

@@ -33,9 +33,7 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     """The check above means something: a workflow with an unknown key and a bad expression is refused."""
     broken = tmp_path / ".github" / "workflows" / "broken.yml"
     broken.parent.mkdir(parents=True)
-    broken.write_text(
-        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    step:\n      - run: echo ${{ github.nope( }}\n"
-    )
+    broken.write_text("on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    step:\n      - run: echo ${{ github.nope( }}\n")
     result = actionlint(broken)
     assert result.returncode != 0 and "broken.yml" in result.stdout, result.stdout + result.stderr
 
