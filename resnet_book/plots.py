@@ -144,11 +144,6 @@ def layer_responses(runs: Sequence[Runs], axes: Sequence[plt.Axes] | None = None
     return fig
 
 
-def caption(runs: Sequence[Runs]) -> str:
-    """One line per run: record id, GPU, dataset, wall time (what the site prints under a figure)."""
-    return "\n".join("Source: " + run.caption() for group in runs for run in as_seeds(group))
-
-
 PLAIN_COLOR = "#888888"  # a plain net drawn beside its ResNet twin (same depth, so not its depth colour)
 
 

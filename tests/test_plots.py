@@ -38,7 +38,7 @@ def test_layer_responses_in_order_and_sorted():
 
 def test_caption_names_record_gpu_and_dataset():
     run = runs.find_run("plain44")
-    text = plots.caption([run])
+    text = str(plots.Caption([run]))
     assert run.id in text and run.provenance["gpu"] in text and "cifar10-jpeg" in text
 
 
@@ -86,7 +86,7 @@ def test_twin_curves_and_fig7_take_the_seeds_of_a_net(tmp_path):
     assert list(fig.axes[0].lines[0].get_ydata()) == pytest.approx([1.05 * s for s in stds])
     assert len(fig.axes[0].lines) == 1
     plt.close(fig)
-    assert plots.caption([seeds]).count("Source: ") == 2
+    assert str(plots.Caption([seeds])).count("Source: ") == 2
 
 
 # Pieces of presentation the chapters call instead of drawing them again (issue #15).
