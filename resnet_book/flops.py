@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from .models import count_parameters, get_model
+from .tables import Table
 
 
 def count_flops(model: nn.Module, input_size: int = 32, by_module: bool = False) -> int | dict:
@@ -100,9 +101,7 @@ class CostTable:
         return head, body
 
     def table(self):
-        """As a ``plots.Table`` (text and HTML), captioned with the input size."""
-        from .plots import Table  # plots imports matplotlib: only when shown
-
+        """As a ``tables.Table`` (text and HTML), captioned with the input size."""
         return Table(*self._columns(), caption=f"input {self.input_size}x{self.input_size}")
 
     def __str__(self) -> str:

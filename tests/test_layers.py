@@ -1,7 +1,10 @@
-"""The package's layers point one way: records and the recipe never import the trainer (issue #15)."""
+"""The package's layers point one way (README, "The package"): records and the recipe never load the trainer,
+and no module imports a layer below its own (issue #15)."""
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -25,3 +28,35 @@ def test_a_lower_layer_loads_without_the_higher_ones(module):
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert module in loaded
     assert not set(loaded) & set(LOWER_THAN[module]), f"{module} loads {set(loaded) & set(LOWER_THAN[module])}"
+
+
+# The README's layers ("The package"), top to bottom; __main__ (the command line) stands on all of them.
+LAYERS = [
+    {"paper", "models", "flops", "data", "provenance", "tables"},  # facts
+    {"recipe"},
+    {"runs"},  # records
+    {"train", "packed", "sweeps", "bench", "imagenet"},  # engine
+    {"analysis", "report", "diagrams", "plots", "widgets"},  # pages
+]
+PACKAGE = Path(__file__).resolve().parents[1] / "resnet_book"
+
+
+def package_imports(path: Path) -> set[str]:
+    """The package modules ``path`` imports, at the top or inside a function (``from .x import``, ``from . import x``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module.split(".")[0]} if node.module else {alias.name for alias in node.names}
+    return found - {"__init__", "__version__"}
+
+
+def test_the_readme_layers_name_every_module():
+    modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__", "__main__"}
+    assert set().union(*LAYERS) == modules
+
+
+@pytest.mark.parametrize("module", sorted(set().union(*LAYERS)))
+def test_a_module_imports_only_its_own_layer_or_the_ones_above(module):
+    level = next(i for i, layer in enumerate(LAYERS) if module in layer)
+    allowed = set().union(*LAYERS[: level + 1])
+    assert package_imports(PACKAGE / f"{module}.py") <= allowed, f"{module} imports a layer below its own"
