@@ -58,7 +58,6 @@ the record: ``LABELS`` holds them, for the pages.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import math
 import re
@@ -70,10 +69,9 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from . import __version__
 from . import data as datamod
 from .models import Net, get_model
-from .provenance import REPO_ROOT, git_commit, machine_name
+from .provenance import REPO_ROOT, machine_name, provenance
 from .runs import _no_constant, check_writable, write_atomically
 from .train import Config, Engine, Trainer, preset
 
@@ -641,14 +639,11 @@ def run_benchmark(
     check_writable(out, "benchmark records")  # before an hour of measuring, not after
     torch.backends.cudnn.benchmark = True
     data = datamod.load_cifar10(device="cuda")
-    gpu = torch.cuda.get_device_name()
+    where = provenance(torch.device("cuda"))  # the fields every record carries; a benchmark keeps these
+    gpu = where["gpu"]
     record: dict = {
         "schema": SCHEMA,
-        "gpu": gpu,
-        "torch": torch.__version__,
-        "commit": git_commit(),
-        "resnet_book": __version__,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        **{key: where[key] for key in ("gpu", "torch", "commit", "resnet_book", "date")},
         "batch_size": 128,
         "dataset": data.name,
         "steps_timed": steps,

@@ -31,11 +31,9 @@ with ``family: "imagenet"``, top-5 and centre-crop errors in ``final``, world si
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import hashlib
 import json
 import os
-import platform
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -48,11 +46,10 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
-from . import __version__
 from . import runs as runsmod
 from .data import DatasetError, default_data_dir
 from .models import Net, get_model
-from .provenance import REPO_ROOT, git_commit, machine_name
+from .provenance import REPO_ROOT, provenance
 
 RUNS_DIR = runsmod.RUNS_DIR / "imagenet"
 CHECKPOINTS = REPO_ROOT / "data" / "checkpoints" / "imagenet"
@@ -583,14 +580,8 @@ def make_record(
             "center_crop_top5_error": final["center_crop"]["top5_error"],
         },
         "provenance": {
-            "gpu": machine_name(world.device),
-            "device": world.device.type,
-            "torch": torch.__version__,
-            "commit": git_commit(),
+            **provenance(world.device),
             "wall_seconds": round(wall, 2),
-            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "resnet_book": __version__,
-            "python": platform.python_version(),
             "fast_path": {"bf16": world.device.type == "cuda", "channels_last": world.device.type == "cuda", "workers": workers},
             "resumed": resumed,
             "trained_concurrently_with": [],
