@@ -21,19 +21,14 @@ def cli(tmp_path):
     return run
 
 
+def quick(tmp_path, iterations: int, runs: str = "runs", checkpoints: str = "ckpt") -> list[str]:
+    """The options of a short CPU run whose records and checkpoints go under ``tmp_path``."""
+    where = ["--out", str(tmp_path / runs), "--checkpoint-dir", str(tmp_path / checkpoints)]
+    return ["--preset", "quick", "--iterations", str(iterations), "--device", "cpu", *where]
+
+
 def test_train_writes_a_valid_record_and_resumes_after_a_time_limit(cli, tmp_path):
-    common = [
-        "--preset",
-        "quick",
-        "--iterations",
-        "8",
-        "--out",
-        str(tmp_path / "runs"),
-        "--checkpoint-dir",
-        str(tmp_path / "ckpt"),
-        "--device",
-        "cpu",
-    ]
+    common = quick(tmp_path, iterations=8)
     # a time limit of zero stops at the first log point with a checkpoint...
     first = cli("train", "resnet8", *common, "--max-minutes", "0")
     assert first.returncode == 0, first.stderr
@@ -54,18 +49,7 @@ def test_train_writes_a_valid_record_and_resumes_after_a_time_limit(cli, tmp_pat
 
 def test_a_preact_net_trains_and_is_recorded_by_its_name(cli, tmp_path):
     """Issue #16: the sequel's pre-activation nets train from the command line like the paper's."""
-    common = [
-        "--preset",
-        "quick",
-        "--iterations",
-        "4",
-        "--out",
-        str(tmp_path / "runs"),
-        "--checkpoint-dir",
-        str(tmp_path / "ckpt"),
-        "--device",
-        "cpu",
-    ]
+    common = quick(tmp_path, iterations=4)
     result = cli("train", "preact-resnet8", *common)
     assert result.returncode == 0, result.stderr
     run = load_run(tmp_path / "runs" / "preact-resnet8-A-custom-seed0.json")
@@ -75,18 +59,7 @@ def test_a_preact_net_trains_and_is_recorded_by_its_name(cli, tmp_path):
 
 def test_several_seeds_train_packed_and_are_recorded_one_by_one(cli, tmp_path):
     """Issue #13: ``--seed 0 1`` trains the repeats of a net as one pack, each its own run and record."""
-    common = [
-        "--preset",
-        "quick",
-        "--iterations",
-        "4",
-        "--out",
-        str(tmp_path / "runs"),
-        "--checkpoint-dir",
-        str(tmp_path / "ckpt"),
-        "--device",
-        "cpu",
-    ]
+    common = quick(tmp_path, iterations=4)
     result = cli("train", "resnet8", "--seed", "0", "1", *common)
     assert result.returncode == 0, result.stderr
     seed0, seed1 = (load_run(tmp_path / "runs" / f"resnet8-A-custom-seed{s}.json") for s in (0, 1))
@@ -133,20 +106,7 @@ def test_a_killed_run_resumes_to_the_same_result(cli, tmp_path):
     import time
 
     def args(name):
-        return [
-            "train",
-            "resnet8",
-            "--preset",
-            "quick",
-            "--iterations",
-            "12",
-            "--device",
-            "cpu",
-            "--out",
-            str(tmp_path / name),
-            "--checkpoint-dir",
-            str(tmp_path / f"{name}-ckpt"),
-        ]
+        return ["train", "resnet8", *quick(tmp_path, iterations=12, runs=name, checkpoints=f"{name}-ckpt")]
 
     assert cli(*args("whole")).returncode == 0
     victim = subprocess.Popen(
