@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from functools import cached_property
 from typing import Sequence
 
 from .models import Net
@@ -61,7 +60,7 @@ class Config:
             raise ValueError(f"Config.lr must be a finite number > 0, got {self.lr}")
         self.net  # a bad model name or shortcut fails here, with its reason
 
-    @cached_property  # parsed once (a frozen dataclass keeps the cache in its __dict__, outside its fields)
+    @property  # parsed on each access (cheap): a cache would show in vars(config), which copies use
     def net(self) -> Net:
         """The CIFAR-10 network this run trains (``shortcut=None``: the paper's choice for it)."""
         return Net.parse(self.model, self.shortcut, family="cifar")
