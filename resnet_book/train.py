@@ -210,15 +210,18 @@ class Trainer:
 
         # a pack of runs with other seeds: each run its own mini-batches, so the stem sees each run's own images
         self.own_inputs = len({c.seed for c in self.configs}) > 1
-        models = []
-        for c in self.configs:  # each run starts from the weights it would have alone
-            torch.manual_seed(c.seed)
-            models.append(c.net.build(num_classes=10).to(self.device))
-        self.model = (
-            models[0] if len(models) == 1 else PackedResNet(models, [c.model for c in self.configs], own_inputs=self.own_inputs)
-        )
-        if self.own_model:  # trained in place of the named model built above
+        if self.own_model:  # trained in place of the named model (one config: check_own_model)
             self.model = model.to(self.device)
+        else:
+            models = []
+            for c in self.configs:  # each run starts from the weights it would have alone
+                torch.manual_seed(c.seed)
+                models.append(c.net.build(num_classes=10).to(self.device))
+            self.model = (
+                models[0]
+                if len(models) == 1
+                else PackedResNet(models, [c.model for c in self.configs], own_inputs=self.own_inputs)
+            )
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         # the training forward; evaluation runs the eager model (BN in inference mode)
