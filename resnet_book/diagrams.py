@@ -341,13 +341,18 @@ def draw_unit(ax: Axes, block: nn.Module, title: str = "") -> None:
     residual, after = unit_steps(block)
     kind = shortcut_kind(block)
     step, x, y = 0.75, 0.0, 0.0
+
+    def column(y: float, labels: list[str]) -> float:  # one box per layer down the main path; the bottom's y
+        for label in labels:
+            _arrow(ax, (x, y), (x, y - step + 0.25))
+            y -= step
+            color = UNIT_COLORS.get(label, WIDTH_COLORS.get(16) if label.startswith("weight") else OTHER_COLOR)
+            _box(ax, x, y, label, color, w=1.7, h=0.5)
+            y -= 0.25
+        return y
+
     ax.text(x, y + 0.1, "$x_l$", ha="center", va="bottom", fontsize=11)
-    for label in residual:
-        _arrow(ax, (x, y), (x, y - step + 0.25))
-        y -= step
-        color = UNIT_COLORS.get(label, WIDTH_COLORS.get(16) if label.startswith("weight") else OTHER_COLOR)
-        _box(ax, x, y, label, color, w=1.7, h=0.5)
-        y -= 0.25
+    y = column(y, residual)
     _arrow(ax, (x, y), (x, y - 0.38))
     add_y = y - 0.5
     ax.add_patch(Circle((x, add_y), 0.12, facecolor="white", edgecolor="black"))
@@ -357,12 +362,7 @@ def draw_unit(ax: Axes, block: nn.Module, title: str = "") -> None:
     ax.plot([x, side, side], [0.0, 0.0, add_y], color=color, linewidth=width, solid_capstyle="butt")
     _arrow(ax, (side, add_y), (x + 0.12, add_y), color=color, linewidth=width)
     ax.text(side + 0.1, (0.0 + add_y) / 2, kind or "", ha="left", va="center", fontsize=9)
-    y = add_y - 0.12
-    for label in after:
-        _arrow(ax, (x, y), (x, y - step + 0.25))
-        y -= step
-        _box(ax, x, y, label, UNIT_COLORS.get(label, OTHER_COLOR), w=1.7, h=0.5)
-        y -= 0.25
+    y = column(add_y - 0.12, after)
     if not after:
         ax.text(x - 0.15, y - 0.3, "nothing after\nthe addition", ha="right", va="center", fontsize=8, style="italic")
     end = y - 0.55
