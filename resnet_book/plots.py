@@ -2,7 +2,7 @@
 
 The curves take ``Run`` records (``resnet_book.runs``) or a live ``Trainer``'s history (``LiveFigure``
 redraws them in place while it trains) and return a matplotlib ``Figure``; captions naming each curve's
-source come from ``caption(runs)``. Where a net has several recorded seeds (``runs.find_runs``), pass them
+source come from ``Caption(runs)``. Where a net has several recorded seeds (``runs.find_runs``), pass them
 as one list: its curve is the mean over the seeds and a band spans their min-max; one run is drawn as is,
 without a band. A net not recorded yet says so on the figure (``not_recorded``). Also the chapters' other
 repeated figures: chapter 3's one-option figure (``shortcut_option``), chapter 4's bars of what a block or
@@ -219,22 +219,23 @@ class LiveFigure:
     """``live_curves`` of trainers still running, redrawn in place in the notebook after every evaluation:
     pass ``redraw`` as each ``Trainer``'s callback. Until the first evaluation it shows ``waiting``.
     Fill ``trainers`` (label -> trainer) as the trainers start; a live cell watches the curves of Fig. 6
-    grow, as the recorded runs drew them."""
+    grow, as the recorded runs drew them. ``colors`` as in ``live_curves``."""
 
     def __init__(
         self,
         trainers: Mapping[str, object],
         title: str = "live: dashed training error, bold test error",
         waiting: str = "*The curves appear after the first evaluation.*",
+        colors: Mapping[str, str] | None = None,
     ) -> None:
         from IPython import display
 
-        self.trainers, self.title = trainers, title
+        self.trainers, self.title, self.colors = trainers, title, colors
         self.handle = display.display(display.Markdown(waiting), display_id=True)
 
     def redraw(self, trainer: object = None, entry: dict | None = None) -> None:
         """The ``Trainer`` callback (``trainer``, ``entry`` unused): the figure drawn anew, shown in place."""
-        fig = live_curves(dict(self.trainers))
+        fig = live_curves(dict(self.trainers), colors=self.colors)
         fig.axes[0].set_title(self.title)
         if self.handle is not None:  # None outside a notebook: nothing to update
             self.handle.update(fig)

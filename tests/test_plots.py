@@ -170,15 +170,19 @@ def test_live_figure_redraws_the_trainers_curves_in_place(monkeypatch):
     from IPython import display
 
     shown, updates = [], []
-    handle = SimpleNamespace(update=lambda fig: updates.append((fig.axes[0].get_title(), len(fig.axes[0].lines))))
+    handle = SimpleNamespace(
+        update=lambda fig: updates.append(
+            (fig.axes[0].get_title(), len(fig.axes[0].lines), {line.get_color() for line in fig.axes[0].lines})
+        )
+    )
     monkeypatch.setattr(display, "display", lambda obj, display_id: shown.append(obj) or handle)
     trainers, open_before = {}, plt.get_fignums()
-    live = plots.LiveFigure(trainers, title="live")
+    live = plots.LiveFigure(trainers, title="live", colors={"plain-20": "#123456"})
     assert "first evaluation" in shown[0].data  # a placeholder until there is a curve
     entry = {"iteration": 5, "train_error": 0.8, "test_error": 0.85}
     trainers["plain-20"] = SimpleNamespace(history=SimpleNamespace(entries=[entry]), config=SimpleNamespace(model="plain20"))
     live.redraw(trainers["plain-20"], entry)
-    assert updates == [("live", 2)]  # its training and test error, drawn anew in the same output
+    assert updates == [("live", 2, {"#123456"})]  # its training and test error, in its colour, in the same output
     assert plt.get_fignums() == open_before  # closed: shown through the handle only
 
 
