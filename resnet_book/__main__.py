@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     common.add_argument("--iterations", type=positive_int, default=None, help="override the schedule's length (milestones scale)")
     common.add_argument("--no-cuda-graph", dest="no_cuda_graph", action="store_true", help="eager steps on CUDA")
     common.add_argument(
-        "--inductor", action="store_true", help="compile the model with inductor (Config.compile): fused kernels, same recipe"
+        "--inductor", action="store_true", help="compile the model with inductor (Engine.compile): fused kernels, same recipe"
     )
     t = sub.add_parser("train", parents=[common], help="train one network")
     t.add_argument("model", help="e.g. resnet20, plain56, resnet110; the sequel's preact-resnet110")
