@@ -92,7 +92,8 @@ class CIFAR10:
     mean: torch.Tensor = field(init=False)  # per-pixel mean of the training images, (3, 32, 32) in [0, 1]
 
     def __post_init__(self) -> None:
-        self.mean = self.train_images.float().mean(0) / 255
+        # in the default dtype (float32): tests that compare two exact computations set float64
+        self.mean = self.train_images.to(torch.get_default_dtype()).mean(0) / 255
 
     @property
     def device(self) -> torch.device:
@@ -113,7 +114,7 @@ class CIFAR10:
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 images -> float, per-pixel mean subtracted (Sec. 4.2), no augmentation (test view)."""
-        return images.float() / 255 - self.mean
+        return images.to(self.mean.dtype) / 255 - self.mean
 
     def __repr__(self) -> str:  # shown on the book's pages: the data set by name, not this machine's path
         return f"CIFAR10({self.name}: {len(self.train_labels)} train, {len(self.test_labels)} test, on {self.device})"
@@ -434,6 +435,6 @@ class Augmenter:
         rows = plan.dy[positions, None] + self.ar  # (B, 32)
         cols = plan.dx[positions, None] + torch.where(plan.flip[positions, None], SIZE - 1 - self.ar, self.ar)
         r, c = rows[:, None, :, None], cols[:, None, None, :]
-        x = self.images[ids[:, None, None, None], self.channels, r, c].float() / 255
+        x = self.images[ids[:, None, None, None], self.channels, r, c].to(self.mean.dtype) / 255
         x = x - self.mean[self.channels, r, c]
         return x, self.labels[ids]

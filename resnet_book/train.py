@@ -227,10 +227,11 @@ class Trainer:
         # the training forward; evaluation runs the eager model (BN in inference mode)
         self.forward = torch.compile(self.model) if self.use_compile else self.model
         self.params = [p for p in self.model.parameters()]
+        self.dtype = self.params[0].dtype  # float32 (bf16 autocast's outputs come back to it); float64 in exactness tests
         self.bufs = [torch.zeros_like(p) for p in self.params]
         self.lr_t = torch.tensor(cfg.lr_at(0, cfg.warmup_lr is not None), device=self.device)
         # per run: summed loss and wrong answers since the last log
-        self.sums = torch.zeros(len(self.configs), 2, device=self.device)
+        self.sums = torch.zeros(len(self.configs), 2, device=self.device, dtype=self.dtype)
         self.step_t = torch.zeros((), dtype=torch.long, device=self.device)
         self.batch_ar = torch.arange(cfg.batch_size, device=self.device)
         self.augment = datamod.Augmenter(self.data)
@@ -275,12 +276,12 @@ class Trainer:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp, cache_enabled=False):
-            out = self.forward(x).float().view(len(y), len(self.configs), -1)  # (batch, runs, classes)
+            out = self.forward(x).to(self.dtype).view(len(y), len(self.configs), -1)  # (batch, runs, classes)
         losses, wrong = per_run_scores(out, y)
         losses = losses.mean(0)  # each run's mean loss; their sum gives each run exactly its own gradient
         grads = torch.autograd.grad(losses.sum(), self.params)
         sgd_update(self.params, list(grads), self.bufs, self.lr_t, cfg.momentum, cfg.weight_decay)
-        self.sums += torch.stack([losses.detach() * len(y), wrong.float()], 1)
+        self.sums += torch.stack([losses.detach() * len(y), wrong.to(self.dtype)], 1)
         self.step_t += 1
 
     def _capture(self) -> None:
@@ -361,7 +362,7 @@ class Trainer:
                     if self.channels_last:
                         x = x.contiguous(memory_format=torch.channels_last)
                     with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
-                        out = self.model(x).float().view(len(y), len(self.configs), -1)
+                        out = self.model(x).to(self.dtype).view(len(y), len(self.configs), -1)
                     losses, wrong_here = per_run_scores(out, y)
                     wrong += wrong_here
                     loss += losses.sum(0)
