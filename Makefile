@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 COLAB_VENV ?= .venv-colab
 COLAB_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
 
-.PHONY: book test clean
+.PHONY: book test unit clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	rm -rf $(VENV)
@@ -30,10 +30,15 @@ $(COLAB_VENV)/.installed: tests/colab-requirements.txt
 	$(COLAB_VENV)/bin/python -m pip install --quiet -r tests/colab-requirements.txt
 	touch $@
 
-# Unit tests, every chapter notebook executed (here and as in Colab), and the built site checked in
-# headless Chromium.
+# The full gate (CI runs it): unit tests, every chapter notebook executed (here and as in Colab), and the
+# built site checked in headless Chromium. The slowest tests are listed at the end.
 test: book $(COLAB_VENV)/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
+
+# The quick loop: every test that needs neither the built book, nor Colab's environment, nor a browser
+# (pytest markers in pyproject.toml). No book build.
+unit: $(VENV)/.installed
+	$(BIN)/python -m pytest -m "not book and not colab and not browser"
 
 clean:
 	rm -rf _build

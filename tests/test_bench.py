@@ -187,13 +187,16 @@ def test_bench_options_reach_the_library_and_bad_ones_are_refused(monkeypatch, c
 # ---------------------------------------------------------------------------------- the checks, on CPU
 
 
-def test_packed_equivalence_on_cpu_finds_the_same_loss_curves():
+def test_packed_equivalence_on_cpu_finds_the_same_loss_curves(float64):
+    """In float64 (as tests/test_packed.py, whose docstring says why), so that the result does not depend on
+    the CPU's kernels: the pack and the runs alone then differ by about 1e-15, which can flip at most one
+    unit of the 4 decimals the curves keep (``_losses``)."""
     data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
     result = bench.packed_equivalence("resnet8", data, iterations=4, every=2, device="cpu")
     assert list(result["alone"]) == list(result["packed"]) == ["plain8", "resnet8"]
     assert len(result["alone"]["plain8"]) == len(result["packed"]["resnet8"]) == 2
     assert result["alone"]["plain8"] != result["alone"]["resnet8"]  # two different runs, each matched
-    assert result["max_abs_diff"] <= 2e-4  # fp32 on CPU: only the summation order differs
+    assert result["max_abs_diff"] <= 1e-4  # one unit of the fourth decimal at most (see the docstring)
 
 
 def test_the_gaps_between_paths_are_measured_from_the_fast_one():
@@ -208,7 +211,9 @@ def test_divergence_starts_at_rounding_level_for_a_pack_and_a_nudge():
     data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
     gaps = bench.divergence("resnet8", data, iterations=3, device="cpu")
     assert len(gaps["packed_vs_alone"]) == len(gaps["nudged_vs_alone"]) == 3
-    assert gaps["packed_vs_alone"][0] < 1e-5 and gaps["nudged_vs_alone"][0] < 1e-5  # the first step agrees
+    # The first loss is computed before any update: both gaps are then a few float32 roundings of a loss near
+    # ln 10 = 2.3 (6e-8 x 2.3 = 1.4e-7 each, and the nudge of 1e-7 moves it by as much); 1e-5 is 70 of them.
+    assert gaps["packed_vs_alone"][0] < 1e-5 and gaps["nudged_vs_alone"][0] < 1e-5
 
 
 def test_profile_finds_each_convolution_of_a_step_and_sorts_time_by_kind(record):

@@ -1,21 +1,36 @@
-"""The command line end to end on a small dataset in CIFAR-10's binary format (``fakes``): record, stop, resume."""
+"""The command line end to end on a small dataset in CIFAR-10's binary format (``fakes``): record, stop, resume.
+
+Commands run in this process (``main([...])``, as a shell would call it, output captured), but for the kill -9
+test, whose victim must be a process of its own."""
 
 import json
 import subprocess
 
 import pytest
-from fakes import cli_command, cli_env
+from fakes import CLI_RECORDS_PER_FILE, cli_command, cli_env
 
+from resnet_book import data as datamod
+from resnet_book.__main__ import main
 from resnet_book.data import REPO_ROOT
 from resnet_book.runs import load_run
 
 
 @pytest.fixture
-def cli(tmp_path):
+def cli(tmp_path, monkeypatch, capsys):
+    """``cli("train", ...)``: the command line's exit code, stdout and stderr, on the fake binary CIFAR-10."""
     env = cli_env(tmp_path)
+    monkeypatch.delenv("RESNET_BOOK_CIFAR10_JPEG", raising=False)
+    monkeypatch.setenv("RESNET_BOOK_DATA_DIR", env["RESNET_BOOK_DATA_DIR"])
+    monkeypatch.setattr(datamod, "BATCH_RECORDS", CLI_RECORDS_PER_FILE)
 
-    def run(*args, cwd=REPO_ROOT):
-        return subprocess.run(cli_command(*args), cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    def run(*args: str) -> subprocess.CompletedProcess:
+        capsys.readouterr()
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:  # argparse's errors
+            code = exit_.code
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), code, out.out, out.err)
 
     run.env = env
     return run
@@ -109,7 +124,7 @@ def test_a_killed_run_resumes_to_the_same_result(cli, tmp_path):
         return ["train", "resnet8", *quick(tmp_path, iterations=12, runs=name, checkpoints=f"{name}-ckpt")]
 
     assert cli(*args("whole")).returncode == 0
-    victim = subprocess.Popen(
+    victim = subprocess.Popen(  # a process of its own: it is killed
         cli_command(*args("killed")), cwd=REPO_ROOT, env=cli.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 300

@@ -30,6 +30,7 @@ def test_the_book_names_a_github_repository_and_colab():
     assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
 
 
+@pytest.mark.book
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_page_launches_its_own_notebook_in_colab(chapter: str):
     page = SITE / f"{chapter}.html"

@@ -4,12 +4,13 @@
 ipywidgets 7.7.1, ipykernel 6.17.1, torch 2.11, matplotlib 3.10, numpy 2.1. Each chapter is then executed
 the way a reader's launch button runs it:
 
-* alone, copied into an empty folder (Colab fetches one notebook, not the repository);
+* alone, in an empty folder (Colab fetches one notebook, not the repository);
 * in a kernel of that environment where ``google.colab`` is already imported (an IPython start-up file),
   so the chapter's first cell does its Colab set-up: ``git clone`` of the repository named in
   ``_config.yml`` (answered here from this checkout's committed ``HEAD`` through git's ``insteadOf``, as no
   network reaches GitHub here) and ``pip install`` of it, under the folder Colab calls ``/content`` (a
-  temporary folder here: the cell's ``/content`` is the one string the harness changes);
+  temporary folder here: the cell's ``/content`` is the one string the harness changes); as in one Colab
+  runtime, the first chapter's set-up clones and installs, and every chapter after it finds the clone;
 * with the data of this machine passed on by name (``RESNET_BOOK_DATA_DIR`` / ``RESNET_BOOK_CIFAR10_JPEG``),
   as Colab would download CIFAR-10 itself.
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from toc import toc_files
 from resnet_book import data as datamod
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.colab
 COLAB_PYTHON = ROOT / ".venv-colab" / "bin" / "python"
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 REPO_URL = CONFIG["repository"]["url"].rstrip("/")
@@ -89,23 +90,9 @@ print("switched")"""
 PIP_AS_COLAB = {"PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}  # not this machine's pip set-up
 
 
-@pytest.fixture(scope="module")
-def package_installed() -> None:
-    """The package installed into the environment as a chapter's first cell installs it; nothing of Colab's replaced."""
-    result = subprocess.run(
-        [colab_python(), "-m", "pip", "install", "-q", str(ROOT)],
-        env=os.environ | PIP_AS_COLAB,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    found = versions()
-    assert all(found[k].startswith(v) for k, v in COLAB_VERSIONS.items()), f"the install replaced Colab's: {found}"
-
-
-def test_the_package_unit_tests_pass_under_colabs_python(package_installed):
-    """The models, data, records and trainer under Python 3.13, torch 2.11, numpy 2.1 (CPU)."""
+def test_the_package_unit_tests_pass_under_colabs_python(colab_setup):
+    """The models, data, records and trainer under Python 3.13, torch 2.11, numpy 2.1 (CPU), with what the
+    package's install brought (fvcore) from the chapters' set-up."""
     files = ["tests/test_models.py", "tests/test_data.py", "tests/test_runs.py", "tests/test_flops.py"]
     result = subprocess.run(
         [colab_python(), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *files],
@@ -160,29 +147,61 @@ def colab_kernel(tmp_path_factory) -> tuple[str, Path]:
     return str(base / "jupyter"), base
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: Path(c).name)
-def test_chapter_runs_as_in_colab(chapter, colab_kernel, tmp_path, monkeypatch):
-    jupyter_path, _ = colab_kernel
-    monkeypatch.setenv("JUPYTER_PATH", jupyter_path)
-    session = tmp_path / "session"  # the notebook alone, as the launch button opens it
-    session.mkdir()
-    shutil.copy(ROOT / f"{chapter}.ipynb", session)
-    nb = nbformat.read(session / f"{Path(chapter).name}.ipynb", as_version=4)
+def colab_notebook(chapter: str, content: Path) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+    """The chapter as Colab opens it, its ``/content`` moved to ``content``; and its set-up cell."""
+    nb = nbformat.read(ROOT / f"{chapter}.ipynb", as_version=4)
     setup = nb.cells[next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")]
     assert "/content/" in setup.source, f"{chapter}: the first code cell does not set up /content"
-    setup.source = setup.source.replace("/content/", f"{tmp_path / 'content'}/")
-    (tmp_path / "content").mkdir()
+    setup.source = setup.source.replace("/content/", f"{content}/")
+    return nb, setup
+
+
+def execute(nb: nbformat.NotebookNode, folder: Path, jupyter_path: str, chapter: str) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUPYTER_PATH", jupyter_path)
+        client = NotebookClient(nb, timeout=900, kernel_name="colab", resources={"metadata": {"path": str(folder)}})
+        try:
+            client.execute()
+        except CellExecutionError as err:
+            pytest.fail(f"{chapter} fails as in Colab:\n{str(err)[-3000:]}", pytrace=False)
+
+
+def printed(cell: nbformat.NotebookNode) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs)  # `!` commands print to the cell, stdout or not
+
+
+@pytest.fixture(scope="module")
+def colab_setup(colab_kernel) -> Path:
+    """A Colab runtime after a reader ran the first chapter's set-up cell: the repository cloned under its
+    ``/content`` and the package installed with pip, once, as a runtime does it; nothing of Colab's replaced.
+    Returns that ``/content``."""
+    jupyter_path, base = colab_kernel
+    content, session = base / "content", base / "first"
+    content.mkdir()
+    session.mkdir()
+    first = CHAPTERS[0]
+    nb, setup = colab_notebook(first, content)
+    nb.cells = [setup]
+    execute(nb, session, jupyter_path, first)
+    assert (content / "resnet-book" / "resnet_book").is_dir(), "the set-up cell did not clone the book"
+    said = printed(setup)
+    assert not any(word in said.lower() for word in ("warning", "deprecat", "error")), f"{first}: noisy set-up:\n{said}"
+    found = versions()
+    assert all(found[k].startswith(v) for k, v in COLAB_VERSIONS.items()), f"the install replaced Colab's: {found}"
+    return content
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: Path(c).name)
+def test_chapter_runs_as_in_colab(chapter, colab_kernel, colab_setup, tmp_path):
+    """Each chapter, alone in its folder, in the runtime set up above: its own set-up cell finds the clone
+    (and says nothing), then every cell runs, on Colab's ipywidgets."""
+    jupyter_path, _ = colab_kernel
+    nb, setup = colab_notebook(chapter, colab_setup)
     nb.cells.append(
         nbformat.v4.new_code_cell("import ipywidgets, sys\nprint(ipywidgets.__version__, 'resnet_book' in sys.modules)")
     )
-    client = NotebookClient(nb, timeout=900, kernel_name="colab", resources={"metadata": {"path": str(session)}})
-    try:
-        client.execute()
-    except CellExecutionError as err:
-        pytest.fail(f"{chapter} fails as in Colab:\n{str(err)[-3000:]}", pytrace=False)
-    assert (tmp_path / "content" / "resnet-book" / "resnet_book").is_dir(), "the first cell did not clone the book"
-    last = "".join(o.get("text", "") for o in nb.cells[-1].outputs).split()
+    execute(nb, tmp_path, jupyter_path, chapter)  # the notebook alone, as the launch button opens it
+    assert printed(setup) == "", f"{chapter}: the set-up cell did more than find the clone:\n{printed(setup)}"
+    last = printed(nb.cells[-1]).split()
     assert last == ["7.7.1", "True"], f"{chapter}: after the first cell, ipywidgets {last[:1]} (Colab ships 7.7.1)"
-    assert versions()["ipywidgets"] == "7.7.1", f"{chapter}: the first cell replaced Colab's ipywidgets"
-    said = "".join(o.get("text", "") for o in setup.outputs)  # `!` commands print to the cell, stdout or not
-    assert not any(word in said.lower() for word in ("warning", "deprecat", "error")), f"{chapter}: noisy set-up:\n{said}"
+    assert versions()["ipywidgets"] == "7.7.1", f"{chapter}: a cell replaced Colab's ipywidgets"

@@ -36,7 +36,7 @@ LAYERS = [
     {"recipe"},
     {"runs"},  # records
     {"train", "packed", "sweeps", "bench", "imagenet"},  # engine
-    {"analysis", "report", "diagrams", "plots", "widgets"},  # pages
+    {"analysis", "report", "diagrams", "plots", "widgets", "live"},  # pages
 ]
 PACKAGE = Path(__file__).resolve().parents[1] / "resnet_book"
 

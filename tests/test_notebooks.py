@@ -17,6 +17,7 @@ import pytest
 from toc import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.book
 
 
 NOTEBOOKS = [ROOT / f"{f}.ipynb" for f in toc_files()[1]]  # the chapters, in book order

@@ -20,14 +20,7 @@ from resnet_book.train import Config, Trainer
 
 RUNS = [("plain8", None), ("resnet8", "A"), ("resnet8", "B"), ("resnet8", "C")]
 EXACT = dict(atol=1e-9, rtol=1e-9)  # float64: see the module's docstring
-
-
-@pytest.fixture(autouse=True)
-def float64():
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(before)
+pytestmark = pytest.mark.usefixtures("float64")  # tests/conftest.py
 
 
 def alone(seed: int = 0) -> list:

@@ -24,6 +24,7 @@ import pytest
 from toc import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = [pytest.mark.book, pytest.mark.browser]
 SITE = ROOT / "_build" / "html"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -169,23 +170,6 @@ def unsized_images_and_figures(page) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("path", [f"{p}.html" for p in PAGES])
-def test_page_loads_offline_with_sized_images_and_no_errors(server, browser, path):
-    visit = open_page(browser, server, path)
-    page = visit.page
-    try:
-        assert page.title(), f"{path}: page has no title"
-        wait_for_widgets_and_math(page, path)
-        external = visit.external()
-        assert not external, f"{path} requested other hosts (the site must work offline):\n" + "\n".join(external)
-        assert not visit.failed, f"{path}: local requests failed:\n" + "\n".join(visit.failed)
-        bad = unsized_images_and_figures(page)
-        assert not bad, f"{path}: images or figures without a size:\n" + "\n".join(bad)
-        assert not visit.errors, f"{path}: errors in the browser console:\n" + "\n".join(visit.errors)
-    finally:
-        page.context.close()
-
-
 def test_widget_pages_embed_their_state_and_load_the_local_html_manager_once():
     """A page whose notebook made widgets carries their state; the vendored html-manager draws them."""
     require_built_site()
@@ -253,31 +237,6 @@ def click_option(page, label: str) -> None:
         group.get_by_role("button", name=label, exact=True).click()
 
 
-@pytest.mark.parametrize(
-    "path, labels, description",
-    [
-        (SHORTCUTS_PAGE, ["A", "B", "C"], None),
-        ("chapters/5_depth_scaling.html", ["the paper's five nets", "every recorded net"], None),  # Fig. 7, five first
-        (UNITS_PAGE, ["original", "pre-activation"], "unit"),  # the two units drawn from the code
-        (UNITS_PAGE, ["original", "pre-activation"], "units"),  # gradient norms at initialisation
-        (UNITS_PAGE, ["original", "pre-activation"], "trained"),  # the live run's curves
-    ],
-    ids=["shortcuts A/B/C", "Fig. 7 nets", "units drawn", "units' gradients", "units trained"],
-)
-def test_toggle_buttons_switch_the_figure_without_a_kernel(server, browser, path, labels, description):
-    """Sec. 3.3 (A, B, C), Fig. 7's nets and the sequel's units (drawn, their gradients, trained): the page opens
-    on the first option, and each click shows another precomputed figure (jslink'd Stack)."""
-    visit = open_page(browser, server, path)
-    page = visit.page
-    try:
-        page.wait_for_selector(".widget-toggle-button", timeout=20_000)
-        shown = figures_by_choice(page, buttons_state(labels, description), labels, click_option)
-        assert len(set(shown.values())) == len(labels), f"{path}: the figure did not change between {labels}: {shown}"
-        assert not visit.external(), visit.external()
-    finally:
-        page.context.close()
-
-
 DEPTH_PAGE = "chapters/5_depth_scaling.html"
 
 # The dropdown labelled "layers": its options and the figure on show under it.
@@ -290,25 +249,6 @@ DEPTH_MENU = """() => {
     select.setAttribute('data-test-depths', '');
     return {options: [...select.options].map(o => o.textContent.trim()), srcs: shownIn(menus[0].parentElement)};
 }""".replace("SHOWN_IN", SHOWN_IN)
-
-
-def test_depth_menu_switches_the_twin_figure_without_a_kernel(server, browser):
-    """Chapter 5: each depth of the menu shows its own precomputed plain-vs-ResNet figure."""
-    visit = open_page(browser, server, DEPTH_PAGE)
-    page = visit.page
-    try:
-        page.wait_for_selector(".widget-dropdown select", timeout=20_000)
-        state = page.evaluate(DEPTH_MENU)
-        assert "error" not in state, f"{DEPTH_PAGE}: {state['error']}"
-        options = state["options"]
-        assert len(options) >= 2, f"{DEPTH_PAGE}: the depth menu offers {options}"
-        shown = figures_by_choice(
-            page, DEPTH_MENU, options, lambda p, o: p.locator("select[data-test-depths]").select_option(label=o)
-        )
-        assert len(set(shown.values())) == len(options), f"the figure did not change with the depth: {shown}"
-        assert not visit.external(), visit.external()
-    finally:
-        page.context.close()
 
 
 # What a reader sees of a page: its text and the width of every output block.
@@ -328,16 +268,115 @@ BUILD_MACHINE = re.compile(
 )
 
 
+# The paper's drawings: page -> the code of the cell that draws it (what its input contains). Fig. 7 (chapter 5)
+# is one of the toggles below.
+DRAWINGS = {
+    "chapters/1_degradation.html": {"Fig. 1": "plots.fig1("},
+    "chapters/2_residual_learning.html": {"Fig. 2": "diagrams.fig2()"},
+    "chapters/3_shortcuts.html": {"Fig. 3": "diagrams.fig3()"},
+    "chapters/4_bottleneck.html": {"Fig. 5": "diagrams.fig5()"},
+}
+
+# The images in the output of each cell whose input contains the code: natural and shown sizes.
+CELL_IMAGES = """code => [...document.querySelectorAll('div.cell')]
+    .filter(c => c.querySelector('.cell_input') && c.querySelector('.cell_input').textContent.includes(code))
+    .map(c => [...c.querySelectorAll('.cell_output img')].map(img => {
+        const r = img.getBoundingClientRect();
+        return {natural: [img.naturalWidth, img.naturalHeight], shown: [r.width, r.height],
+                visible: img.offsetParent !== null};
+    }))"""
+
+# Toggle buttons (labels, and the description left of them where a page has several such groups) that must
+# switch precomputed figures without a kernel (jslink'd Stack): Sec. 3.3's A/B/C, Fig. 7's nets (the paper's
+# five first), the sequel's units (drawn from the code, their gradients, the live run's curves).
+TOGGLES = {
+    SHORTCUTS_PAGE: [(["A", "B", "C"], None)],
+    DEPTH_PAGE: [(["the paper's five nets", "every recorded net"], None)],
+    UNITS_PAGE: [(["original", "pre-activation"], d) for d in ("unit", "units", "trained")],
+}
+
+
+def drawing_problems(page, path: str) -> list[str]:
+    """Each drawing is the one visible, readable image output of the cell that draws it."""
+    problems = []
+    for figure, code in DRAWINGS.get(path, {}).items():
+        cells = page.evaluate(CELL_IMAGES, code)
+        if len(cells) != 1:
+            problems.append(f"expected one cell calling {code}, found {len(cells)}")
+        elif len(cells[0]) != 1:
+            problems.append(f"the {figure} cell shows {len(cells[0])} images, expected 1")
+        elif not (cells[0][0]["visible"] and min(cells[0][0]["natural"]) >= 200 and min(cells[0][0]["shown"]) >= 150):
+            problems.append(f"{figure} is not drawn at a readable size: {cells[0][0]}")
+    return problems
+
+
+def toggle_problems(page, path: str) -> list[str]:
+    """Each toggle of the page opens on its first option and shows another figure for every click; the depth
+    menu of chapter 5 shows its own figure for every depth."""
+    problems = []
+    for labels, description in TOGGLES.get(path, []):
+        page.evaluate(
+            "() => document.querySelectorAll('[data-test-buttons]').forEach(g => g.removeAttribute('data-test-buttons'))"
+        )
+        shown = figures_by_choice(page, buttons_state(labels, description), labels, click_option)
+        if len(set(shown.values())) != len(labels):
+            problems.append(f"toggle {labels} ({description}): the figure did not change: {shown}")
+    if path == DEPTH_PAGE:
+        state = page.evaluate(DEPTH_MENU)
+        assert "error" not in state, f"{DEPTH_PAGE}: {state['error']}"
+        options = state["options"]
+        shown = figures_by_choice(
+            page, DEPTH_MENU, options, lambda p, o: p.locator("select[data-test-depths]").select_option(label=o)
+        )
+        if len(options) < 2 or len(set(shown.values())) != len(options):
+            problems.append(f"the depth menu ({options}) did not switch the figure: {shown}")
+    return problems
+
+
+def widget_state_problems(html: str) -> list[str]:
+    """Every widget view on the page has its model in the page's saved widget state (a notebook that failed
+    while executing saves none, and its widgets stay blank)."""
+    views = re.findall(r'<script type="application/vnd.jupyter.widget-view\+json">(.*?)</script>', html, re.S)
+    if not views:
+        return []
+    state = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', html, re.S)
+    if state is None:
+        return [f"{len(views)} widget views but no saved widget state"]
+    models = json.loads(state.group(1)).get("state", {})
+    missing = [json.loads(v)["model_id"] for v in views if json.loads(v)["model_id"] not in models]
+    return [f"widget views without a saved model: {missing}"] if missing else []
+
+
 @pytest.mark.parametrize("path", [f"{p}.html" for p in PAGES])
-def test_page_shows_the_book_not_the_build_machine(server, browser, path):
-    """Issue #18: no filesystem path, traceback or network error on a page, and no output line cut off."""
+def test_page_as_a_reader_sees_it(server, browser, path):
+    """One visit per page, everything a reader would notice: it loads offline (no request to another host, no
+    failed local request), widgets and math render, every image has a size, the console shows no error,
+    nothing of the build machine shows (a path, a traceback, a network error: issue #18), no output line is
+    cut off, every widget kept its saved state, the paper's drawings are readable, and the page's toggles
+    switch figures with no kernel."""
     visit = open_page(browser, server, path)
     page = visit.page
     try:
+        assert page.title(), f"{path}: page has no title"
         wait_for_widgets_and_math(page, path)
+        problems = [f"requested another host (the site must work offline): {url}" for url in visit.external()]
+        problems += [f"local request failed: {failed}" for failed in visit.failed]
+        problems += [f"image or figure without a size: {bad}" for bad in unsized_images_and_figures(page)]
         view = page.evaluate(READER_VIEW)
-        leaks = sorted({m.group(0) for m in BUILD_MACHINE.finditer(view["text"])})
-        assert not leaks, f"{path} shows the build machine: {leaks}"
-        assert not view["overflowing"], f"{path}: output lines run past the page's width:\n" + "\n".join(view["overflowing"])
+        problems += [
+            f"shows the build machine: {leak}" for leak in sorted({m.group(0) for m in BUILD_MACHINE.finditer(view["text"])})
+        ]
+        problems += [f"output line runs past the page's width: {line}" for line in view["overflowing"]]
+        problems += widget_state_problems((SITE / path).read_text())
+        problems += drawing_problems(page, path)
+        problems += toggle_problems(page, path)
+        problems += [f"browser console: {error}" for error in visit.errors]  # last: the clicks may log too
+        assert not problems, f"{path}:\n" + "\n".join(problems)
     finally:
         page.context.close()
+
+
+def test_every_toggle_and_drawing_names_a_page_of_the_book():
+    """The checks above are keyed by page: a renamed page must not silently drop its checks."""
+    pages = {f"{p}.html" for p in PAGES}
+    assert set(DRAWINGS) | set(TOGGLES) | {DEPTH_PAGE} <= pages

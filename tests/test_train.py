@@ -162,12 +162,28 @@ def test_callback_sees_every_history_entry(tiny):
     assert seen == [4, 8, 12]
 
 
-def test_inductor_lever_trains_like_eager(tiny):
-    """The compile switch (torch.compile of the model) composes with the step and gives the same losses."""
+def test_the_compile_switch_compiles_the_training_forward_only(tiny, monkeypatch):
+    """``Engine(compile=True)`` hands the model to ``torch.compile`` and trains through what it returns, while
+    evaluation runs the eager model (BN in inference mode). Only the wiring is tested here: compiling takes
+    a minute on a CPU, and whether inductor's fused kernels keep the loss curve is the benchmark's question
+    (``bench.curve_gaps``: within bf16 noise over 400 iterations on the GPU)."""
+    compiled, calls = [], []
+
+    def fake_compile(model):
+        compiled.append(model)
+
+        def forward(x):
+            calls.append(len(x))
+            return model(x)
+
+        return forward
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
     eager = Trainer(tiny_config(iterations=4, eval_every=2), tiny, "cpu").run(progress=False)
-    compiled = Trainer(tiny_config(iterations=4, eval_every=2), tiny, "cpu", engine=Engine(compile=True)).run(progress=False)
-    for a, b in zip(eager.history.entries, compiled.history.entries):
-        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
+    assert compiled == [] and calls == []
+    t = Trainer(tiny_config(iterations=4, eval_every=2), tiny, "cpu", engine=Engine(compile=True)).run(progress=False)
+    assert compiled == [t.model] and calls == [16] * 4  # every training step, no evaluation batch
+    assert t.history.entries == [{**e, "seconds": f["seconds"]} for e, f in zip(eager.history.entries, t.history.entries)]
 
 
 def test_a_resumed_run_remembers_which_runs_shared_the_gpu(tiny, tmp_path):
