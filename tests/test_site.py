@@ -182,6 +182,17 @@ def test_widget_pages_embed_their_state_and_load_the_local_html_manager_once():
         assert html.count("html-manager/embed.js") == 1, f"{path}: html-manager loaded twice"
 
 
+def test_every_page_states_the_licences_in_its_footer():
+    """_config.yml's ``html.extra_footer``: whoever reuses a page learns its terms (README: Licence)."""
+    require_built_site()
+    for path in (f"{p}.html" for p in PAGES):
+        found = re.search(r'<div class="extra_footer">(.*?)</div>', (SITE / path).read_text(), re.S)
+        assert found, f"{path}: no licence in the footer"
+        footer = found.group(1)
+        assert 'href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>' in footer, f"{path}: {footer}"
+        assert "MIT License" in footer, f"{path}: the code's licence is not named: {footer}"
+
+
 # The images on show (the Stack's selected child) in a widget box.
 SHOWN_IN = """box => [...box.querySelectorAll('img')].filter(img => {
         const r = img.getBoundingClientRect();
