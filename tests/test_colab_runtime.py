@@ -12,7 +12,9 @@ the way a reader's launch button runs it:
   temporary folder here: the cell's ``/content`` is the one string the harness changes); as in one Colab
   runtime, the first chapter's set-up clones and installs, and every chapter after it finds the clone;
 * with the data of this machine passed on by name (``RESNET_BOOK_DATA_DIR`` / ``RESNET_BOOK_CIFAR10_JPEG``),
-  as Colab would download CIFAR-10 itself.
+  as Colab would download CIFAR-10 itself;
+* with ``RESNET_BOOK_LIVE_SECONDS=0``: each live training run stops at its first log point (the book's build
+  runs them in full; here every cell still runs, in Colab's packages, in a fraction of the time).
 
 It fails on any error, and if the first cell replaced Colab's ipywidgets (upgrading the widget stack under
 a running kernel makes every widget disappear in Colab's front end).
@@ -136,6 +138,9 @@ def colab_kernel(tmp_path_factory) -> tuple[str, Path]:
             "GIT_CONFIG_VALUE_0": REPO_URL,
             "PATH": f"{colab_python().parent}{os.pathsep}{os.environ['PATH']}",  # `!pip` is the runtime's pip
             "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            # every live run stops at its first log point (resnet_book.live): the same code as the book's
+            # build, which runs them in full, in a fraction of the time
+            "RESNET_BOOK_LIVE_SECONDS": "0",
         }
         | PIP_AS_COLAB
         | data_env()

@@ -28,3 +28,15 @@ def test_a_live_run_past_its_limit_stops_at_a_log_point_and_says_so(tiny, capsys
     said = capsys.readouterr().out
     assert said.startswith("resnet8-A: stopped at iteration 2 of 8 after") and said.count("\n") == 1
     assert live.iterations_text([t, live.run(Trainer(config(), tiny, "cpu"), seconds=None)]) == "2 to 8"
+
+
+def test_the_readers_own_limit_shortens_a_live_run_and_a_bad_one_is_named(tiny, monkeypatch, capsys):
+    monkeypatch.setenv(live.LIMIT_VARIABLE, "0")
+    assert live.cpu_limit(None) == 0 and live.cpu_limit(30) == 0
+    assert live.run(Trainer(config(), tiny, "cpu"), seconds=None).iteration == 2
+    monkeypatch.setenv(live.LIMIT_VARIABLE, "100")
+    assert live.cpu_limit(30) == 30 and live.cpu_limit(None) == 100
+    for bad in ("soon", "-1", "nan", "inf"):
+        monkeypatch.setenv(live.LIMIT_VARIABLE, bad)
+        with pytest.raises(ValueError, match=f"RESNET_BOOK_LIVE_SECONDS='{bad}': must be a number of seconds >= 0"):
+            live.cpu_limit(30)
