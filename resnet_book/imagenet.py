@@ -275,7 +275,7 @@ def per_pixel_mean(base, cfg: Config, workers: int) -> torch.Tensor:
     total = torch.zeros(3, cfg.crop, cfg.crop, dtype=torch.float64)
     for x, _ in DataLoader(subset, batch_size=64, num_workers=workers):
         total += center(x, cfg.crop).double().sum(0)
-    return (total / n / 255).float()
+    return (total / n / 255).to(torch.get_default_dtype())  # float32, as the network
 
 
 def center(x: torch.Tensor, crop: int) -> torch.Tensor:
@@ -294,7 +294,7 @@ def ten_crops(x: torch.Tensor, crop: int) -> list[torch.Tensor]:
 def prepare(x: torch.Tensor, mean: torch.Tensor, alpha: torch.Tensor | None = None, channels_last: bool = False) -> torch.Tensor:
     """uint8 images to the network's input: [0, 1], the colour shift ``alpha`` along ImageNet's RGB
     principal components (ref. [21]) if given, minus the per-pixel mean (Sec. 3.4)."""
-    x = x.float() / 255
+    x = x.to(mean.dtype) / 255
     if alpha is not None:
         x = x + ((alpha * PCA_EIGVAL.to(x.device)) @ PCA_EIGVEC.to(x.device).T)[:, :, None, None]
     x = x - mean
@@ -310,7 +310,8 @@ def crop_logits(
     views = ten_crops(x, crop) if ten else [center(x, crop)]
     amp = torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=x.device.type == "cuda")
     with amp:
-        return torch.stack([model(prepare(v, mean, channels_last=channels_last)).float() for v in views]).mean(0)
+        logits = [model(prepare(v, mean, channels_last=channels_last)).to(mean.dtype) for v in views]  # bf16 back
+        return torch.stack(logits).mean(0)
 
 
 def evaluate(model: nn.Module, loader, mean: torch.Tensor, cfg: Config, world: World, ten: bool) -> dict:

@@ -85,6 +85,7 @@ def test_option_a_pads_zero_channels_and_subsamples():
 def test_he_initialisation():
     conv = get_model("resnet20").stem.conv
     fan_out = conv.out_channels * 9
+    # the std of 432 normal draws is within 1 / sqrt(2 x 432) = 3.4 % of sigma at one standard error: 20 % is six
     assert conv.weight.std().item() == pytest.approx((2 / fan_out) ** 0.5, rel=0.2)
 
 
@@ -274,6 +275,8 @@ def test_the_gate_multiplies_the_shortcut_by_one_minus_a_sigmoid_of_a_1x1_conv()
     assert torch.equal(gate(x), 0.5 * x)  # 1 - sigmoid(0) = 0.5: the sequel's "init b_g = 0"
     open_gate = shortcut_variant("resnet20", "gated", gate_bias=-30.0).stages[0][1].shortcut
     closed = shortcut_variant("resnet20", "gated", gate_bias=30.0).stages[0][1].shortcut
+    # at b_g = -30 (or 30) the gate's sigmoid is 1e-13 from 0 (or 1) unless its 1x1 conv's term reaches 10 (it is
+    # of order 1 here): 1 - g(x) rounds to 1 in float32, and the shut shortcut passes x times less than 1e-9
     with torch.no_grad():
         torch.testing.assert_close(open_gate(x), x)  # 1 - g(x) ~ 1: nearly the identity (b_g = -6 and below)
         assert closed(x).abs().max() < 1e-6  # 1 - g(x) ~ 0: the shortcut shut
