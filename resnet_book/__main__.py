@@ -41,6 +41,7 @@ def make_engine(args) -> Engine:
 
 
 def cmd_train(args) -> int:
+    engine = make_engine(args)
     configs = [make_config(args, args.model, args.shortcut, seed) for seed in dict.fromkeys(args.seed)]
     if len(configs) > 1 and configs[0].warmup_lr is not None:
         raise ValueError(
@@ -51,7 +52,7 @@ def cmd_train(args) -> int:
         raise FileNotFoundError(f"{args.resume}: no such checkpoint to resume from; leave out --resume to start the run")
     result = jobs.train(
         configs,
-        make_engine(args),
+        engine,
         out=args.out,
         checkpoint_dir=args.checkpoint_dir,
         checkpoint=args.resume,
@@ -75,14 +76,14 @@ def cmd_train(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    seeds = dict.fromkeys(args.seed)
+    engine, seeds = make_engine(args), dict.fromkeys(args.seed)
     configs = [make_config(args, model, shortcut, seed) for seed in seeds for model, shortcut in SWEEPS[args.name]]
     queue = jobs.queue(configs, args.pack, args.out)
     if args.dry_run:
         return say_plan(queue)
     result = jobs.sweep(
         queue,
-        make_engine(args),
+        engine,
         concurrent=args.concurrent,
         out=args.out,
         checkpoint_dir=args.checkpoint_dir,

@@ -26,9 +26,10 @@ equals ``torch.optim.SGD(momentum, weight_decay)`` (tests check it).
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -223,7 +224,7 @@ class Trainer:
         if self.checkpoint_path is not None:
             checkpoints.check_path(self.checkpoint_path)
             if resume and self.checkpoint_path.exists():
-                checkpoints.load_into(self, self.checkpoint_path)
+                restore(self, checkpoints.load(self.checkpoint_path, self.configs, self.data.name, self.device))
 
     @property
     def history(self) -> History:
@@ -263,7 +264,7 @@ class Trainer:
         entry = self.log(self.seconds())
         if entry is not None:
             if self.checkpoint_path and (self.iteration % self.config.checkpoint_every == 0 or self.done):
-                checkpoints.save(self, self.checkpoint_path)
+                checkpoints.save(self.checkpoint_path, state_of(self))
             if self.callback is not None:
                 self.callback(self, entry)
         return entry
@@ -274,7 +275,7 @@ class Trainer:
             self.queue_window()
             self.end_window()
         if self.checkpoint_path:
-            checkpoints.save(self, self.checkpoint_path)
+            checkpoints.save(self.checkpoint_path, state_of(self))
 
     @property
     def done(self) -> bool:
@@ -410,6 +411,45 @@ class Trainer:
         if self.own_model:
             return f"{cfg.model}, own net"  # not the named model's run (its shortcut option may not apply)
         return run_name(cfg, seed=self.own_inputs)
+
+
+def state_of(trainer: Trainer) -> dict:
+    """Everything a run continues from, as its checkpoint holds it: the runs' configs, iteration, weights,
+    momentum, histories, warm-up state, wall time, RNG states, and the dataset's name."""
+    trainer._sync()
+    return {
+        "configs": [asdict(c) for c in trainer.configs],
+        "iteration": trainer.iteration,
+        "model": trainer.model.state_dict(),
+        "momentum": [b.detach().clone() for b in trainer.bufs],
+        "histories": [copy.deepcopy(h.entries) for h in trainer.histories],
+        "warmup_end": trainer.history.warmup_end,
+        "warming_up": trainer.warming_up,
+        "wall_seconds": trainer.wall_seconds + trainer.seconds(),
+        "trained_with": list(trainer.trained_with),
+        "rng_cpu": torch.get_rng_state(),
+        "rng_cuda": torch.cuda.get_rng_state(trainer.device) if trainer.device.type == "cuda" else None,
+        "dataset": trainer.data.name,
+    }
+
+
+def restore(trainer: Trainer, state: dict) -> None:
+    """Continue ``trainer`` from ``state`` (``checkpoints.load``, which checked it is of these runs on this
+    dataset) as if the run had never been interrupted."""
+    trainer.model.load_state_dict(state["model"])
+    with torch.no_grad():
+        for b, s in zip(trainer.bufs, state["momentum"]):
+            b.copy_(s)
+    trainer.iteration = trainer._last_log = trainer.resumed_from = int(state["iteration"])
+    trainer.step_t.fill_(trainer.iteration)
+    trainer.histories = [History(list(h)) for h in state["histories"]]
+    trainer.history.warmup_end = state["warmup_end"]
+    trainer.warming_up = bool(state["warming_up"])
+    trainer.wall_seconds = float(state["wall_seconds"])
+    trainer.trained_with = list(state["trained_with"])  # runs that shared the GPU in earlier segments
+    torch.set_rng_state(state["rng_cpu"].cpu())
+    if state["rng_cuda"] is not None and trainer.device.type == "cuda":
+        torch.cuda.set_rng_state(state["rng_cuda"].cpu(), trainer.device)
 
 
 @torch.no_grad()
