@@ -1,10 +1,13 @@
 """resnet_book: "Deep Residual Learning for Image Recognition" (He et al., CVPR 2016), reproduced.
 
-Modules, one per concept of the book: ``models`` (the networks), ``flops`` (parameters and FLOPs),
-``paper`` (the paper's numbers), ``data`` (CIFAR-10 and its augmentation), ``train`` (the recipe and
-trainer), ``packed`` (runs of one depth trained as one network), ``runs`` (recorded runs), ``analysis`` (Fig. 7 responses, gradient norms), ``plots``,
-``widgets``, ``live`` (the chapters' live runs), ``bench`` (the trainer's speed and its records); ``python -m resnet_book`` is the command line
-(``train``, ``sweep``, ``bench``, ``imagenet``).
+Modules, one per concept of the book, in the layers of the README (each imports only from its own or
+those above): facts: ``paper`` (the paper's numbers), ``models`` (the networks), ``flops`` (parameters
+and FLOPs), ``data`` (CIFAR-10 and its augmentation), ``provenance``, ``tables``; the recipe: ``recipe``
+(Sec. 4.2 as a ``Config``); records: ``runs`` (recorded runs); the engine: ``train`` (the training loop),
+``checkpoints``, ``packed`` (runs of one depth trained as one network), ``sweeps``, ``bench`` (the trainer's
+speed and its records), ``imagenet``; pages: ``analysis`` (Fig. 7 responses, gradient norms), ``report``,
+``diagrams``, ``plots``, ``widgets``, ``live`` (the chapters' live runs); jobs: ``jobs`` (a run from its name to its record).
+``python -m resnet_book`` is the command line (``train``, ``sweep``, ``bench``, ``imagenet``).
 """
 
 __version__ = "0.1.0"

@@ -16,50 +16,23 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-import torch
-
-from . import bench
+from . import bench, jobs
 from . import data as datamod
 from . import runs as runsmod
-from .analysis import layer_responses
-from .models import Net
-from .provenance import REPO_ROOT
-from .recipe import PRESETS, preset, warms_up
-from .sweeps import SWEEPS, images_per_second, job_cost, packs, plan, run_pool
-from .train import (
-    Engine,
-    StopOnInterrupt,
-    Trainer,
-    TrainingDiverged,
-    duration_text,
-    lock_run,
-    resolve_device,
-    seconds_per_iteration,
-)
-
-CHECKPOINTS = REPO_ROOT / "data" / "checkpoints"
+from .recipe import PRESETS, Config, preset, run_name
+from .sweeps import SWEEPS, images_per_second, plan
+from .train import Engine, TrainingDiverged
 
 
-def finish(trainer: Trainer, out: Path, overwrite: bool = False) -> list[Path]:
-    """Fig. 7 statistics on the test set, then the run record (one per run of a pack)."""
-    images = trainer.data.normalize(trainer.data.test_images)
-    if trainer.channels_last:
-        images = images.contiguous(memory_format=torch.channels_last)
-    paths = []
-    for run in trainer.members():
-        # Fig. 7 reads the original block's BN outputs; a pre-activation net has none of that kind
-        stds = None if run.config.net.preact else layer_responses(run.model, images)
-        path = runsmod.save_run(runsmod.make_record(run, stds), out, overwrite=overwrite)
-        print(f"{path}: train error {run.final()['train_error']:.4f}, test error {run.final()['test_error']:.4f}")
-        paths.append(path)
-    return paths
-
-
-def make_config(args, model: str, shortcut: str | None, seed: int):
+def make_config(args, model: str, shortcut: str | None, seed: int) -> Config:
+    """The run's ``Config``: the preset, with the shortcut named (the model's default when not given, option A
+    for a CIFAR ResNet), so ``train resnet56`` and ``train resnet56 --shortcut A`` share one checkpoint and record."""
     length = {} if args.iterations is None else {"iterations": args.iterations}  # the schedule scales with it
-    return preset(args.preset, model, shortcut=shortcut, seed=seed, **length)
+    cfg = preset(args.preset, model, shortcut=shortcut, seed=seed, **length)  # a bad name fails here, before any data
+    return replace(cfg, shortcut=cfg.net.shortcut)
 
 
 def make_engine(args) -> Engine:
@@ -67,135 +40,83 @@ def make_engine(args) -> Engine:
     return Engine(cuda_graph=False if args.no_cuda_graph else None, compile=args.inductor)
 
 
-def make_trainer(args, runs: list[tuple[str, str | None, int]], data_cache: dict) -> Trainer:
-    """A trainer for one run (model, shortcut, seed), or for several packed into one network (``resnet_book.packed``)."""
-    runs = [(m, shortcut_of(m, s), seed) for m, s, seed in runs]  # a bad name fails before the data loads
-    configs = [make_config(args, *run) for run in runs]
-    cfg = configs[0]
-    key = (cfg.train_per_class, cfg.test_per_class, cfg.split)
-    device = resolve_device(args.device)
-    run = "+".join(c.net.record_id(c.preset, c.seed) for c in configs)
-    checkpoint = Path(args.resume) if getattr(args, "resume", None) else Path(args.checkpoint_dir) / f"{run}.pt"
-    if getattr(args, "resume", None) and not checkpoint.is_file():
-        raise FileNotFoundError(f"{checkpoint}: no such checkpoint to resume from; leave out --resume to start the run")
-    runsmod.check_writable(args.out, "run records")  # before hours of training, not after
-    runsmod.check_writable(checkpoint.parent, "checkpoint")
-    lock_run(checkpoint)  # one process per run
-    if key not in data_cache:
-        data_cache[key] = datamod.load_cifar10(
-            train_per_class=cfg.train_per_class, test_per_class=cfg.test_per_class, split=cfg.split, device=device
-        )
-    trainer = Trainer(
-        configs if len(configs) > 1 else cfg, data_cache[key], device, checkpoint=checkpoint, engine=make_engine(args)
-    )
-    if trainer.resumed_from is not None:
-        print(f"{run}: resuming from {checkpoint} at iteration {trainer.resumed_from:,}")
-    return trainer
-
-
 def cmd_train(args) -> int:
-    shortcut = shortcut_of(args.model, args.shortcut)
-    if len(set(args.seed)) > 1 and warms_up(args.model):
+    engine = make_engine(args)
+    configs = [make_config(args, args.model, args.shortcut, seed) for seed in dict.fromkeys(args.seed)]
+    if len(configs) > 1 and configs[0].warmup_lr is not None:
         raise ValueError(
             f"{args.model} warms up until its own training error drops (Sec. 4.2), so its seeds "
             "train alone: one --seed per command"
         )
-    for seed in args.seed:
-        cfg = make_config(args, args.model, shortcut, seed)
-        record = Path(args.out) / f"{cfg.net.record_id(cfg.preset, cfg.seed)}.json"
-        if record.exists() and not args.force:
-            raise FileExistsError(f"{record}: already recorded; pass --force to train and record it again")
-    trainer = make_trainer(args, [(args.model, shortcut, seed) for seed in dict.fromkeys(args.seed)], {})
-    if trainer.device.type == "cpu":
-        say_how_long(trainer)
-    with StopOnInterrupt() as interrupted:
-        trainer.run(max_seconds=None if args.max_minutes is None else args.max_minutes * 60, stop=interrupted)
-    if interrupted():
+    if args.resume is not None and not Path(args.resume).is_file():
+        raise FileNotFoundError(f"{args.resume}: no such checkpoint to resume from; leave out --resume to start the run")
+    result = jobs.train(
+        configs,
+        engine,
+        out=args.out,
+        checkpoint_dir=args.checkpoint_dir,
+        checkpoint=args.resume,
+        device=args.device,
+        max_seconds=None if args.max_minutes is None else args.max_minutes * 60,
+        force=args.force,
+    )
+    trainer = result.trainer
+    if result.interrupted:
         print(
             f"interrupted at iteration {trainer.iteration:,}, checkpoint {trainer.checkpoint_path}; run the "
             "same command again to continue",
             file=sys.stderr,
         )
         return 130
-    if not trainer.done:
+    if not result.finished:
         print(f"stopped at iteration {trainer.iteration:,} (time limit); run the same command again to continue")
         return 0
-    finish(trainer, Path(args.out), overwrite=args.force)
     print(f"{trainer.wall_seconds:.0f} s")
     return 0
 
 
-def say_how_long(trainer: Trainer) -> None:
-    """Before a CPU run starts: how long it will take here, and how to stop and continue it."""
-    cfg = trainer.config
-    left = cfg.iterations - trainer.iteration
-    if left <= 0:
-        return
-    step = seconds_per_iteration(cfg, trainer.device) * len(trainer.configs)  # a pack: about its runs' sum
-    print(
-        f"{left:,} iterations to go on this CPU at about {step:.2f} s each: about {duration_text(left * step)}.\n"
-        "Stop any time with Ctrl-C (or give --max-minutes M): it saves a checkpoint, and the same command "
-        f"continues from it (checkpoints every {cfg.checkpoint_every:,} iterations). A GPU is far faster.",
-        flush=True,
-    )
-
-
-def shortcut_of(model: str, shortcut: str | None) -> str | None:
-    """The run's real shortcut: the model's default (option A for a CIFAR ResNet, none for a plain net) when
-    not given, so ``train resnet56`` and ``train resnet56 --shortcut A`` share one checkpoint and record."""
-    return Net.parse(model, shortcut, family="cifar").shortcut
-
-
 def cmd_sweep(args) -> int:
-    out = Path(args.out)
-    todo = []
-    for seed in dict.fromkeys(args.seed):
-        for model, shortcut in SWEEPS[args.name]:
-            cfg = make_config(args, model, shortcut, seed)
-            run = cfg.net.record_id(cfg.preset, seed)
-            if (out / f"{run}.json").exists():
-                print(f"{run}: already recorded, skipped")
-                continue
-            todo.append((model, shortcut, seed))
-    jobs = sorted(packs(todo, args.pack), key=job_cost, reverse=True)  # longest first: the last to start is short
+    engine, seeds = make_engine(args), dict.fromkeys(args.seed)
+    configs = [make_config(args, model, shortcut, seed) for seed in seeds for model, shortcut in SWEEPS[args.name]]
+    queue = jobs.queue(configs, args.pack, args.out)
     if args.dry_run:
-        return say_plan(jobs, make_config(args, *todo[0]).iterations if todo else 0)
-    data_cache: dict = {}
-    with StopOnInterrupt() as interrupted:
-        finished = run_pool(
-            [lambda runs=runs: make_trainer(args, runs, data_cache) for runs in jobs],
-            args.concurrent,
-            None if args.max_minutes is None else args.max_minutes * 60,
-            lambda t: finish(t, out),
-            stop=interrupted,
-        )
-    if finished < len(jobs):
-        reason = "interrupted" if interrupted() else "time limit reached"
+        return say_plan(queue)
+    result = jobs.sweep(
+        queue,
+        engine,
+        concurrent=args.concurrent,
+        out=args.out,
+        checkpoint_dir=args.checkpoint_dir,
+        device=args.device,
+        max_seconds=None if args.max_minutes is None else args.max_minutes * 60,
+    )
+    if result.finished < result.jobs:
+        reason = "interrupted" if result.interrupted else "time limit reached"
         print(
-            f"{reason}: {finished} of {len(jobs)} jobs finished, the others stopped with a checkpoint or not "
+            f"{reason}: {result.finished} of {result.jobs} jobs finished, the others stopped with a checkpoint or not "
             "started; run the same command again to continue",
-            file=sys.stderr if interrupted() else sys.stdout,
+            file=sys.stderr if result.interrupted else sys.stdout,
         )
-        return 130 if interrupted() else 0
+        return 130 if result.interrupted else 0
     return 0
 
 
-def say_plan(jobs: list[list[tuple]], iterations: int) -> int:
+def say_plan(queue: list[list[Config]]) -> int:
     """``sweep --dry-run``: the jobs in the order they would start, each with its estimated GPU minutes."""
     from .bench import load_benchmarks
 
     benchmarks = load_benchmarks()
-    if not jobs or not benchmarks:
-        print("nothing to train" if not jobs else f"{len(jobs)} jobs; no benchmark record to estimate their time")
+    if not queue or not benchmarks:
+        print("nothing to train" if not queue else f"{len(queue)} jobs; no benchmark record to estimate their time")
         return 0
-    gpu = benchmarks[0]["gpu"]
-    rows = plan(jobs, images_per_second(benchmarks[0]), iterations)
+    gpu, iterations = benchmarks[0]["gpu"], queue[0][0].iterations
+    rows = plan([[(c.model, c.shortcut, c.seed) for c in job] for job in queue], images_per_second(benchmarks[0]), iterations)
     print(
-        f"{len(jobs)} jobs, {iterations:,} iterations each; minutes estimated from the benchmark on {gpu} "
+        f"{len(queue)} jobs, {iterations:,} iterations each; minutes estimated from the benchmark on {gpu} "
         "(training steps; evaluations add a little):"
     )
-    for i, row in enumerate(rows, 1):
-        runs = " + ".join(Net.parse(m, s, family="cifar").run_name(seed) for m, s, seed in row["job"])
+    for i, (row, job) in enumerate(zip(rows, queue), 1):
+        runs = " + ".join(run_name(c, seed=True) for c in job)
         fits = "" if row["fits"] else "  longer than one lease: its checkpoint must travel to the next"
         print(f"{i:3}. lease {row['lease']}: {row['minutes']:5.1f} min  {runs}{fits}")
     leases = rows[-1]["lease"]
@@ -256,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     common.add_argument("--out", default=str(runsmod.RUNS_DIR), help="where run records go (default data/runs)")
     common.add_argument("--max-minutes", type=minutes, default=None, help="stop cleanly with a checkpoint after M minutes")
-    common.add_argument("--checkpoint-dir", default=str(CHECKPOINTS), help="default data/checkpoints")
+    common.add_argument("--checkpoint-dir", default=str(jobs.CHECKPOINTS), help="default data/checkpoints")
     common.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
     common.add_argument("--iterations", type=positive_int, default=None, help="override the schedule's length (milestones scale)")
     common.add_argument("--no-cuda-graph", dest="no_cuda_graph", action="store_true", help="eager steps on CUDA")

@@ -10,6 +10,7 @@ and runs of a pack share all of it but model, shortcut and seed (``check_pack``)
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass
 from typing import Sequence
@@ -60,10 +61,17 @@ class Config:
             raise ValueError(f"Config.lr must be a finite number > 0, got {self.lr}")
         self.net  # a bad model name or shortcut fails here, with its reason
 
-    @property  # parsed on each access (cheap): a cache would show in vars(config), which copies use
+    @property  # parsed once per name (``_parse``); a cached field would show in vars(config), which copies use
     def net(self) -> Net:
         """The CIFAR-10 network this run trains (``shortcut=None``: the paper's choice for it)."""
-        return Net.parse(self.model, self.shortcut, family="cifar")
+        try:
+            return _parse(self.model, self.shortcut)
+        except TypeError:  # an unhashable name: Net.parse refuses it with its reason
+            return Net.parse(self.model, self.shortcut, family="cifar")
+
+    def record_id(self) -> str:
+        """The run's record id, the name of its record and checkpoint: ``resnet20-A-paper-seed0``."""
+        return self.net.record_id(self.preset, self.seed)
 
     def identity(self) -> dict:
         """What the run *is*: every field but the bookkeeping (``BOOKKEEPING``; the engine's speed switches
@@ -94,6 +102,12 @@ class Config:
             "train_per_class": self.train_per_class,
             "test_per_class": self.test_per_class,
         }
+
+
+@functools.lru_cache(maxsize=None)
+def _parse(model: str, shortcut: str | None) -> Net:
+    """A CIFAR-10 net's name parsed once (``Net`` is frozen, so every config of that name shares it)."""
+    return Net.parse(model, shortcut, family="cifar")
 
 
 # Bookkeeping, not what the run is: the same run checkpoints every other iteration or carries another

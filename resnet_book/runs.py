@@ -37,12 +37,17 @@ import os
 import tempfile
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .models import Net
 from .provenance import REPO_ROOT
+
+if TYPE_CHECKING:
+    import torch
+
+    from .recipe import Config
 
 SCHEMA = "resnet_book.run/1"
 RUNS_DIR = REPO_ROOT / "data" / "runs"
@@ -282,48 +287,64 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def make_record(trainer, layer_response_std: list[float] | None = None) -> dict:
-    """The record of a finished ``train.Trainer`` run, with its provenance.
+@dataclass
+class History:
+    """What the trainer logs every ``eval_every`` iterations (the paper's dashed and bold curves), as a record
+    stores it: ``history`` and the schedule's ``warmup.ended_at``."""
 
-    A run of a net given as ``Trainer(..., model=net)`` is refused: its record would name the config's model
-    (``resnet20-A``, say), which is not the net that was trained."""
+    entries: list[dict] = field(default_factory=list)
+    warmup_end: int | None = None  # iteration at which the warm-up learning rate ended
+
+
+@dataclass(frozen=True)
+class TrainedRun:
+    """A finished run as its record tells it, handed over by the trainer (``jobs.trained_runs``): one per run
+    of a pack. ``history`` is the trainer's (``entries``, ``warmup_end``); the wall time, speed switches and
+    ``trained_with`` are shared with the runs trained beside it."""
+
+    config: Config
+    dataset: str
+    history: History
+    device: torch.device
+    wall_seconds: float
+    fast_path: dict  # the speed switches, and packed_runs (1, or the runs trained as one network with it)
+    resumed: bool
+    trained_with: list[str]
+
+    def final(self) -> dict:
+        """Final training error (the last history window), test error and training loss."""
+        last = self.history.entries[-1]
+        return {"train_error": last["train_error"], "test_error": last["test_error"], "train_loss": last["train_loss"]}
+
+
+def make_record(run: TrainedRun, layer_response_std: list[float] | None = None) -> dict:
+    """The record of a finished run, with its provenance; ``layer_response_std``: Fig. 7's statistics."""
     from .provenance import provenance
 
-    if getattr(trainer, "own_model", False):
-        raise ValueError(
-            f"{trainer.label}: trained a net given as model=, not the named {trainer.config.model!r}; "
-            "such a run is not recorded (a record names the model it was trained on)"
-        )
-    cfg = trainer.config
+    cfg = run.config
     schedule = cfg.schedule()
     if schedule["warmup"] is not None:
-        schedule["warmup"]["ended_at"] = trainer.history.warmup_end
-    final = trainer.final()
+        schedule["warmup"]["ended_at"] = run.history.warmup_end
+    final = run.final()
     if layer_response_std is not None:
         final["layer_response_std"] = layer_response_std
     record = {
         "schema": SCHEMA,
-        "id": cfg.net.record_id(cfg.preset, cfg.seed),
+        "id": cfg.record_id(),
         "model": cfg.model,
-        "shortcut": trainer.model.shortcut_option,
-        "dataset": trainer.data.name,
+        "shortcut": cfg.net.shortcut,
+        "dataset": run.dataset,
         "seed": cfg.seed,
         "preset": cfg.preset,
         "schedule": schedule,
-        "history": trainer.history.entries,
+        "history": run.history.entries,
         "final": final,
         "provenance": {
-            **provenance(trainer.device),
-            "wall_seconds": round(trainer.wall_seconds, 2),
-            "fast_path": {
-                "cuda_graph": trainer.use_graph,
-                "bf16": trainer.amp,
-                "channels_last": trainer.channels_last,
-                "inductor": trainer.use_compile,
-                "packed_runs": len(trainer.configs),  # 1, or the runs trained as one network with it
-            },
-            "resumed": trainer.resumed_from is not None,
-            "trained_concurrently_with": trainer.trained_with,
+            **provenance(run.device),
+            "wall_seconds": round(run.wall_seconds, 2),
+            "fast_path": dict(run.fast_path),
+            "resumed": run.resumed,
+            "trained_concurrently_with": run.trained_with,
         },
     }
     return validate(record, record["id"])

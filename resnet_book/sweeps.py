@@ -15,7 +15,7 @@ from typing import Callable
 
 from .models import Net
 from .recipe import warms_up
-from .train import Trainer, progress_text
+from .train import Trainer, progress_bar, show
 
 SWEEPS = {
     # Fig. 6 (left) and Fig. 1: plain nets get worse with depth.
@@ -177,20 +177,18 @@ def run_pool(
 ) -> int:
     """Train up to ``concurrent`` jobs at once, each on its own CUDA stream and at its own pace.
 
-    Each run has a window of steps (up to its next log point) queued on its stream; the host looks at a
-    run only once its window is done (``Trainer.ready``), logs it and queues the next one, so a fast run
+    Each run has a window of steps (``Trainer.queue_window``) queued on its stream; the host looks at a
+    run only once its window is done (``Trainer.ready``, then ``end_window``) and queues the next one, so a fast run
     never waits for a slow one, and a finished run's slot goes to the next job at once. After
     ``max_seconds``, or once ``stop()`` says so (Ctrl-C), every live run stops at its next log point with a
     checkpoint and no other job starts. Returns the number of jobs finished.
     """
-    from tqdm.auto import tqdm
-
-    pending, live, bars, started, finished = list(jobs), [], {}, {}, 0
+    pending, live, bars, finished = list(jobs), [], {}, 0
     start = time.perf_counter()
 
-    def leave(t: Trainer, elapsed: float) -> None:
+    def leave(t: Trainer) -> None:
         live.remove(t)
-        t.wall_seconds += elapsed - started.pop(id(t))
+        t.stop_clock()
         bars.pop(id(t)).close()
 
     def time_is_up() -> bool:
@@ -200,19 +198,12 @@ def run_pool(
         while pending or live:
             while pending and len(live) < concurrent and not time_is_up():
                 t = pending.pop(0)()
-                started[id(t)] = time.perf_counter() - start
+                t.start_clock()
                 live.append(t)
                 for o in live:  # the record says so: wall time is shared with these runs
                     o.trained_with += [p.label for p in live if p is not o and p.label not in o.trained_with]
-                bars[id(t)] = tqdm(
-                    total=t.config.iterations,
-                    initial=t.iteration,
-                    desc=t.label,
-                    unit="it",
-                    position=len(live) - 1,
-                    disable=t.done,
-                )
-                t.advance(t.next_stop() - t.iteration)  # queue its first window before any host sync
+                bars[id(t)] = progress_bar(t, position=len(live) - 1, disable=t.done)
+                t.queue_window()  # its first window, queued before any host sync
             if not live:
                 break
             ready = [t for t in live if t.ready()]
@@ -220,23 +211,18 @@ def run_pool(
                 time.sleep(0.0005)
                 continue
             for t in ready:
-                elapsed, bar = time.perf_counter() - start, bars[id(t)]
-                t.check_warmup()
-                entry = t.log(elapsed - started[id(t)])
-                if entry:
-                    bar.set_postfix_str(progress_text(entry), refresh=False)
-                bar.update(t.iteration - bar.n)  # the window just done
+                show(bars[id(t)], t, t.end_window())
                 if t.done:
-                    leave(t, elapsed)
+                    leave(t)
                     finished += 1
                     if on_done is not None:
                         on_done(t)
                 elif time_is_up():
-                    t.stop_at_time_limit(elapsed - started[id(t)])
-                    leave(t, elapsed)
+                    t.stop_at_log_point()
+                    leave(t)
                 else:
-                    t.advance(t.next_stop() - t.iteration)
+                    t.queue_window()
     finally:
         for t in list(live):  # only after an error
-            leave(t, time.perf_counter() - start)
+            leave(t)
     return finished

@@ -1,10 +1,16 @@
-"""The paper's CIFAR-10 training recipe (Sec. 4.2) in one trainer, used by chapters, the CLI and the benchmark.
+"""The paper's CIFAR-10 training loop (Sec. 4.2): one ``Trainer``, used by chapters, the CLI and the benchmark.
 
 SGD with momentum 0.9, weight decay 1e-4, mini-batch 128, learning rate 0.1 divided by 10 at 32k and 48k
 iterations, stop at 64k; ResNet-110 warms up at 0.01 until its training error is below 80 %. ``Config``
-(``resnet_book.recipe``) holds the recipe, ``preset`` the named schedules, ``Trainer`` runs one network.
+(``resnet_book.recipe``) holds the recipe, ``preset`` the named schedules, ``Trainer`` runs it; a run's
+checkpoints are ``resnet_book.checkpoints``, and its way from a name to a record is ``resnet_book.jobs``.
 
-Speed on a GPU comes from removing work, each trick behind a switch of ``Config``:
+The loop is a sequence of *windows*: the device runs the steps up to the next point where the host must
+look (``queue_window``: a log point, or a warm-up check), then the host looks once (``end_window``: the
+warm-up check, the history entry with its test error, the checkpoint). A single run, a pack and a pool of
+runs side by side (``sweeps.run_pool``) all train through these two.
+
+Speed on a GPU comes from removing work, each trick behind a switch of ``Engine`` (not of the recipe):
 
 * the data set lives on the GPU as uint8 and is augmented there in one gather (``data.Augmenter``);
 * bf16 autocast and channels_last (``amp``, ``channels_last``);
@@ -22,22 +28,19 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import os
-import pickle
-import signal
-import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 
+from . import checkpoints
 from . import data as datamod
 from .packed import PackedResNet
 from .recipe import Config, check_pack, preset, run_name
-from .runs import check_writable, write_atomically
+from .runs import History
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -80,9 +83,6 @@ def sgd_update(
         torch._foreach_sub_(params, torch._foreach_mul(bufs, lr))
 
 
-CHECKPOINT_FORMAT = "resnet_book.checkpoint/2"
-
-
 def per_run_scores(out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """For logits ``(batch, runs, classes)`` and labels ``(batch,)`` shared by the runs or ``(batch, runs)``,
     each its own: each run's loss per image ``(batch, runs)`` and its wrong answers ``(runs,)``."""
@@ -96,22 +96,10 @@ class TrainingDiverged(RuntimeError):
     last checkpoint (if one was written) is kept."""
 
 
-class CheckpointError(ValueError):
-    """A checkpoint cannot be read or belongs to another run; the message names the file."""
-
-
 # A network that guesses uniformly among 10 classes has loss ln 10 = 2.3 (chance level). A window whose mean
 # training loss is above DIVERGED_LOSS is diverged: at lr 100 the loss reaches 1e17 at chance-level error,
 # while no window of the recorded runs (data/runs) is above 2.2, and ResNet-8 at lr 1 starts at 4.5.
 DIVERGED_LOSS = 10 * math.log(10)
-
-
-@dataclass
-class History:
-    """What the trainer logs every ``eval_every`` iterations (the paper's dashed and bold curves)."""
-
-    entries: list[dict] = field(default_factory=list)
-    warmup_end: int | None = None  # iteration at which the warm-up learning rate ended
 
 
 def _bf16_supported(device: torch.device) -> bool:
@@ -159,17 +147,29 @@ class Engine:
         if int(self.eval_batch_size) < 1:
             raise ValueError(f"Engine.eval_batch_size must be >= 1, got {self.eval_batch_size}")
 
+    def on(self, device: torch.device) -> "Engine":
+        """The switches on ``device``, every automatic one decided (the reader is told when a GPU lacks bf16)."""
+        cuda = device.type == "cuda"
+        amp, note = amp_choice(self.amp, cuda, cuda and _bf16_supported(device))
+        if note:
+            print(f"{torch.cuda.get_device_name(device)}: {note}")
+        benchmark = cuda and self.cudnn_benchmark is not False
+        if benchmark:
+            torch.backends.cudnn.benchmark = True  # process-wide: it only picks faster algorithms
+        graph = cuda if self.cuda_graph is None else self.cuda_graph
+        if graph and not cuda:
+            raise ValueError("cuda_graph=True needs a CUDA device")
+        channels_last = cuda if self.channels_last is None else self.channels_last
+        return replace(self, amp=amp, channels_last=channels_last, cuda_graph=graph, cudnn_benchmark=benchmark)
+
 
 class Trainer:
-    """Trains one network with ``Config`` on a ``CIFAR10``; checkpoints, resumes, logs, stops cleanly.
-
-    Use ``run()`` for a whole run; ``advance`` / ``log`` let a sweep interleave several trainers on
-    one GPU (each on its own CUDA stream). Given a list of configs, it trains them as one network
-    (``resnet_book.packed``); ``members()`` gives each run's view (config, history, model).
+    """Trains one network with ``Config`` on a ``CIFAR10``: ``run()``, window by window (``queue_window``, then
+    ``end_window``; a pool of trainers interleaves them on one GPU, ``sweeps.run_pool``). Given a list of
+    configs, it trains them as one network (``resnet_book.packed``); ``members()`` gives each run's view.
 
     ``model=net`` trains ``net`` instead of the named ``config.model`` (e.g. a shortcut variant of the sequel,
-    ``models.shortcut_variant``), with the config's recipe and data: one run, not checkpointed, never recorded
-    (``runs.make_record`` refuses it, since its record would name a model it is not).
+    ``models.shortcut_variant``), with the config's recipe and data: one run, not checkpointed, never recorded.
     """
 
     def __init__(
@@ -184,62 +184,34 @@ class Trainer:
         model: torch.nn.Module | None = None,
     ) -> None:
         self.configs = [config] if isinstance(config, Config) else list(config)
-        self.engine = engine
+        self.config = cfg = self.configs[0]  # the schedule (shared by a pack)
         self.own_model = model is not None  # a net that is not one of the named models
         if self.own_model:
             check_own_model(model, self.configs, checkpoint)
         if len(self.configs) > 1:
             check_pack(self.configs)
-        self.config = cfg = self.configs[0]  # the schedule (shared by a pack)
         self.device = resolve_device(device)
-        cuda = self.device.type == "cuda"
-        self.amp, note = amp_choice(engine.amp, cuda, cuda and _bf16_supported(self.device))
-        if note:
-            print(f"{torch.cuda.get_device_name(self.device)}: {note}")
-        self.channels_last = cuda if engine.channels_last is None else engine.channels_last
-        self.use_graph = cuda if engine.cuda_graph is None else engine.cuda_graph
-        self.use_compile = engine.compile
-        if cuda and (engine.cudnn_benchmark is None or engine.cudnn_benchmark):
-            torch.backends.cudnn.benchmark = True  # process-wide: it only picks faster algorithms
-        if self.use_graph and not cuda:
-            raise ValueError("cuda_graph=True needs a CUDA device")
+        self.engine = e = engine.on(self.device)
+        self.amp, self.channels_last, self.use_graph, self.use_compile = e.amp, e.channels_last, e.cuda_graph, e.compile
         self.data = data.to(self.device)
         self.callback = callback
         self.checkpoint_path = Path(checkpoint) if checkpoint else None
-        self.stream = torch.cuda.Stream(self.device) if cuda else None
-
+        self.stream = torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
         # a pack of runs with other seeds: each run its own mini-batches, so the stem sees each run's own images
         self.own_inputs = len({c.seed for c in self.configs}) > 1
-        if self.own_model:  # trained in place of the named model (one config: check_own_model)
-            self.model = model.to(self.device)
-        else:
-            models = []
-            for c in self.configs:  # each run starts from the weights it would have alone
-                torch.manual_seed(c.seed)
-                models.append(c.net.build(num_classes=10).to(self.device))
-            self.model = (
-                models[0]
-                if len(models) == 1
-                else PackedResNet(models, [c.model for c in self.configs], own_inputs=self.own_inputs)
-            )
+        self.model = model.to(self.device) if self.own_model else build_net(self.configs, self.own_inputs, self.device)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        # the training forward; evaluation runs the eager model (BN in inference mode)
-        self.forward = torch.compile(self.model) if self.use_compile else self.model
+        self.forward = torch.compile(self.model) if self.use_compile else self.model  # training; evaluation: eager
         self.params = [p for p in self.model.parameters()]
         self.dtype = self.params[0].dtype  # float32 (bf16 autocast's outputs come back to it); float64 in exactness tests
-        self.bufs = [torch.zeros_like(p) for p in self.params]
+        self.bufs = [torch.zeros_like(p) for p in self.params]  # SGD's momentum
         self.lr_t = torch.tensor(cfg.lr_at(0, cfg.warmup_lr is not None), device=self.device)
-        # per run: summed loss and wrong answers since the last log
-        self.sums = torch.zeros(len(self.configs), 2, device=self.device, dtype=self.dtype)
+        self.sums = torch.zeros(len(self.configs), 2, device=self.device, dtype=self.dtype)  # per run: loss, errors since the last log
         self.step_t = torch.zeros((), dtype=torch.long, device=self.device)
         self.batch_ar = torch.arange(cfg.batch_size, device=self.device)
         self.augment = datamod.Augmenter(self.data)
-        plans = {  # which image, crop and flip each sample gets: from the seed alone, one plan per seed
-            seed: datamod.SamplePlan.make(seed, len(self.data.train_labels), cfg.iterations * cfg.batch_size, self.device)
-            for seed in dict.fromkeys(c.seed for c in self.configs)
-        }
-        self.plans = [plans[c.seed] for c in self.configs] if self.own_inputs else [plans[cfg.seed]]
+        self.plans = sample_plans(self.configs, len(self.data.train_labels), self.own_inputs, self.device)
         self.iteration = 0
         self.histories = [History() for _ in self.configs]
         self.warming_up = cfg.warmup_lr is not None
@@ -249,23 +221,99 @@ class Trainer:
         self._lr_value = float(self.lr_t)
         self._graph: torch.cuda.CUDAGraph | None = None
         self._last_log = 0
+        self._clock: float | None = None  # when this segment of the run started (``start_clock``)
         if self.checkpoint_path is not None:
-            if self.checkpoint_path.is_dir():
-                raise CheckpointError(
-                    f"{self.checkpoint_path}: a folder, not a checkpoint file; remove it or choose another path"
-                )
-            check_writable(self.checkpoint_path.parent, "checkpoint")  # now, not at the first save
+            checkpoints.check_path(self.checkpoint_path)
             if resume and self.checkpoint_path.exists():
-                self.load_checkpoint(self.checkpoint_path)
+                restore(self, checkpoints.load(self.checkpoint_path, self.configs, self.data.name, self.device))
 
     @property
     def history(self) -> History:
         """The run's history (for a pack, the first run's; see ``members()``)."""
         return self.histories[0]
 
+    # ------------------------------------------------------------------ the loop
+    def run(self, max_seconds: float | None = None, progress: bool = True, stop: Callable[[], bool] | None = None) -> "Trainer":
+        """Train to the end of the schedule, or until ``max_seconds`` or ``stop()`` (asked at every log point,
+        e.g. ``jobs.StopOnInterrupt``: Ctrl-C), then stop at a log point with a checkpoint."""
+        bar = progress_bar(self, disable=not progress, dynamic_ncols=True)
+        self.start_clock()
+        try:
+            while not self.done:
+                self.queue_window()
+                show(bar, self, self.end_window())
+                if not self.done and (max_seconds is not None and self.seconds() > max_seconds or stop is not None and stop()):
+                    self.stop_at_log_point()
+                    break
+        finally:
+            bar.close()
+            self.stop_clock()
+        return self
+
+    def queue_window(self) -> None:
+        """Queue the steps up to the next point where the host must look: a log point or a warm-up check."""
+        cfg = self.config
+        stop = min(cfg.iterations, (self.iteration // cfg.eval_every + 1) * cfg.eval_every)
+        if self.warming_up:
+            stop = min(stop, (self.iteration // cfg.warmup_check_every + 1) * cfg.warmup_check_every)
+        self.advance(stop - self.iteration)
+
+    def end_window(self) -> dict | list[dict] | None:
+        """The host's one look after a window: Sec. 4.2's warm-up check, then at a log point the history
+        entry (``log``), the checkpoint when one is due, and the callback. Returns the entry, or None."""
+        self.check_warmup()
+        entry = self.log(self.seconds())
+        if entry is not None:
+            if self.checkpoint_path and (self.iteration % self.config.checkpoint_every == 0 or self.done):
+                checkpoints.save(self.checkpoint_path, state_of(self))
+            if self.callback is not None:
+                self.callback(self, entry)
+        return entry
+
+    def stop_at_log_point(self) -> None:
+        """Train on to the next log point and checkpoint there, so the resumed run logs as an uninterrupted one."""
+        while self.iteration % self.config.eval_every and not self.done:
+            self.queue_window()
+            self.end_window()
+        if self.checkpoint_path:
+            checkpoints.save(self.checkpoint_path, state_of(self))
+
+    @property
+    def done(self) -> bool:
+        return self.iteration >= self.config.iterations
+
+    def start_clock(self) -> None:
+        """A segment of the run starts (``run``, or a pool starting it); ``stop_clock`` adds it to ``wall_seconds``."""
+        self._clock = time.perf_counter()
+
+    def seconds(self) -> float:
+        """Seconds of this segment so far (0 outside one)."""
+        return 0.0 if self._clock is None else time.perf_counter() - self._clock
+
+    def stop_clock(self) -> None:
+        self.wall_seconds, self._clock = self.wall_seconds + self.seconds(), None
+
     # ------------------------------------------------------------------ the step, eager or graphed
+    def advance(self, n: int) -> None:
+        """Queue ``n`` iterations (fewer at the end of the run); changes the learning rate on schedule."""
+        with self._on_stream():
+            for _ in range(min(n, self.config.iterations - self.iteration)):
+                lr = self.config.lr_at(self.iteration, self.warming_up)
+                if lr != self._lr_value:
+                    self.lr_t.fill_(lr)
+                    self._lr_value = lr
+                if self.use_graph:
+                    if self._graph is None:  # warm-up steps on a copy of the state, which is then restored
+                        state = self.params + self.bufs + list(self.model.buffers()) + [self.sums, self.step_t]
+                        self._graph = cuda_graph(self._step, state, self.device)
+                    self._graph.replay()
+                else:
+                    self._step()
+                self.iteration += 1
+
     def _step(self) -> None:
-        """One iteration on the device, no host sync: batch, forward, backward, update, running sums."""
+        """One iteration of Sec. 4.2, on the device without a host sync: a mini-batch of augmented images (4-pixel
+        padding, 32x32 crop, flip), forward, backward, SGD update (``sgd_update``), running sums of loss and errors."""
         cfg = self.config
         positions = self.step_t * cfg.batch_size + self.batch_ar
         if self.own_inputs:  # each run's own batch, side by side in channels: (B, 3 x runs, H, W), labels (B, runs)
@@ -284,26 +332,6 @@ class Trainer:
         self.sums += torch.stack([losses.detach() * len(y), wrong.to(self.dtype)], 1)
         self.step_t += 1
 
-    def _capture(self) -> None:
-        """Capture ``_step`` in a CUDA graph; warm-up steps run on a copy of the state that is restored."""
-        saved = [t.detach().clone() for t in self._state_tensors()]
-        side = torch.cuda.Stream(self.device)
-        side.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.cuda.stream(side):
-            for _ in range(3):
-                self._step()
-        torch.cuda.current_stream(self.device).wait_stream(side)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, stream=side):
-            self._step()
-        with torch.no_grad():
-            for t, s in zip(self._state_tensors(), saved):
-                t.copy_(s)
-        self._graph = graph
-
-    def _state_tensors(self) -> list[torch.Tensor]:
-        return self.params + self.bufs + list(self.model.buffers()) + [self.sums, self.step_t]
-
     def _on_stream(self):
         """Everything of this run goes to its own CUDA stream (so a sweep can interleave runs)."""
         return torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext()
@@ -316,62 +344,7 @@ class Trainer:
         if self.stream is not None:
             self.stream.synchronize()
 
-    def advance(self, n: int) -> None:
-        """Queue ``n`` iterations (fewer at the end of the run); changes the learning rate on schedule."""
-        with self._on_stream():
-            for _ in range(min(n, self.config.iterations - self.iteration)):
-                lr = self.config.lr_at(self.iteration, self.warming_up)
-                if lr != self._lr_value:
-                    self.lr_t.fill_(lr)
-                    self._lr_value = lr
-                if self.use_graph:
-                    if self._graph is None:
-                        self._capture()
-                    self._graph.replay()
-                else:
-                    self._step()
-                self.iteration += 1
-
-    @property
-    def done(self) -> bool:
-        return self.iteration >= self.config.iterations
-
-    def next_stop(self) -> int:
-        """The next iteration at which the host must look: a log point or a warm-up check."""
-        cfg = self.config
-        stop = min(cfg.iterations, (self.iteration // cfg.eval_every + 1) * cfg.eval_every)
-        if self.warming_up:
-            stop = min(stop, (self.iteration // cfg.warmup_check_every + 1) * cfg.warmup_check_every)
-        return stop
-
-    # ------------------------------------------------------------------ evaluation and logging
-    @torch.no_grad()
-    def evaluate_all(self) -> list[tuple[float, float]]:
-        """(error, loss) of every run of the trainer on the whole test split, single 32x32 view (Sec. 4.2),
-        BN in inference mode."""
-        self.model.eval()
-        wrong, loss, images, labels = 0.0, 0.0, self.data.test_images, self.data.test_labels
-        try:
-            with self._on_stream():
-                size = self.engine.eval_batch_size
-                for i in range(0, len(labels), size):
-                    x = self.data.normalize(images[i : i + size])
-                    y = labels[i : i + size]
-                    if self.own_inputs:  # every run sees the same test images
-                        x = x.repeat(1, len(self.configs), 1, 1)
-                    if self.channels_last:
-                        x = x.contiguous(memory_format=torch.channels_last)
-                    with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
-                        out = self.model(x).to(self.dtype).view(len(y), len(self.configs), -1)
-                    losses, wrong_here = per_run_scores(out, y)
-                    wrong += wrong_here
-                    loss += losses.sum(0)
-            self._sync()
-            n = len(labels)
-            return [(w / n, s / n) for w, s in zip(wrong.tolist(), loss.tolist())]
-        finally:
-            self.model.train()
-
+    # ------------------------------------------------------------------ what the host reads
     def _read_sums(self, reset: bool) -> tuple[list[list[float]], int]:
         """Per run [summed loss, wrong answers], and images, since the last log (the window's one host sync)."""
         self._sync()
@@ -392,23 +365,19 @@ class Trainer:
             self.history.warmup_end = self.iteration
 
     def log(self, elapsed: float = 0.0) -> dict | list[dict] | None:
-        """At a log point: one history entry (train error since the last entry, test error now).
-
-        For a pack, one entry per run (a list, in the order of the configs)."""
-        cfg = self.config
-        if self.iteration == self._last_log or (self.iteration % cfg.eval_every and not self.done):
+        """At a log point: one history entry per run (train loss and error since the last entry, test error
+        now: the paper's dashed and bold curves), a list for a pack. A diverged loss stops the run here."""
+        if self.iteration == self._last_log or (self.iteration % self.config.eval_every and not self.done):
             return None
         sums, count = self._read_sums(reset=True)
         for c, (loss_sum, _) in zip(self.configs, sums):
-            loss = loss_sum / count
-            if not loss <= DIVERGED_LOSS:  # NaN too
-                raise TrainingDiverged(
-                    f"{self.run_name(c)}: diverged, the training loss became {loss:.4g} (chance level is "
-                    f"{math.log(10):.2f}) between iterations {self._last_log:,} and {self.iteration:,} at lr "
-                    f"{self._lr_value:g}; {self._kept_checkpoint()}. Lower the learning rate (lr) and start over"
-                )
+            if not loss_sum / count <= DIVERGED_LOSS:  # NaN too
+                where = f"between iterations {self._last_log:,} and {self.iteration:,} at lr {self._lr_value:g}"
+                raise TrainingDiverged(diverged(self.run_name(c), loss_sum / count, where, self.checkpoint_path))
+        with self._on_stream():
+            tests = evaluate(self.model, self.data, len(self.configs), self.engine, repeat=self.own_inputs)
         entries = []
-        for history, (loss_sum, wrong), (test_error, test_loss) in zip(self.histories, sums, self.evaluate_all()):
+        for history, (loss_sum, wrong), (test_error, test_loss) in zip(self.histories, sums, tests):
             entries.append(
                 {
                     "iteration": self.iteration,
@@ -422,145 +391,16 @@ class Trainer:
             )
             history.entries.append(entries[-1])
         self._last_log = self.iteration
-        if self.checkpoint_path and (self.iteration % cfg.checkpoint_every == 0 or self.done):
-            self.save_checkpoint(self.checkpoint_path, elapsed)
-        entry = entries[0] if len(entries) == 1 else entries
-        if self.callback is not None:
-            self.callback(self, entry)
-        return entry
+        return entries[0] if len(entries) == 1 else entries
 
-    # ------------------------------------------------------------------ checkpoints
-    def _kept_checkpoint(self) -> str:
-        """What survives a diverged run, in words."""
-        if self.checkpoint_path is None or not self.checkpoint_path.is_file():
-            return "no checkpoint was written, no record either"
-        return f"no record was written; the last checkpoint, {self.checkpoint_path}, is kept"
-
-    def state_dict(self, elapsed: float = 0.0) -> dict:
-        self._sync()
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "configs": [asdict(c) for c in self.configs],
-            "iteration": self.iteration,
-            "model": self.model.state_dict(),
-            "momentum": [b.detach().clone() for b in self.bufs],
-            "histories": [copy.deepcopy(h.entries) for h in self.histories],
-            "warmup_end": self.history.warmup_end,
-            "warming_up": self.warming_up,
-            "wall_seconds": self.wall_seconds + elapsed,
-            "trained_with": list(self.trained_with),
-            "rng_cpu": torch.get_rng_state(),
-            "rng_cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
-            "dataset": self.data.name,
-        }
-
-    def save_checkpoint(self, path: Path, elapsed: float = 0.0) -> None:
-        """Atomically write model, momentum, history, RNG states (``torch.save``, tensors and plain data)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        state = self.state_dict(elapsed)
-        write_atomically(path, lambda tmp: torch.save(state, tmp))
-
-    def load_checkpoint(self, path: Path) -> None:
-        """Resume from ``path`` (``weights_only=True``): the run continues as if never interrupted.
-
-        A file that does not load, a checkpoint of another run, or of the same run on another dataset
-        (real CIFAR-10 found after a start on the JPEG copy, say) raises ``CheckpointError`` naming it."""
-        fix = "delete it to start the run over"
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
-        except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, ValueError) as err:
-            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            if "Weights only load failed" in reason:  # torch's advice (weights_only=False) is not ours to give
-                reason = "it holds objects other than tensors and plain data"
-            raise CheckpointError(f"{path}: not a readable checkpoint ({reason}); {fix}") from None
-        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-            found = state.get("format") if isinstance(state, dict) else type(state).__name__
-            raise CheckpointError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint (found {found!r}); {fix}")
-        if state.get("dataset") != self.data.name:
-            raise CheckpointError(
-                f"{path}: this run was trained on {state.get('dataset')!r} and would continue on "
-                f"{self.data.name!r}; {fix}, or continue it where {state.get('dataset')!r} is found (real "
-                "CIFAR-10 comes first: RESNET_BOOK_DATA_DIR chooses the folder it is looked for in)"
-            )
-        if len(state["configs"]) != len(self.configs):
-            raise CheckpointError(f"{path}: checkpoint of {len(state['configs'])} packed runs, not {len(self.configs)}; {fix}")
-        for cfg, theirs in zip(self.configs, state["configs"]):
-            mine = cfg.identity()
-            theirs["milestones"] = tuple(theirs.get("milestones", ()))
-            differ = [k for k in mine if k not in theirs or mine[k] != theirs[k]]
-            if differ:
-                raise CheckpointError(
-                    f"{path}: checkpoint of a different run ({', '.join(differ)} differ); {fix}, or pass the options "
-                    "it was started with"
-                )
-        self.model.load_state_dict(state["model"])
-        with torch.no_grad():
-            for b, s in zip(self.bufs, state["momentum"]):
-                b.copy_(s)
-        self.iteration = self._last_log = int(state["iteration"])
-        self.step_t.fill_(self.iteration)
-        self.histories = [History(list(h)) for h in state["histories"]]
-        self.history.warmup_end = state["warmup_end"]
-        self.warming_up = bool(state["warming_up"])
-        self.wall_seconds = float(state["wall_seconds"])
-        self.trained_with = list(state["trained_with"])  # runs that shared the GPU in earlier segments
-        torch.set_rng_state(state["rng_cpu"].cpu())
-        if state["rng_cuda"] is not None and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["rng_cuda"].cpu(), self.device)
-        self.resumed_from = self.iteration
-
-    # ------------------------------------------------------------------ a whole run
-    def run(self, max_seconds: float | None = None, progress: bool = True, stop: Callable[[], bool] | None = None) -> "Trainer":
-        """Train to the end of the schedule, or until ``max_seconds`` or ``stop()`` (then checkpoint and return).
-
-        ``stop`` is asked at every log point, e.g. ``StopOnInterrupt``: Ctrl-C saves, then returns."""
-        from tqdm.auto import tqdm
-
-        bar = tqdm(
-            total=self.config.iterations,
-            initial=self.iteration,
-            disable=not progress,
-            desc=self.label,
-            unit="it",
-            dynamic_ncols=True,
-        )
-        start = time.perf_counter()
-        try:
-            while not self.done:
-                before = self.iteration
-                self.advance(self.next_stop() - self.iteration)
-                self.check_warmup()
-                elapsed = time.perf_counter() - start
-                entry = self.log(elapsed)
-                bar.update(self.iteration - before)
-                if entry is not None:
-                    bar.set_postfix_str(progress_text(entry))
-                if not self.done and (max_seconds is not None and elapsed > max_seconds or stop is not None and stop()):
-                    self.stop_at_time_limit(elapsed)
-                    break
-        finally:
-            bar.close()
-            self.wall_seconds += time.perf_counter() - start
-        return self
-
-    def stop_at_time_limit(self, elapsed: float) -> None:
-        """Checkpoint at a log point so the resumed run logs exactly as an uninterrupted one."""
-        while self.iteration % self.config.eval_every and not self.done:
-            self.advance(self.next_stop() - self.iteration)
-            self.check_warmup()
-            self.log(elapsed)
-        if self.checkpoint_path:
-            self.save_checkpoint(self.checkpoint_path, elapsed)
-
+    # ------------------------------------------------------------------ the runs it trained
     def final(self) -> dict:
         """Final training error (the last history window) and test error, fractions in [0, 1]."""
         return _final(self.history)
 
     def members(self) -> list["Trainer | PackMember"]:
         """One view per run: the trainer itself, or for a pack each run's config, history and model."""
-        if len(self.configs) == 1:
-            return [self]
-        return [PackMember(self, g) for g in range(len(self.configs))]
+        return [self] if len(self.configs) == 1 else [PackMember(self, g) for g in range(len(self.configs))]
 
     @property
     def label(self) -> str:
@@ -572,6 +412,142 @@ class Trainer:
         if self.own_model:
             return f"{cfg.model}, own net"  # not the named model's run (its shortcut option may not apply)
         return run_name(cfg, seed=self.own_inputs)
+
+
+def state_of(trainer: Trainer) -> dict:
+    """Everything a run continues from, as its checkpoint holds it: the runs' configs, iteration, weights,
+    momentum, histories, warm-up state, wall time, RNG states, and the dataset's name."""
+    trainer._sync()
+    return {
+        "configs": [asdict(c) for c in trainer.configs],
+        "iteration": trainer.iteration,
+        "model": trainer.model.state_dict(),
+        "momentum": [b.detach().clone() for b in trainer.bufs],
+        "histories": [copy.deepcopy(h.entries) for h in trainer.histories],
+        "warmup_end": trainer.history.warmup_end,
+        "warming_up": trainer.warming_up,
+        "wall_seconds": trainer.wall_seconds + trainer.seconds(),
+        "trained_with": list(trainer.trained_with),
+        "rng_cpu": torch.get_rng_state(),
+        "rng_cuda": torch.cuda.get_rng_state(trainer.device) if trainer.device.type == "cuda" else None,
+        "dataset": trainer.data.name,
+    }
+
+
+def restore(trainer: Trainer, state: dict) -> None:
+    """Continue ``trainer`` from ``state`` (``checkpoints.load``, which checked it is of these runs on this
+    dataset) as if the run had never been interrupted."""
+    trainer.model.load_state_dict(state["model"])
+    with torch.no_grad():
+        for b, s in zip(trainer.bufs, state["momentum"]):
+            b.copy_(s)
+    trainer.iteration = trainer._last_log = trainer.resumed_from = int(state["iteration"])
+    trainer.step_t.fill_(trainer.iteration)
+    trainer.histories = [History(list(h)) for h in state["histories"]]
+    trainer.history.warmup_end = state["warmup_end"]
+    trainer.warming_up = bool(state["warming_up"])
+    trainer.wall_seconds = float(state["wall_seconds"])
+    trainer.trained_with = list(state["trained_with"])  # runs that shared the GPU in earlier segments
+    torch.set_rng_state(state["rng_cpu"].cpu())
+    if state["rng_cuda"] is not None and trainer.device.type == "cuda":
+        torch.cuda.set_rng_state(state["rng_cuda"].cpu(), trainer.device)
+
+
+@torch.no_grad()
+def evaluate(
+    model: torch.nn.Module, data: datamod.CIFAR10, runs: int, engine: Engine, repeat: bool = False
+) -> list[tuple[float, float]]:
+    """(error, loss) of each of the ``runs`` runs of ``model`` (one net, or a pack) on the whole test split,
+    a single 32x32 view per image (Sec. 4.2), BN in inference mode. ``engine``: the switches decided
+    (``Engine.on``); ``repeat``: the pack takes each run's images side by side, so each gets the test images."""
+    model.eval()
+    wrong, loss, images, labels = 0.0, 0.0, data.test_images, data.test_labels
+    try:
+        for i in range(0, len(labels), engine.eval_batch_size):
+            x = data.normalize(images[i : i + engine.eval_batch_size])
+            y = labels[i : i + engine.eval_batch_size]
+            if repeat:
+                x = x.repeat(1, runs, 1, 1)
+            if engine.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(x.device.type, torch.bfloat16, enabled=engine.amp):
+                out = model(x).to(x.dtype).view(len(y), runs, -1)  # bf16 back to the data's dtype
+            losses, wrong_here = per_run_scores(out, y)
+            wrong += wrong_here
+            loss += losses.sum(0)
+        n = len(labels)
+        return [(w / n, s / n) for w, s in zip(wrong.tolist(), loss.tolist())]
+    finally:
+        model.train()
+
+
+def cuda_graph(step: Callable[[], None], state: list[torch.Tensor], device: torch.device) -> torch.cuda.CUDAGraph:
+    """``step`` captured in a CUDA graph; the warm-up steps before the capture run on ``state`` (every tensor
+    that ``step`` changes), which is then restored, so the run starts where it was."""
+    saved = [t.detach().clone() for t in state]
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            step()
+    torch.cuda.current_stream(device).wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph, stream=side):
+        step()
+    with torch.no_grad():
+        for t, s in zip(state, saved):
+            t.copy_(s)
+    return graph
+
+
+def build_net(configs: list[Config], own_inputs: bool, device: torch.device) -> torch.nn.Module:
+    """Each run's named net with the weights it would have alone (built after ``torch.manual_seed(seed)``),
+    packed into one network when there are several (``resnet_book.packed``)."""
+    models = []
+    for c in configs:
+        torch.manual_seed(c.seed)
+        models.append(c.net.build(num_classes=10).to(device))
+    if len(models) == 1:
+        return models[0]
+    return PackedResNet(models, [c.model for c in configs], own_inputs=own_inputs)
+
+
+def sample_plans(configs: list[Config], images: int, own_inputs: bool, device: torch.device) -> list[datamod.SamplePlan]:
+    """Which image, crop and flip each sample gets: from the seed alone (``data.SamplePlan``), one plan per
+    seed; the runs of a pack share the first run's plan unless each has its own inputs."""
+    cfg = configs[0]
+    plans = {
+        seed: datamod.SamplePlan.make(seed, images, cfg.iterations * cfg.batch_size, device)
+        for seed in dict.fromkeys(c.seed for c in configs)
+    }
+    return [plans[c.seed] for c in configs] if own_inputs else [plans[cfg.seed]]
+
+
+def diverged(run: str, loss: float, where: str, checkpoint: Path | None) -> str:
+    """The one line that stops a diverged run: its loss against chance level, and what is kept."""
+    kept = (
+        f"no record was written; the last checkpoint, {checkpoint}, is kept"
+        if checkpoint is not None and checkpoint.is_file()
+        else "no checkpoint was written, no record either"
+    )
+    return (
+        f"{run}: diverged, the training loss became {loss:.4g} (chance level is {math.log(10):.2f}) {where}; {kept}. "
+        "Lower the learning rate (lr) and start over"
+    )
+
+
+def progress_bar(trainer: Trainer, **options):
+    """A tqdm bar of the trainer's iterations (the notebook's widget in Jupyter), labelled with its runs."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=trainer.config.iterations, initial=trainer.iteration, desc=trainer.label, unit="it", **options)
+
+
+def show(bar, trainer: Trainer, entry: dict | list[dict] | None) -> None:
+    """Bring the bar to the trainer's iteration, with the errors of a new history entry."""
+    if entry is not None:
+        bar.set_postfix_str(progress_text(entry), refresh=False)
+    bar.update(trainer.iteration - bar.n)
 
 
 def check_own_model(model: object, configs: list[Config], checkpoint: str | Path | None) -> None:
@@ -603,7 +579,7 @@ def _final(history: History) -> dict:
 
 
 class PackMember:
-    """One run of a packed ``Trainer``: its own config, history and (unpacked) model; the rest is shared."""
+    """One run of a packed ``Trainer``: its own config, history, (unpacked) model and the runs it trained with."""
 
     def __init__(self, trainer: Trainer, g: int) -> None:
         self.trainer, self.g = trainer, g
@@ -621,9 +597,6 @@ class PackMember:
 
     def final(self) -> dict:
         return _final(self.history)
-
-    def __getattr__(self, name: str):  # data, device, fast-path switches, wall time: the pack's
-        return getattr(self.trainer, name)
 
 
 def train(
@@ -653,86 +626,3 @@ def train(
         )
     run_kwargs = {k: kwargs.pop(k) for k in ("max_seconds", "progress") if k in kwargs}
     return Trainer(config, data, device, **kwargs).run(**run_kwargs)
-
-
-def seconds_per_iteration(cfg: Config, device: str | torch.device = "cpu", steps: int = 2) -> float:
-    """Seconds of one training step of ``cfg``'s net at its batch size, timed on random images after one
-    warm-up step: enough to tell a reader, before a run starts, whether it takes minutes or days."""
-    device = resolve_device(device)
-    model = cfg.net.build().to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    x = torch.randn(cfg.batch_size, 3, datamod.SIZE, datamod.SIZE, device=device)
-    y = torch.randint(0, 10, (cfg.batch_size,), device=device)
-    times = []
-    for _ in range(steps + 1):
-        start = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
-        optimizer.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
-    return min(times[1:])
-
-
-def duration_text(seconds: float) -> str:
-    """``'40 seconds'``, ``'12 minutes'``, ``'5.3 hours'``, ``'2.1 days'``: a duration as a reader says it."""
-    for unit, size in (("days", 86_400), ("hours", 3_600), ("minutes", 60)):
-        if seconds >= 2 * size:
-            return f"{seconds / size:.1f} {unit}" if unit != "minutes" else f"{seconds / size:.0f} minutes"
-    return f"{seconds:.0f} seconds"
-
-
-class StopOnInterrupt:
-    """While active (``with``), the first Ctrl-C only asks the run to stop: calling the object says whether
-    it was pressed, and ``Trainer.run`` / a sweep then stop at the next log point with a checkpoint, so the
-    work since the last one is kept. A second Ctrl-C interrupts at once (work since the last checkpoint lost)."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous = None
-
-    def __call__(self) -> bool:
-        return self.requested
-
-    def _handle(self, signum, frame) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        print(
-            "\nCtrl-C: stopping at the next log point with a checkpoint (Ctrl-C again: quit without it)",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    def __enter__(self) -> "StopOnInterrupt":
-        self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        signal.signal(signal.SIGINT, self._previous)
-
-
-_locks: dict[Path, int] = {}  # held for the life of the process
-
-
-def lock_run(checkpoint: Path) -> None:
-    """Take ``<checkpoint>.lock`` for this process: one process trains a run at a time. A second process on
-    the same run is refused by name, and the lock is freed when the holder exits, even by ``kill -9``."""
-    import fcntl  # POSIX (Linux, macOS, Colab): imported here so the rest of the module loads anywhere
-
-    lock = checkpoint.with_name(checkpoint.name + ".lock")
-    if lock in _locks:
-        return
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
-        os.close(fd)
-        raise CheckpointError(
-            f"{lock}: another process (pid {holder}) is training this run; wait for it to finish or stop it"
-        ) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
-    _locks[lock] = fd

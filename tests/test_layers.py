@@ -35,8 +35,9 @@ LAYERS = [
     {"paper", "models", "flops", "data", "provenance", "tables"},  # facts
     {"recipe"},
     {"runs"},  # records
-    {"train", "packed", "sweeps", "bench", "imagenet"},  # engine
+    {"train", "checkpoints", "packed", "sweeps", "bench", "imagenet"},  # engine
     {"analysis", "report", "diagrams", "plots", "widgets", "live"},  # pages
+    {"jobs"},  # a run from its name to its record
 ]
 PACKAGE = Path(__file__).resolve().parents[1] / "resnet_book"
 

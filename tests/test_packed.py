@@ -110,7 +110,7 @@ def test_seeds_packed_each_train_like_that_seed_alone(tmp_path):
     assert first.own_inputs and first.model.stem_conv.groups == 4
     assert "each on its own images" in repr(first.model)
     first.advance(2)
-    first.log()  # a log point: checkpoint at iteration 2
+    first.end_window()  # a log point: checkpoint at iteration 2
     pack = Trainer(configs, data, "cpu", checkpoint=tmp_path / "seeds.pt").run(progress=False)
     assert pack.resumed_from == 2 and pack.done
     assert_trains_like_alone(configs, pack, data)

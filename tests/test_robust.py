@@ -20,9 +20,11 @@ import torch
 import resnet_book.__main__ as cli
 from resnet_book import data as datamod
 from resnet_book import runs, sweeps
+from resnet_book.checkpoints import CheckpointError
 from resnet_book.data import DatasetError
+from resnet_book.jobs import lock_run
 from resnet_book.runs import RunRecordError, load_run
-from resnet_book.train import CheckpointError, Config, Trainer, TrainingDiverged, lock_run
+from resnet_book.train import Config, Trainer, TrainingDiverged
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +178,7 @@ def test_a_bad_checkpoint_is_refused_naming_the_file(tiny, tmp_path, spoil, prob
     path = tmp_path / "run.pt"
     t = Trainer(tiny_config(), tiny, "cpu", checkpoint=path)
     t.advance(4)
-    t.log()
+    t.end_window()
     spoil(path)
     with pytest.raises(CheckpointError) as err:
         Trainer(tiny_config(), tiny, "cpu", checkpoint=path)
@@ -218,7 +220,7 @@ def test_a_second_process_on_the_same_run_is_refused(tmp_path):
         [
             sys.executable,
             "-c",
-            f"from resnet_book.train import lock_run; from pathlib import Path; "
+            f"from resnet_book.jobs import lock_run; from pathlib import Path; "
             f"lock_run(Path({str(path)!r})); print('locked', flush=True); input()",
         ],
         stdin=subprocess.PIPE,
@@ -245,7 +247,7 @@ def test_a_loss_far_above_chance_level_stops_the_run_before_a_record(tiny, tmp_p
     t = Trainer(tiny_config(), tiny, "cpu", checkpoint=path if checkpoint else None)
     if checkpoint:  # a good checkpoint at iteration 4, then the learning rate explodes
         t.advance(4)
-        t.log()
+        t.end_window()
     t.config = t.configs[0] = dataclasses.replace(t.config, lr=100.0)
     with pytest.raises(TrainingDiverged, match="diverged, the training loss became .*chance level is 2.30") as err:
         t.run(progress=False)

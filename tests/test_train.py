@@ -6,15 +6,14 @@ import pytest
 import torch
 
 from resnet_book import data as datamod
+from resnet_book.jobs import duration_text, seconds_per_iteration
 from resnet_book.train import (
     Config,
     Engine,
     Trainer,
     TrainingDiverged,
     amp_choice,
-    duration_text,
     preset,
-    seconds_per_iteration,
     sgd_update,
 )
 
@@ -84,7 +83,7 @@ def test_resume_equals_an_uninterrupted_run(tiny, tmp_path):
     # the same run, killed after 4 iterations (its checkpoint is all that survives), then resumed
     first = Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "b.pt")
     first.advance(4)
-    first.log()
+    first.end_window()
     del first
     resumed = Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "b.pt")
     assert resumed.resumed_from == 4
@@ -136,7 +135,7 @@ def test_time_limit_stops_with_a_checkpoint_that_resumes(tiny, tmp_path):
 def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tiny, tmp_path):
     t = Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "e.pt")
     t.advance(4)
-    t.log()
+    t.end_window()
     good = torch.load(tmp_path / "e.pt", weights_only=True)
     with torch.no_grad():
         t.model.fc.weight.fill_(math.nan)
@@ -191,7 +190,7 @@ def test_a_resumed_run_remembers_which_runs_shared_the_gpu(tiny, tmp_path):
     first = Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "f.pt")
     first.trained_with = ["resnet56-A + plain56-plain"]
     first.advance(4)
-    first.log()
+    first.end_window()
     assert Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "f.pt").trained_with == ["resnet56-A + plain56-plain"]
 
 
