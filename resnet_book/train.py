@@ -207,7 +207,8 @@ class Trainer:
         self.dtype = self.params[0].dtype  # float32 (bf16 autocast's outputs come back to it); float64 in exactness tests
         self.bufs = [torch.zeros_like(p) for p in self.params]  # SGD's momentum
         self.lr_t = torch.tensor(cfg.lr_at(0, cfg.warmup_lr is not None), device=self.device)
-        self.sums = torch.zeros(len(self.configs), 2, device=self.device, dtype=self.dtype)  # per run: loss, errors since the last log
+        # per run: the loss and the wrong answers summed since the last log
+        self.sums = torch.zeros(len(self.configs), 2, device=self.device, dtype=self.dtype)
         self.step_t = torch.zeros((), dtype=torch.long, device=self.device)
         self.batch_ar = torch.arange(cfg.batch_size, device=self.device)
         self.augment = datamod.Augmenter(self.data)
