@@ -26,7 +26,7 @@ from . import runs as runsmod
 from .analysis import layer_responses
 from .models import Net
 from .provenance import REPO_ROOT
-from .recipe import PRESETS, preset, warms_up
+from .recipe import PRESETS, SEEDS, preset, warms_up
 from .sweeps import SWEEPS, images_per_second, job_cost, packs, plan, run_pool
 from .train import (
     Engine,
@@ -40,6 +40,9 @@ from .train import (
 )
 
 CHECKPOINTS = REPO_ROOT / "data" / "checkpoints"
+# The longest job name a checkpoint takes: a file name has 255 bytes, and the checkpoint's temporary copy,
+# ".<name>.pt.<pid>-<12 hex>.tmp" (runs.write_atomically, a pid of up to 7 digits), adds 29 to the name.
+MAX_JOB_NAME = 255 - 29
 
 
 def finish(trainer: Trainer, out: Path, overwrite: bool = False) -> list[Path]:
@@ -75,9 +78,15 @@ def make_trainer(args, runs: list[tuple[str, str | None, int]], data_cache: dict
     key = (cfg.train_per_class, cfg.test_per_class, cfg.split)
     device = resolve_device(args.device)
     run = "+".join(c.net.record_id(c.preset, c.seed) for c in configs)
+    if len(run.encode()) > MAX_JOB_NAME:
+        raise ValueError(
+            f"{len(configs)} runs packed as one job ({run.split('+')[0]} and {len(configs) - 1} more): its checkpoint's "
+            f"name would be longer than a file name may be ({len(run.encode()):,} of {MAX_JOB_NAME} bytes); "
+            "train fewer seeds per command"
+        )
     checkpoint = Path(args.resume) if getattr(args, "resume", None) else Path(args.checkpoint_dir) / f"{run}.pt"
-    if getattr(args, "resume", None) and not checkpoint.is_file():
-        raise FileNotFoundError(f"{checkpoint}: no such checkpoint to resume from; leave out --resume to start the run")
+    if getattr(args, "resume", None):
+        check_resumable(checkpoint)
     runsmod.check_writable(args.out, "run records")  # before hours of training, not after
     runsmod.check_writable(checkpoint.parent, "checkpoint")
     lock_run(checkpoint)  # one process per run
@@ -91,6 +100,20 @@ def make_trainer(args, runs: list[tuple[str, str | None, int]], data_cache: dict
     if trainer.resumed_from is not None:
         print(f"{run}: resuming from {checkpoint} at iteration {trainer.resumed_from:,}")
     return trainer
+
+
+def check_resumable(path: Path) -> None:
+    """What ``--resume`` is given: a file, and not a run record (a checkpoint is a zip of tensors; a record
+    is the JSON a finished run wrote, which stays as it is)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint to resume from; leave out --resume to start the run")
+    with path.open("rb") as f:
+        head = f.read(64).lstrip()
+    if head.startswith(b"{") or path.suffix == ".json":
+        raise ValueError(
+            f"{path}: a run record (JSON), not a checkpoint; --resume takes the checkpoint a stopped run wrote "
+            "(by default data/checkpoints/<id>.pt), and a finished run needs none"
+        )
 
 
 def cmd_train(args) -> int:
@@ -215,14 +238,29 @@ def cmd_bench(args) -> int:
     return 0
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number >= 1 (``--iterations 0`` or ``--pack -1`` is refused, not ignored)."""
+def whole_number(text: str) -> int:
+    """``text`` as an int, or an argparse error quoting it (its start only, if it is long)."""
+    if len(text) > 100:  # int() refuses more than 4,300 digits, with advice that is not ours
+        raise argparse.ArgumentTypeError(f"{text[:30]!r}... ({len(text):,} characters) is too long for any number here")
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (``--iterations 0`` or ``--pack -1`` is refused, not ignored)."""
+    value = whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def seed(text: str) -> int:
+    """An argparse type: a seed ``torch.manual_seed`` takes, any 64-bit number (negatives too)."""
+    value = whole_number(text)
+    if value not in SEEDS:
+        raise argparse.ArgumentTypeError(f"must be from -2^63 to 2^64 - 1 (torch.manual_seed's range), got {value}")
     return value
 
 
@@ -249,9 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     common.add_argument("--preset", default="paper", choices=list(PRESETS))
     common.add_argument(
         "--seed",
-        type=int,
+        type=seed,
         nargs="+",
-        default=[0],  # any integer: torch.manual_seed takes negatives
+        default=[0],  # any 64-bit integer: torch.manual_seed takes negatives
         help="one or more seeds (default 0); several train packed, each on its own batches",
     )
     common.add_argument("--out", default=str(runsmod.RUNS_DIR), help="where run records go (default data/runs)")
