@@ -20,16 +20,23 @@ theme mode" when its ``default_mode`` (an ``html_context`` value) is unset; it i
 
 4. Chapters re-run when what they read changes.  Sphinx re-reads a page only when its source changed,
 and myst-nb's execution cache is keyed on a notebook's code, so a new run record or a changed plot
-function left every unchanged chapter with its old outputs.  The inputs (``data/runs``,
-``data/benchmarks``, the ``resnet_book`` package) are hashed, and the execution cache lives in a folder
-named by that hash (older ones are removed).  That folder is myst-nb's ``nb_execution_cache_path``, a
-config value registered with ``rebuild="env"``: when it changes, Sphinx re-reads every page, and the
-new, empty cache makes each notebook execute.
+function left every unchanged chapter with its old outputs.  The inputs (``data/runs`` and its
+subfolders, ``data/benchmarks``, the ``resnet_book`` package, and which CIFAR-10 copy the live cells
+find) are hashed, and the execution cache lives in a folder named by that hash (older ones are removed).
+That folder is myst-nb's ``nb_execution_cache_path``, a config value registered with ``rebuild="env"``:
+when it changes, Sphinx re-reads every page, and the new, empty cache makes each notebook execute.
+Anything at a record's path counts, a folder or a link to nothing included: a chapter would fail on it.
+
+5. A failed chapter fails every build until it runs.  myst-nb caches a notebook only once it executed
+without error, but Sphinx re-reads a page only when its source (or the config) changed: after a build
+that failed on a broken record, the next one, with nothing changed, re-read nothing and exited 0.  Pages
+whose last execution failed are read again (``env-get-outdated``), so they execute, and fail, again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -91,15 +98,44 @@ def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, contex
     scripts[:] = unique  # in place: it is the builder's list, to which myst-nb then adds the page's own
 
 
-INPUTS = ("data/runs/*.json", "data/benchmarks/**/*.json", "resnet_book/**/*.py")  # benchmarks: earlier/ too
+INPUTS = ("data/runs/**/*.json", "data/benchmarks/**/*.json", "resnet_book/**/*.py")  # earlier/, imagenet/ too
+# Where the live cells find CIFAR-10 (resnet_book.data: the data folder, the offline copy); their size and
+# time stand for them (a dataset is far larger than a record, and is never edited in place).
+DATASETS = ("data/datasets/cifar-10-batches-bin/*", "data/datasets/*.npz", "../shared/datasets/*.npz")
+DATASET_VARIABLES = ("RESNET_BOOK_DATA_DIR", "RESNET_BOOK_CIFAR10_JPEG")
+
+
+def _fingerprint(path: Path, whole: bool) -> bytes:
+    """What the hash takes of one path: its bytes (``whole``) or size and time; for something a chapter
+    cannot read as a file (a folder, a link to nothing, no permission), what it is instead."""
+    try:
+        if path.is_dir():
+            return b"<folder>"
+        if whole:
+            return path.read_bytes()
+        stat = path.stat()
+        return f"{stat.st_size} {stat.st_mtime_ns}".encode()
+    except OSError as err:
+        return f"<unreadable: {err.strerror}>".encode()
 
 
 def inputs_hash(root: Path) -> str:
     """sha256 over the names and bytes of the files the chapters read (a new, changed or removed file changes it)."""
     digest = hashlib.sha256()
-    for path in sorted({p for pattern in INPUTS for p in root.glob(pattern) if p.is_file()}):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for patterns, whole in ((INPUTS, True), (DATASETS, False)):
+        for path in sorted({p for pattern in patterns for p in root.glob(pattern) if p.is_symlink() or p.exists()}):
+            name = os.path.relpath(path, root)
+            digest.update(name.encode() + b"\0" + _fingerprint(path, whole) + b"\0")
+    for variable in DATASET_VARIABLES:
+        digest.update(f"{variable}={os.environ.get(variable, '')}".encode() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def failed_pages(app: Sphinx, env, added: set, changed: set, removed: set) -> list[str]:
+    """``env-get-outdated``: the pages whose notebook failed when last executed (myst-nb's execution data),
+    read again so they execute again; a build never passes on a page that failed before."""
+    metadata = getattr(env, "nb_metadata", None) or {}
+    return sorted(doc for doc, data in metadata.items() if (data.get("exec_data") or {}).get("succeeded") is False)
 
 
 def cache_per_inputs(app: Sphinx, config: Config) -> None:
@@ -115,6 +151,7 @@ def cache_per_inputs(app: Sphinx, config: Config) -> None:
 
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", cache_per_inputs)
+    app.connect("env-get-outdated", failed_pages)
     app.connect("config-inited", drop_vendored)
     app.connect("config-inited", set_theme_mode)
     # Early (priority < 500): Sphinx stops calling html-page-context handlers once one returns a value.

@@ -22,7 +22,7 @@ from pathlib import Path
 from . import bench, jobs
 from . import data as datamod
 from . import runs as runsmod
-from .recipe import PRESETS, Config, preset, run_name
+from .recipe import PRESETS, SEEDS, Config, preset, run_name
 from .sweeps import SWEEPS, images_per_second, plan
 from .train import Engine, TrainingDiverged
 
@@ -40,6 +40,20 @@ def make_engine(args) -> Engine:
     return Engine(cuda_graph=False if args.no_cuda_graph else None, compile=args.inductor)
 
 
+def check_resumable(path: Path) -> None:
+    """What ``--resume`` is given: a file, and not a run record (a checkpoint is a zip of tensors; a record
+    is the JSON a finished run wrote, which stays as it is)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint to resume from; leave out --resume to start the run")
+    with path.open("rb") as f:
+        head = f.read(64).lstrip()
+    if head.startswith(b"{") or path.suffix == ".json":
+        raise ValueError(
+            f"{path}: a run record (JSON), not a checkpoint; --resume takes the checkpoint a stopped run wrote "
+            "(by default data/checkpoints/<id>.pt), and a finished run needs none"
+        )
+
+
 def cmd_train(args) -> int:
     engine = make_engine(args)
     configs = [make_config(args, args.model, args.shortcut, seed) for seed in dict.fromkeys(args.seed)]
@@ -48,8 +62,8 @@ def cmd_train(args) -> int:
             f"{args.model} warms up until its own training error drops (Sec. 4.2), so its seeds "
             "train alone: one --seed per command"
         )
-    if args.resume is not None and not Path(args.resume).is_file():
-        raise FileNotFoundError(f"{args.resume}: no such checkpoint to resume from; leave out --resume to start the run")
+    if args.resume is not None:
+        check_resumable(Path(args.resume))
     result = jobs.train(
         configs,
         engine,
@@ -136,14 +150,29 @@ def cmd_bench(args) -> int:
     return 0
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number >= 1 (``--iterations 0`` or ``--pack -1`` is refused, not ignored)."""
+def whole_number(text: str) -> int:
+    """``text`` as an int, or an argparse error quoting it (its start only, if it is long)."""
+    if len(text) > 100:  # int() refuses more than 4,300 digits, with advice that is not ours
+        raise argparse.ArgumentTypeError(f"{text[:30]!r}... ({len(text):,} characters) is too long for any number here")
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (``--iterations 0`` or ``--pack -1`` is refused, not ignored)."""
+    value = whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def seed(text: str) -> int:
+    """An argparse type: a seed ``torch.manual_seed`` takes, any 64-bit number (negatives too)."""
+    value = whole_number(text)
+    if value not in SEEDS:
+        raise argparse.ArgumentTypeError(f"must be from -2^63 to 2^64 - 1 (torch.manual_seed's range), got {value}")
     return value
 
 
@@ -170,9 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     common.add_argument("--preset", default="paper", choices=list(PRESETS))
     common.add_argument(
         "--seed",
-        type=int,
+        type=seed,
         nargs="+",
-        default=[0],  # any integer: torch.manual_seed takes negatives
+        default=[0],  # any 64-bit integer: torch.manual_seed takes negatives
         help="one or more seeds (default 0); several train packed, each on its own batches",
     )
     common.add_argument("--out", default=str(runsmod.RUNS_DIR), help="where run records go (default data/runs)")

@@ -284,7 +284,11 @@ def measured(record: dict, field: str) -> Any:
 
 
 def load_benchmark(path: str | Path) -> dict:
-    """Read and validate one record; a broken file raises ``BenchmarkRecordError`` naming it."""
+    """Read and validate one record; a broken file raises ``BenchmarkRecordError`` naming it.
+
+    The file's name must be the record's (``record_name``): its GPU's, and in a folder named ``earlier``
+    (``EARLIER``) its GPU's and commit's. A copy saved as ``<gpu> (1).json``, with other numbers in it, is
+    refused, not read as a second record of its GPU."""
     path = Path(path)
     try:
         record = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_no_constant)
@@ -295,9 +299,20 @@ def load_benchmark(path: str | Path) -> dict:
     except OSError as err:
         raise BenchmarkRecordError(f"{path}: cannot be read ({err.strerror})") from None
     try:
-        return validate(record, str(path))
+        validate(record, str(path))
     except BenchmarkRecordError as err:
         raise BenchmarkRecordError(f"{err}{RESTORE}") from None
+    earlier = path.parent.name == EARLIER.name
+    name = record_name(record["gpu"], record["commit"] if earlier else None)
+    if path.name != name:
+        what = "GPU and commit" if earlier else "GPU"
+        raise _fail(
+            str(path),
+            "gpu",
+            f"is {record['gpu']!r}, so the record is named {name}, not {path.name}: a copy or a renamed record; "
+            f"remove it, or name the file after its {what}",
+        )
+    return record
 
 
 def load_benchmarks(directory: str | Path = OUT) -> list[dict]:

@@ -25,7 +25,10 @@ Rank 0 writes a checkpoint (atomically) at every evaluation; the same command, o
 restart, continues from it (several nodes need ``--checkpoint-dir`` on a filesystem they all see). The
 finished run is written once to ``data/runs/imagenet/<id>.json``: the fields of ``resnet_book.runs``,
 with ``family: "imagenet"``, top-5 and centre-crop errors in ``final``, world size, nodes and backend in
-``provenance``.
+``provenance``, validated as a CIFAR-10 record is. As ``python -m resnet_book train`` does, it refuses
+values out of range at the door (``--lr nan``, ``--iterations 0``), stops a run whose training loss
+diverges (``train.TrainingDiverged``: no record, the last checkpoint kept), and names a checkpoint it
+cannot read (``checkpoints.CheckpointError``), each in one line.
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
+import pickle
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -47,9 +52,12 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from . import runs as runsmod
+from .checkpoints import CheckpointError
 from .data import DatasetError, default_data_dir
 from .models import Net, get_model
 from .provenance import REPO_ROOT, provenance
+from .recipe import SEEDS
+from .train import DIVERGED_LOSS, TrainingDiverged
 
 RUNS_DIR = runsmod.RUNS_DIR / "imagenet"
 CHECKPOINTS = REPO_ROOT / "data" / "checkpoints" / "imagenet"
@@ -376,6 +384,14 @@ def train(
 
 def check_config(cfg: Config, world: World) -> int:
     """Each process's share of the batch; sizes that cannot work and unknown nets are refused at once."""
+    for key in ("batch_size", "iterations", "eval_every", "crop", "test_size", "mean_images"):
+        value = getattr(cfg, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"--{key.replace('_', '-')} must be a whole number >= 1, got {value!r}")
+    if not 0 < cfg.lr < math.inf:
+        raise ValueError(f"--lr must be a finite number > 0, got {cfg.lr}")
+    if cfg.seed not in SEEDS:
+        raise ValueError(f"--seed must be from -2^63 to 2^64 - 1 (torch.manual_seed's range), got {cfg.seed}")
     per_rank = check_batch(cfg.batch_size, world.size)
     if min(cfg.scale[0], cfg.test_size) < cfg.crop or cfg.scale[0] > cfg.scale[1]:
         raise ValueError(
@@ -412,9 +428,20 @@ def restore(path: Path, cfg: Config, world: World, model: nn.Module, opt, platea
             f"{path}: rank 0 sees this checkpoint, rank {world.rank} does not; put "
             "--checkpoint-dir on a filesystem every node shares"
         )
-    state = torch.load(path, map_location=world.device, weights_only=True)
-    if state.get("format") != CHECKPOINT_FORMAT or state["config"] != asdict(cfg):
-        raise ValueError(f"{path}: a checkpoint of another run or other settings; remove it, or run the command it was made with")
+    try:
+        state = torch.load(path, map_location=world.device, weights_only=True)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, ValueError) as err:  # as train.load_checkpoint
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if "Weights only load failed" in reason:  # torch's advice (weights_only=False) is not ours to give
+            reason = "it holds objects other than tensors and plain data"
+        raise CheckpointError(f"{path}: not a readable checkpoint ({reason}); delete it to start the run over") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        found = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise CheckpointError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint (found {found!r}); delete it to start the run over")
+    if state.get("config") != asdict(cfg):
+        raise CheckpointError(
+            f"{path}: a checkpoint of another run or other settings; remove it, or run the command it was made with"
+        )
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
     plateau.load_state_dict(state["plateau"])
@@ -424,6 +451,8 @@ def restore(path: Path, cfg: Config, world: World, model: nn.Module, opt, platea
 
 def _train(cfg: Config, world: World, out: Path, checkpoint_dir: Path, workers: int, stop_after: int | None) -> Path | None:
     per_rank = check_config(cfg, world)
+    runsmod.check_writable(out, "run records")  # before hours of training, not after
+    runsmod.check_writable(checkpoint_dir, "checkpoint")
     train_base, val_base = open_data(cfg, world, per_rank)
     torch.manual_seed(cfg.seed)
     model = get_model(cfg.model, shortcut=cfg.shortcut, num_classes=len(train_base.classes), family="imagenet")
@@ -486,8 +515,9 @@ def _train(cfg: Config, world: World, out: Path, checkpoint_dir: Path, workers: 
             continue
         train_loss, train_wrong, n = world.sum(sums.tolist())
         sums.zero_()
-        test = evaluate(model, val_loader, mean, cfg, world, ten=False)
         lr = opt.param_groups[0]["lr"]
+        check_diverged(name, train_loss / n, len(train_base.classes), history, iteration, lr, ckpt)
+        test = evaluate(model, val_loader, mean, cfg, world, ten=False)
         if cfg.milestones is None:
             plateau.step(test["error"])
         seconds = state["wall_seconds"] + time.perf_counter() - t0
@@ -530,11 +560,27 @@ def _train(cfg: Config, world: World, out: Path, checkpoint_dir: Path, workers: 
     }
     wall = state["wall_seconds"] + time.perf_counter() - t0
     if world.rank == 0:
-        record = make_record(cfg, shortcut, history, final, world, wall, resumed=start > 0, workers=workers)
+        record = runsmod.validate(make_record(cfg, shortcut, history, final, world, wall, resumed=start > 0, workers=workers))
         write_atomically(record_path, lambda tmp: tmp.write_text(json.dumps(record, indent=1) + "\n"))
         ten = final["ten_crop"]
         print(f"{record_path}: val error 10-crop {ten['error']:.4f} (top-5 {ten['top5_error']:.4f})", flush=True)
     return record_path
+
+
+def check_diverged(name: str, loss: float, classes: int, history: list[dict], iteration: int, lr: float, ckpt: Path) -> None:
+    """``train.TrainingDiverged`` once a window's mean training loss is NaN, infinite or far above chance
+    level: ``train.DIVERGED_LOSS`` is 10x the chance level of CIFAR-10's 10 classes, and here 10x that of
+    the run's own classes (ln 1000 = 6.9 on ImageNet). Raised before the window is logged or checkpointed,
+    on every process alike (the loss is summed over all of them)."""
+    limit = DIVERGED_LOSS / math.log(10) * math.log(max(classes, 2))
+    if loss <= limit:  # NaN fails this too
+        return
+    kept = f"the last checkpoint, {ckpt}, is kept" if ckpt.is_file() else "no checkpoint was written"
+    raise TrainingDiverged(
+        f"{name}: diverged, the training loss became {loss:.4g} (chance level is {math.log(max(classes, 2)):.2f}) "
+        f"between iterations {history[-1]['iteration'] if history else 0:,} and {iteration:,} at lr {lr:g}; no record "
+        f"was written, {kept}. Lower the learning rate (--lr) and start over"
+    )
 
 
 def make_record(
@@ -610,6 +656,47 @@ def make_config(args) -> Config:
     return replace(cfg, **overrides, preset="custom") if overrides else cfg
 
 
+def _int(text: str) -> int:
+    if len(text) > 100:  # int() refuses more than 4,300 digits, with advice that is not ours
+        raise argparse.ArgumentTypeError(f"{text[:30]!r}... ({len(text):,} characters) is too long for any number here")
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def whole(least: int):
+    """An argparse type: a whole number >= ``least`` (``--iterations 0``, ``--batch-size -3`` are refused)."""
+
+    def parse(text: str) -> int:
+        value = _int(text)
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be >= {least}, got {value}")
+        return value
+
+    parse.__name__ = f"whole number >= {least}"  # what argparse names in its own messages
+    return parse
+
+
+def seed(text: str) -> int:
+    """An argparse type: a seed ``torch.manual_seed`` takes, any 64-bit number (negatives too)."""
+    value = _int(text)
+    if value not in SEEDS:
+        raise argparse.ArgumentTypeError(f"must be from -2^63 to 2^64 - 1 (torch.manual_seed's range), got {value}")
+    return value
+
+
+def learning_rate(text: str) -> float:
+    """An argparse type: a finite learning rate > 0 (``nan``, ``inf``, ``0`` and ``-1`` are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     doc = __doc__.split("\n\n", 1)
     p = argparse.ArgumentParser(
@@ -622,28 +709,28 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--shortcut", default=None, choices=["A", "B", "C"], help="Sec. 3.3 (default A; B from 50)")
     p.add_argument("--data", default="imagenette", help=f"'imagenette' or a folder: {LAYOUT}")
     p.add_argument("--preset", default=None, choices=list(PRESETS), help="default: imagenette or paper")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=None, help="in all, over every process (paper: 256)")
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--iterations", type=int, default=None)
-    p.add_argument("--milestones", type=int, nargs="*", default=None, help="fixed lr steps (default: plateau rule)")
-    p.add_argument("--patience", type=int, default=None, help="plateau rule: evaluations without 0.1 points gained")
-    p.add_argument("--eval-every", type=int, default=None, help="iterations between evaluations and checkpoints")
-    p.add_argument("--scale", type=int, nargs=2, default=None, metavar=("MIN", "MAX"), help="shorter side (256 480)")
-    p.add_argument("--crop", type=int, default=None, help="training and test crop (224)")
-    p.add_argument("--test-size", type=int, default=None, help="test shorter side; 10 crops of its centre (256)")
-    p.add_argument("--mean-images", type=int, default=None, help="images averaged into the per-pixel mean")
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--batch-size", type=whole(1), default=None, help="in all, over every process (paper: 256)")
+    p.add_argument("--lr", type=learning_rate, default=None)
+    p.add_argument("--iterations", type=whole(1), default=None)
+    p.add_argument("--milestones", type=whole(1), nargs="*", default=None, help="fixed lr steps (default: plateau rule)")
+    p.add_argument("--patience", type=whole(0), default=None, help="plateau rule: evaluations without 0.1 points gained")
+    p.add_argument("--eval-every", type=whole(1), default=None, help="iterations between evaluations and checkpoints")
+    p.add_argument("--scale", type=whole(1), nargs=2, default=None, metavar=("MIN", "MAX"), help="shorter side (256 480)")
+    p.add_argument("--crop", type=whole(1), default=None, help="training and test crop (224)")
+    p.add_argument("--test-size", type=whole(1), default=None, help="test shorter side; 10 crops of its centre (256)")
+    p.add_argument("--mean-images", type=whole(1), default=None, help="images averaged into the per-pixel mean")
     p.add_argument(
         "--freeze-bn",
         action="store_true",
         help="not the recipe: BN uses its running statistics, so "
         "splitting the batch over GPUs changes nothing (the test of DDP uses it)",
     )
-    p.add_argument("--workers", type=int, default=8, help="DataLoader workers per process (JPEG decoding)")
+    p.add_argument("--workers", type=whole(0), default=8, help="DataLoader workers per process (JPEG decoding)")
     p.add_argument("--device", default=None, choices=["cpu", "cuda"])
     p.add_argument("--out", default=str(RUNS_DIR), help="where the record goes (default data/runs/imagenet)")
     p.add_argument("--checkpoint-dir", default=str(CHECKPOINTS), help="on a disk every node shares")
-    p.add_argument("--stop-after", type=int, default=None, help="stop (checkpointed) N iterations on")
+    p.add_argument("--stop-after", type=whole(1), default=None, help="stop (checkpointed) N iterations on")
     return p
 
 
@@ -651,7 +738,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         train(make_config(args), Path(args.out), Path(args.checkpoint_dir), args.workers, args.stop_after, args.device)
-    except (ValueError, DatasetError, FileNotFoundError) as err:
+    except (ValueError, OSError, DatasetError, TrainingDiverged) as err:  # each names its file or value
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

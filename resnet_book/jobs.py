@@ -111,9 +111,22 @@ def sweep(
     return Outcome(len(jobs), finished, interrupted())
 
 
+# The longest job name a checkpoint takes: a file name has 255 bytes, and the checkpoint's temporary copy,
+# ".<name>.pt.<pid>-<12 hex>.tmp" (runs.write_atomically, a pid of up to 7 digits), adds 29 to the name.
+MAX_JOB_NAME = 255 - 29
+
+
 def job_name(configs: Sequence[Config]) -> str:
-    """A job's checkpoint name: its runs' record ids, ``resnet56-A-paper-seed0+plain56-plain-paper-seed0``."""
-    return "+".join(c.record_id() for c in configs)
+    """A job's checkpoint name: its runs' record ids, ``resnet56-A-paper-seed0+plain56-plain-paper-seed0``;
+    refused (before anything trains) where it would not fit a file name."""
+    name = "+".join(c.record_id() for c in configs)
+    if len(name.encode()) > MAX_JOB_NAME:
+        raise ValueError(
+            f"{len(configs)} runs packed as one job ({configs[0].record_id()} and {len(configs) - 1} more): its checkpoint's "
+            f"name would be longer than a file name may be ({len(name.encode()):,} of {MAX_JOB_NAME} bytes); "
+            "train fewer seeds per command"
+        )
+    return name
 
 
 def open_run(

@@ -398,9 +398,26 @@ class ResNet(nn.Module):
 # A network's name: ``resnet56``, ``plain20``; the sequel's nets are ``preact-resnet110`` (full
 # pre-activation units) and ``resnet164-bottleneck`` / ``preact-resnet164-bottleneck`` (9n+2 layers of
 # bottleneck units).
-_NAME = re.compile(r"^(?P<preact>preact-)?(?P<kind>resnet|plain)(?P<depth>\d+)(?P<bottleneck>-bottleneck)?$")
+# ``\d`` matches any Unicode digit ("resnet８", full-width): ``Net.parse`` then names the one spelling of
+# the net (ASCII digits, no leading zero), so one net has one record id and one name in its record.
+_NAME = re.compile(r"(?P<preact>preact-)?(?P<kind>resnet|plain)(?P<depth>\d+)(?P<bottleneck>-bottleneck)?")
 # The deepest network trained here: the paper's ResNet-1202 (Sec. 4.2). resnet99999998 would build for hours.
 MAX_DEPTH = 1202
+
+
+def _shown(name: object) -> str:
+    """A name as an error message quotes it: its first 40 characters where it is longer (a 5,000-digit depth)."""
+    text = repr(name)
+    return text if len(text) <= 48 else f"{text[:40]}...' ({len(str(name)):,} characters)"
+
+
+def _spelled(match: re.Match) -> str | None:
+    """The one spelling of a matched name (``resnet008`` and ``resnet８`` are ``resnet8``); None if its depth
+    has too many digits to be a net's."""
+    digits = match["depth"]
+    if len(digits) > 4_000:  # int() refuses more than 4,300 digits
+        return None
+    return f"{match['preact'] or ''}{match['kind']}{int(digits)}{match['bottleneck'] or ''}"
 
 
 def _valid_names() -> str:
@@ -442,10 +459,21 @@ class Net:
 
         ``shortcut=None`` is the paper's choice for the net (A on CIFAR-10 and for ResNet-18/34, B for
         ResNet-50/101/152 and the sequel's bottleneck nets); plain nets take none."""
-        match = _NAME.match(name) if isinstance(name, str) else None
+        match = _NAME.fullmatch(name) if isinstance(name, str) else None
         if match is None:
-            raise ValueError(f"unknown model {name!r}: valid names are {_valid_names()}")
-        kind, depth = match["kind"], int(match["depth"])
+            raise ValueError(f"unknown model {_shown(name)}: valid names are {_valid_names()}")
+        kind, digits = match["kind"], match["depth"]
+        if not digits.isascii() or (digits.startswith("0") and len(digits) > 1):
+            spelled = _spelled(match)
+            use = f"write it {spelled!r}" if spelled else "write its depth"
+            raise ValueError(
+                f"model {_shown(name)}: {use} (ASCII digits, no leading zero), the one spelling its records are found by"
+            )
+        if len(digits) > len(str(MAX_DEPTH)):  # before int(): Python refuses to convert more than 4,300 digits
+            raise ValueError(
+                f"{name if len(name) <= 40 else _shown(name)}: deeper than {MAX_DEPTH} layers, the paper's deepest (ResNet-1202, Sec. 4.2)"
+            )
+        depth = int(digits)
         preact, bottleneck = preact or bool(match["preact"]), bottleneck or bool(match["bottleneck"])
         if family not in (None, "cifar", "imagenet"):
             raise ValueError(f"unknown family {family!r}: valid are 'cifar', 'imagenet'")

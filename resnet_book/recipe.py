@@ -21,6 +21,8 @@ from .paper import CIFAR_RECIPE as PAPER
 # The longest schedule a Config accepts: 4x the paper's 64k iterations (its sample plan alone, three int64s
 # and a flag per sample, is then 0.8 GB); a typo such as 1000000000000 is refused instead of filling memory.
 MAX_ITERATIONS = 256_000
+# The seeds torch.manual_seed takes: any 64-bit number, signed or not.
+SEEDS = range(-(2**63), 2**64)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,10 @@ class Config:
             raise ValueError(f"Config.iterations must be <= {MAX_ITERATIONS:,} (4x the paper's 64k), got {self.iterations:,}")
         if not (0 < self.lr < math.inf):
             raise ValueError(f"Config.lr must be a finite number > 0, got {self.lr}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed not in SEEDS:
+            raise ValueError(
+                f"Config.seed must be a whole number from -2^63 to 2^64 - 1 (torch.manual_seed's), got {self.seed!r}"
+            )
         self.net  # a bad model name or shortcut fails here, with its reason
 
     @property  # parsed once per name (``_parse``); a cached field would show in vars(config), which copies use

@@ -6,9 +6,12 @@ Schema (``resnet_book.run/1``); errors are fractions in [0, 1], times in seconds
 
     id            str    "<model>-<shortcut or plain>-<preset>-seed<seed>", e.g. "resnet20-A-paper-seed0",
                          and the file's name: <id>.json (so ids are unique in a folder)
-    model         str    a name of resnet_book.models.get_model ("resnet20", "plain56", ...)
+    model         str    a name of resnet_book.models.get_model ("resnet20", "plain56", ...), spelled as
+                         Net.name spells it (not "resnet020")
+    family?       str    "imagenet" for an ImageNet record (resnet_book.imagenet); absent: CIFAR-10
     shortcut      str | null   "A" | "B" | "C"; null for plain nets
-    dataset       str    "cifar10", "cifar10-jpeg", or a subset such as "cifar10-jpeg[500/100 per class]"
+    dataset       str    "cifar10", "cifar10-jpeg" ("synthetic" in tests), or a subset such as
+                         "cifar10-jpeg[500/100 per class]" or "cifar10[45k/5k val]" (CIFAR_DATASET)
     seed          int
     preset        str    "paper", "quick", "colab" or "custom"
     schedule      {iterations, batch_size, lr, lr_factor, milestones, weight_decay, momentum,
@@ -16,17 +19,22 @@ Schema (``resnet_book.run/1``); errors are fractions in [0, 1], times in seconds
     history       [{iteration, lr, train_loss, train_error, test_loss, test_error, seconds}, ...]
                   train_* over the iterations since the previous entry (the paper's dashed curves),
                   test_* on the whole test split at that iteration (the bold curves)
-    final         {train_error, test_error, train_loss, layer_response_std?: [float, ...]}
-                  layer_response_std: Fig. 7, the std of each 3x3 layer's output after BN (test set)
+    final         {train_error, test_error, train_loss, layer_response_std?: [float, ...]}: the last
+                  history entry's errors and loss (it ends at schedule.iterations)
+                  layer_response_std: Fig. 7, the std of each 3x3 layer's output after BN (test set);
+                  an ImageNet record's test errors are its evaluations after the last entry: 10-crop
+                  (test_error, test_top5_error) and centre crop (center_crop_error, ..._top5_error)
     provenance    {gpu, torch, commit, wall_seconds, date, resnet_book, python, device, fast_path,
                    resumed, trained_concurrently_with}
-
-Every number is finite. ``load_run`` refuses, naming the file and the field, a record that breaks any of
-this: a copy saved under another name, a record whose model disagrees with its id, a NaN, a file that is
-not UTF-8 JSON. A chapter never shows a record it could not check.
                   gpu is the GPU's name, or the CPU model for a CPU run; fast_path holds the speed
                   switches and packed_runs (1, or the runs trained as one network with this one);
                   wall_seconds is shared with the runs in trained_concurrently_with
+
+Every number is finite. ``load_run`` refuses, naming the file and the field, a record that breaks any of
+this: a copy saved under another name, a record whose model disagrees with its id, a NaN or an infinite
+number (``1e999``), final errors that are not the history's last, a history that stops before the
+schedule's end, an unknown dataset, a file that is not UTF-8 JSON. A chapter never shows a record it
+could not check.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Sequence
@@ -77,7 +86,7 @@ class Run:
     @property
     def net(self) -> Net:
         """The network the run trained (``resnet_book.models.Net``)."""
-        return Net.parse(self.record["model"], self.record["shortcut"], family="cifar")
+        return Net.parse(self.record["model"], self.record["shortcut"], family=self.record.get("family", "cifar"))
 
     @property
     def label(self) -> str:
@@ -122,9 +131,58 @@ def _finite(where: str, field: str, value: Any) -> None:
         raise _fail(where, field, f"must be a finite number, got {value!r}")
 
 
+def _all_finite(where: str, field: str, value: Any) -> None:
+    """Every number anywhere in ``value`` is finite (``json`` reads ``1e999`` as infinity)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _fail(where, field, f"must be a finite number, got {value!r}")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _all_finite(where, f"{field}.{key}" if field else str(key), item)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _all_finite(where, f"{field}[{i}]", item)
+
+
+def _whole(where: str, field: str, value: Any, least: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise _fail(where, field, f"must be a whole number >= {least}, got {value!r}")
+
+
+# The datasets a record may name (``resnet_book.data``): real CIFAR-10, the offline JPEG copy, or the tests'
+# random images, optionally as a per-class subset or the paper's 45k/5k split; ImageNet records name
+# Imagenette or an image folder (``resnet_book.imagenet.dataset_name``).
+CIFAR_DATASET = re.compile(
+    r"(cifar10|cifar10-jpeg|synthetic)(\[(?P<train>\d+|all)/(?P<test>\d+|all) per class\]|\[45k/5k val\])?", re.ASCII
+)
+IMAGENET_DATASET = re.compile(r"imagenette-320px|imagefolder:.+")
+IMAGENET_PRESETS = ("paper", "imagenette")  # resnet_book.imagenet.PRESETS (a test checks they agree)
+
+
+def _check_dataset(where: str, record: dict, family: str) -> None:
+    name, schedule = record["dataset"], record["schedule"]
+    match = (CIFAR_DATASET if family == "cifar" else IMAGENET_DATASET).fullmatch(name)
+    if match is None:
+        known = (
+            "'cifar10', 'cifar10-jpeg' or 'synthetic', as a subset such as 'cifar10-jpeg[500/100 per class]' or "
+            "'cifar10[45k/5k val]'"
+            if family == "cifar"
+            else "'imagenette-320px' or 'imagefolder:<folder>'"
+        )
+        raise _fail(where, "dataset", f"is {name!r}, not a dataset this package trains on: {known}")
+    if family == "cifar" and match["train"] is not None:
+        for side in ("train", "test"):
+            key = f"{side}_per_class"
+            if key in schedule and match[side] != str(schedule[key] or "all"):
+                raise _fail(where, "dataset", f"is {name!r}, but schedule.{key} is {schedule[key]!r}")
+
+
 def validate(record: Any, where: str = "run record") -> dict:
-    """Check a record against the schema; raise ``RunRecordError`` naming ``where`` and the field."""
-    from .recipe import PRESETS
+    """Check a record against the schema; raise ``RunRecordError`` naming ``where`` and the field.
+
+    Beyond each field's type and range, a record must agree with itself: its id with its model, shortcut,
+    preset and seed; its ``final`` errors with the history's last entry (where the trainer takes them);
+    its history with the schedule's end (an unfinished run is a checkpoint, not a record)."""
+    from .recipe import PRESETS, SEEDS
 
     if not isinstance(record, dict):
         raise RunRecordError(f"{where}: a run record must be a JSON object, got {type(record).__name__}")
@@ -145,44 +203,75 @@ def validate(record: Any, where: str = "run record") -> dict:
             raise _fail(where, key, f"must be {kind.__name__}, got {type(record[key]).__name__}")
     if record.get("schema", SCHEMA) != SCHEMA:
         raise _fail(where, "schema", f"must be {SCHEMA!r}, got {record['schema']!r}")
+    _all_finite(where, "", record)
+    family = record.get("family", "cifar")  # CIFAR-10 records, the first, carry no family
+    if family not in ("cifar", "imagenet"):
+        raise _fail(where, "family", f"must be 'cifar' or 'imagenet', got {family!r}")
     shortcut = record.get("shortcut", "missing")
     if shortcut not in (None, "A", "B", "C"):
         raise _fail(where, "shortcut", f"must be 'A', 'B', 'C' or null, got {shortcut!r}")
     try:
-        net = Net.parse(record["model"], shortcut=shortcut, family="cifar")
+        net = Net.parse(record["model"], shortcut=shortcut, family=family)
     except ValueError as err:
         raise _fail(where, "model", f"is not a valid network: {err}") from None
     if net.shortcut != shortcut:  # a ResNet always has one (the record names it); a plain net none
         raise _fail(where, "shortcut", f"is null, but {record['model']} is a ResNet: name its shortcut ('A', 'B' or 'C')")
-    if record["preset"] not in (*PRESETS, "custom"):
-        raise _fail(where, "preset", f"must be one of {', '.join(PRESETS)}, custom; got {record['preset']!r}")
+    presets = (*(PRESETS if family == "cifar" else IMAGENET_PRESETS), "custom")
+    if record["preset"] not in presets:
+        raise _fail(where, "preset", f"must be one of {', '.join(presets)}; got {record['preset']!r}")
+    if record["seed"] not in SEEDS:
+        raise _fail(where, "seed", f"must be a 64-bit seed (torch.manual_seed's range), got {record['seed']}")
     expected = net.record_id(record["preset"], record["seed"])
     if record["id"] != expected:
         raise _fail(where, "id", f"is {record['id']!r} but model, shortcut, preset and seed make it {expected!r}")
+    schedule = record["schedule"]
     for key in SCHEDULE_KEYS:
-        if key not in record["schedule"]:
+        if key not in schedule:
             raise _fail(where, f"schedule.{key}", "is missing")
+    _whole(where, "schedule.iterations", schedule["iterations"])
+    _whole(where, "schedule.batch_size", schedule["batch_size"])
+    if isinstance(schedule["lr"], bool) or not isinstance(schedule["lr"], (int, float)) or not schedule["lr"] > 0:
+        raise _fail(where, "schedule.lr", f"must be a finite number > 0, got {schedule['lr']!r}")
+    _check_dataset(where, record, family)
     if not record["history"]:
         raise _fail(where, "history", "is empty")
-    last = -1
+    last = 0
     for i, entry in enumerate(record["history"]):
+        if not isinstance(entry, dict):
+            raise _fail(where, f"history[{i}]", f"must be an object, got {type(entry).__name__}")
         for key in HISTORY_KEYS:
             if key not in entry:
                 raise _fail(where, f"history[{i}].{key}", "is missing")
         for key in ("train_error", "test_error"):
             _fraction(where, f"history[{i}].{key}", entry[key])
-        for key in ("iteration", "lr", "train_loss", "test_loss", "seconds"):
+        for key in ("lr", "train_loss", "test_loss", "seconds"):
             if key in entry:  # test_loss came after the first records
                 _finite(where, f"history[{i}].{key}", entry[key])
+        _whole(where, f"history[{i}].iteration", entry["iteration"])
         if entry["iteration"] <= last:
             raise _fail(where, f"history[{i}].iteration", "must increase")
         last = entry["iteration"]
+    if last != schedule["iterations"]:
+        raise _fail(
+            where,
+            "history",
+            f"ends at iteration {last:,} of a {schedule['iterations']:,}-iteration schedule: the run did not "
+            "finish (a finished run logs its last iteration), so it is no result",
+        )
+    final, end = record["final"], record["history"][-1]
     for key in ("train_error", "test_error"):
-        if key not in record["final"]:
+        if key not in final:
             raise _fail(where, f"final.{key}", "is missing")
-        _fraction(where, f"final.{key}", record["final"][key])
-    if "train_loss" in record["final"]:
-        _finite(where, "final.train_loss", record["final"]["train_loss"])
+        _fraction(where, f"final.{key}", final[key])
+    if "train_loss" in final:
+        _finite(where, "final.train_loss", final["train_loss"])
+    # the trainer's final errors are its last history entry's (train._final); an ImageNet record's test
+    # errors come from the evaluations after the last entry (10 crops, and the centre crop again)
+    for key in ("train_error", "train_loss", "test_error") if family == "cifar" else ("train_error", "train_loss"):
+        if key in final and final[key] != end[key]:
+            raise _fail(
+                where, f"final.{key}", f"is {final[key]!r}, but the history's last entry (iteration {last:,}) has {end[key]!r}"
+            )
     stds = record["final"].get("layer_response_std")
     if stds is not None:
         if not isinstance(stds, list):

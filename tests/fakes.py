@@ -64,7 +64,7 @@ def write_seeds(folder: Path, model: str, test_errors: list[float], shortcut: st
         shift = error - base["final"]["test_error"]
         for entry in record["history"]:
             entry["test_error"] = min(1.0, max(0.0, entry["test_error"] + shift))
-        record["final"]["test_error"] = error
+        record["final"]["test_error"] = record["history"][-1]["test_error"] = error  # exactly, as the trainer writes it
         if "layer_response_std" in record["final"]:
             record["final"]["layer_response_std"] = [s * (1 + seed / 10) for s in record["final"]["layer_response_std"]]
         record.update(id=Net.parse(model, shortcut, family="cifar").record_id(record["preset"], seed), seed=seed)

@@ -22,8 +22,8 @@ def record() -> dict:
 
 
 def load_broken(tmp_path, record: dict | str | bytes) -> str:
-    """Write ``record`` as ``gpu.json`` alone in a folder, load it: the error message."""
-    path = tmp_path / "gpu.json"
+    """Write ``record`` alone in a folder, named as an H100's record is, load it: the error message."""
+    path = tmp_path / bench.record_name(H100)
     if isinstance(record, bytes):
         path.write_bytes(record)
     else:
@@ -102,7 +102,7 @@ def test_a_failed_measurement_is_in_failures_not_in_a_number_s_place(tmp_path, r
     assert "named in 'failures'" in message
     del r["models"]["resnet20"]["levers"]["graph_bf16_channels_last_inductor"]
     r["failures"] = {lever: "RuntimeError: no triton"}
-    (tmp_path / "gpu.json").write_text(json.dumps(r))
+    (tmp_path / bench.record_name(H100)).write_text(json.dumps(r))
     (loaded,) = bench.load_benchmarks(tmp_path)
     assert bench.measured(loaded, lever) is None and loaded["failures"][lever] == "RuntimeError: no triton"
     assert bench.measured(loaded, "models.resnet20.levers.graph_fp32") == record["models"]["resnet20"]["levers"]["graph_fp32"]

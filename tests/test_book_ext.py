@@ -46,3 +46,48 @@ def test_the_execution_cache_is_per_inputs_and_old_caches_go(tmp_path):
     book_site.cache_per_inputs(app, config)
     assert Path(config.nb_execution_cache_path) == tmp_path / "_build" / ".jupyter_cache" / app.book_inputs
     assert not old.exists()
+
+
+def test_anything_at_a_record_path_and_the_dataset_found_change_the_hash(tmp_path, monkeypatch):
+    """Issue #29: what the chapters read, wherever it is and whatever it has become. A record that is a
+    folder or a link to nothing fails a chapter: it must reach the chapter, not hide behind the old cache."""
+    _tree(tmp_path)
+    runs = tmp_path / "data" / "runs"
+    seen = [book_site.inputs_hash(tmp_path)]
+
+    def changed() -> bool:
+        seen.append(book_site.inputs_hash(tmp_path))
+        return seen[-1] not in seen[:-1]
+
+    (runs / "resnet32-A-paper-seed0.json").mkdir()  # a folder where a record goes
+    assert changed()
+    (runs / "resnet44-A-paper-seed0.json").symlink_to(tmp_path / "nowhere.json")  # a link to nothing
+    assert changed()
+    (runs / "imagenet").mkdir()
+    (runs / "imagenet" / "resnet18-A-paper-seed0.json").write_text("{}")  # ImageNet records, a folder down
+    assert changed()
+    (tmp_path / "data" / "datasets").mkdir()
+    (tmp_path / "data" / "datasets" / "cifar10-jpeg.npz").write_bytes(b"x")  # the live cells find a dataset
+    assert changed()
+    monkeypatch.setenv("RESNET_BOOK_DATA_DIR", str(tmp_path / "elsewhere"))  # or look for it elsewhere
+    assert changed()
+
+
+def test_a_page_that_failed_is_read_again_until_it_runs():
+    """Issue #29: after a build that failed on a broken record, the next one (nothing changed) passed and
+    kept the failed page. ``env-get-outdated`` returns the pages whose last execution failed."""
+    env = SimpleNamespace(
+        nb_metadata={
+            "chapters/1_degradation": {"exec_data": {"succeeded": False, "error": "CellExecutionError"}},
+            "chapters/2_residual_learning": {"exec_data": {"succeeded": True}},
+            "intro": {},  # a page that is not a notebook
+        }
+    )
+    assert book_site.failed_pages(None, env, set(), set(), set()) == ["chapters/1_degradation"]
+    assert book_site.failed_pages(None, SimpleNamespace(), set(), set(), set()) == []  # a first build
+    connected = []
+    app = SimpleNamespace(
+        connect=lambda event, handler, **kw: connected.append((event, handler)), add_js_file=lambda *a, **k: None
+    )
+    book_site.setup(app)
+    assert ("env-get-outdated", book_site.failed_pages) in connected

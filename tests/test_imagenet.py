@@ -18,7 +18,7 @@ import pytest
 import torch
 from PIL import Image
 
-from resnet_book import imagenet
+from resnet_book import imagenet, runs
 from resnet_book.models import get_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -207,7 +207,7 @@ def test_a_killed_torchrun_job_resumes_to_the_record_of_an_uninterrupted_one(fol
     for pid in [*descendants(job.pid), job.pid]:  # both workers (in sessions of their own) and torchrun
         os.kill(pid, signal.SIGKILL)
     job.wait()
-    assert not (tmp_path / "runs").exists(), "the job finished before it could be killed"
+    assert not list((tmp_path / "runs").glob("*.json")), "the job finished before it could be killed"
     again = launch(args, 2)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "resuming at iteration " in again.stdout, again.stdout + again.stderr
@@ -224,10 +224,12 @@ def test_stop_after_then_the_same_command_records_what_one_run_does(folder, tmp_
     train_here(folder, tmp_path / "whole", capsys)
     first = train_here(folder, tmp_path / "cut", capsys, "--stop-after", "3")
     assert "stopped at iteration 4" in first  # the first evaluation at or after 3 more iterations
-    assert not (tmp_path / "cut" / "runs").exists()
+    assert not list((tmp_path / "cut" / "runs").glob("*.json"))  # the folder is made (checked writable) at the start
     assert "resuming at iteration 4" in train_here(folder, tmp_path / "cut", capsys)
     assert comparable(record(tmp_path / "cut")) == comparable(record(tmp_path / "whole"))
     assert "already recorded" in train_here(folder, tmp_path / "cut", capsys)
+    (path,) = (tmp_path / "whole" / "runs").glob("*.json")
+    assert runs.load_run(path).family == "imagenet"  # checked as a CIFAR-10 record is, before it was written
 
 
 def test_a_checkpoint_cut_off_while_written_leaves_the_previous_one_whole(tmp_path):
@@ -318,9 +320,63 @@ def test_presets_follow_the_data_and_any_override_is_custom():
     nette = parse()
     assert (nette.preset, nette.iterations, nette.milestones) == ("imagenette", 5_000, (2_500, 3_750))
     assert parse("--data", "/data/imagenet", "--iterations", "10").preset == "custom"
+    assert set(runs.IMAGENET_PRESETS) == set(imagenet.PRESETS)  # what a record's preset is checked against
 
 
 def test_world_size_must_divide_the_batch():
     assert imagenet.check_batch(256, 8) == 32
     with pytest.raises(ValueError, match="--batch-size 256 is not divisible by the world size 3"):
         imagenet.check_batch(256, 3)
+
+
+# ------------------------------------------------------------------ hostile input (issue #29), in this process
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--lr", "nan"], "--lr: must be a finite number > 0, got nan"),
+        (["--lr", "inf"], "--lr: must be a finite number > 0, got inf"),
+        (["--lr", "0"], "--lr: must be a finite number > 0, got 0"),
+        (["--iterations", "0"], "--iterations: must be >= 1, got 0"),
+        (["--iterations", "-3"], "--iterations: must be >= 1, got -3"),
+        (["--eval-every", "0"], "--eval-every: must be >= 1, got 0"),
+        (["--batch-size", "0"], "--batch-size: must be >= 1, got 0"),
+        (["--workers", "-1"], "--workers: must be >= 0, got -1"),
+        (["--seed", str(2**64)], "--seed: must be from -2^63 to 2^64 - 1"),
+        (["--iterations", "9" * 5000], "(5,000 characters) is too long for any number here"),
+    ],
+)
+def test_bad_values_are_refused_by_the_parser(capsys, args, says):
+    with pytest.raises(SystemExit) as exit:
+        imagenet.main([*SMALL, *args])
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and says in err and "Traceback" not in err
+
+
+def test_a_config_out_of_range_is_refused_before_the_data(tmp_path):
+    """``imagenet.train(Config(...))`` from Python meets the same checks as the command line."""
+    world = imagenet.World()
+    for change, says in [({"lr": float("nan")}, "--lr must be a finite number > 0"), ({"eval_every": 0}, "--eval-every must be")]:
+        with pytest.raises(ValueError, match=says):
+            imagenet.check_config(imagenet.Config(data=str(tmp_path), **change), world)
+
+
+def test_a_diverged_run_stops_in_one_line_with_no_record(folder, tmp_path, capsys):
+    """lr 1000: the loss explodes within the first window of 2 iterations; the run stops there, as a CIFAR-10
+    run does (``train.TrainingDiverged``), before that window is logged, checkpointed or recorded."""
+    argv = [*SMALL, "--data", str(folder), "--out", str(tmp_path / "runs"), "--checkpoint-dir", str(tmp_path / "ckpt")]
+    assert imagenet.main([*argv, "--lr", "1000"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: resnet18-A-custom-seed0: diverged, the training loss became") and "\n" not in err
+    assert "chance level is 1.10" in err and "no checkpoint was written" in err  # 3 classes: ln 3
+    assert not list((tmp_path / "runs").glob("*.json")) and not list((tmp_path / "ckpt").glob("*.pt"))
+
+
+def test_an_unreadable_checkpoint_is_refused_by_name(folder, tmp_path, capsys):
+    train_here(folder, tmp_path, capsys, "--stop-after", "1")  # a checkpoint at iteration 2
+    (path,) = (tmp_path / "ckpt").glob("*.pt")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # cut off while copied
+    args = [*SMALL, "--data", str(folder), "--out", str(tmp_path / "runs"), "--checkpoint-dir", str(tmp_path / "ckpt")]
+    assert imagenet.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {path}: not a readable checkpoint") and "delete it to start the run over" in err
+    assert "\n" not in err and "Traceback" not in err

@@ -46,6 +46,11 @@ def tiny_config(**kw) -> Config:
 # ------------------------------------------------------------------------------------------- records
 
 
+def _ends_at(record: dict, test_error: float) -> None:
+    """A record whose run ended at another test error, and says so in both places (final and history)."""
+    record["final"]["test_error"] = record["history"][-1]["test_error"] = test_error
+
+
 def test_every_committed_record_loads_and_ids_are_file_names():
     recorded = runs.list_runs()
     assert len(recorded) >= 11 and all(r.id == r.path.stem for r in recorded)
@@ -55,7 +60,7 @@ def test_every_committed_record_loads_and_ids_are_file_names():
     "name, change, field",
     [
         # a copy saved by a file manager, with another number: it would sort first in a table
-        ("resnet20-A-paper-seed0 (1)", lambda r: r["final"].update(test_error=0.05), "id"),
+        ("resnet20-A-paper-seed0 (1)", lambda r: _ends_at(r, 0.05), "id"),
         # a file named for resnet20 whose model is resnet32: ResNet-32's row would show ResNet-20's error
         ("resnet20-A-paper-seed0", lambda r: r.update(model="resnet32"), "id"),
         ("resnet20-A-paper-seed0", lambda r: r.update(shortcut="B"), "id"),
@@ -63,6 +68,9 @@ def test_every_committed_record_loads_and_ids_are_file_names():
         ("resnet20-A-paper-seed0", lambda r: r.pop("preset"), "preset"),
         ("resnet20-A-paper-seed0", lambda r: r.update(preset="fast"), "preset"),
         ("resnet20-A-paper-seed0", lambda r: r.update(model="resnet99999998"), "model"),
+        # other spellings of resnet20: find_run("resnet20") would not find them (issue #29)
+        ("resnet20-A-paper-seed0", lambda r: r.update(model="resnet020"), "model"),
+        ("resnet20-A-paper-seed0", lambda r: r.update(model="resnet２０"), "model"),  # full-width digits
     ],
 )
 def test_a_record_that_disagrees_with_its_name_is_refused(good, tmp_path, name, change, field):
@@ -76,7 +84,7 @@ def test_a_record_that_disagrees_with_its_name_is_refused(good, tmp_path, name, 
 
 def test_a_copy_beside_the_original_stops_the_listing_by_name(good, tmp_path):
     runs.save_run(good, tmp_path)
-    good["final"]["test_error"] = 0.05
+    _ends_at(good, 0.05)
     (tmp_path / "resnet20-A-paper-seed0 (1).json").write_text(json.dumps(good))
     with pytest.raises(RunRecordError, match=r"seed0 \(1\)\.json: field 'id'"):
         runs.find_run("resnet20", directory=tmp_path)
@@ -99,6 +107,82 @@ def test_non_finite_numbers_are_refused_in_memory_and_on_disk(good, tmp_path, ch
     path.write_text(json.dumps(good))  # Python writes NaN / Infinity, which JSON does not have
     with pytest.raises(RunRecordError, match=r"seed0\.json: not valid JSON \((NaN|Infinity) is not a JSON number"):
         load_run(path)
+
+
+@pytest.mark.parametrize(
+    "change, field, says",
+    [
+        (lambda r: r["final"].update(test_error=0.05), "final.test_error", "the history's last entry (iteration 64,000) has"),
+        (lambda r: r["final"].update(train_error=0.5), "final.train_error", "the history's last entry (iteration 64,000) has"),
+        (lambda r: r.update(history=r["history"][:2]), "history", "ends at iteration 1,000 of a 64,000-iteration schedule"),
+        (lambda r: r["schedule"].update(iterations=128_000), "history", "ends at iteration 64,000 of a 128,000-iteration"),
+        (lambda r: r["schedule"].update(lr=math.inf), "schedule.lr", "must be a finite number"),  # 1e999 on disk
+        (lambda r: r["provenance"].update(wall_seconds=-1.0), "provenance.wall_seconds", "must be a number of seconds >= 0"),
+        (lambda r: r["schedule"].update(batch_size=0), "schedule.batch_size", "must be a whole number >= 1"),
+        (lambda r: r["history"][3].update(iteration=2000.5), "history[3].iteration", "must be a whole number >= 1"),
+        (lambda r: r.update(dataset="imagenet"), "dataset", "not a dataset this package trains on"),
+        (lambda r: r.update(dataset="CIFAR-10 (real)"), "dataset", "not a dataset this package trains on"),
+        (lambda r: r.update(dataset="cifar10-jpeg[500/100 per class]"), "dataset", "but schedule.train_per_class is None"),
+    ],
+)
+def test_a_record_that_contradicts_itself_is_refused(good, tmp_path, change, field, says):
+    """Issue #29: finals against the history, the history against the schedule, every number finite, the
+    dataset one the package knows; in memory (before a save) and on disk."""
+    change(good)
+    with pytest.raises(RunRecordError, match=re.escape(f"field '{field}' ") + ".*" + re.escape(says)):
+        runs.save_run(good, tmp_path)
+    path = tmp_path / "resnet20-A-paper-seed0.json"
+    path.write_text(json.dumps(good).replace("Infinity", "1e999"))  # json reads 1e999 as infinity
+    with pytest.raises(RunRecordError, match=re.escape(f"{path}: field '{field}' ") + ".*" + re.escape(says)):
+        load_run(path)
+
+
+def test_every_recorded_run_and_benchmark_passes_the_consistency_rules():
+    """The rules above describe what the trainer writes: every committed record keeps passing them."""
+    from resnet_book import bench
+
+    assert len(runs.list_runs()) >= 11 and len(bench.load_benchmarks()) >= 1
+    assert len(bench.load_benchmarks(bench.EARLIER)) >= 1
+    for record in runs.RUNS_DIR.glob("**/*.json"):  # ImageNet records too, once there are some
+        assert load_run(record).id == record.stem
+
+
+def _slowed_copy(folder, name: str) -> dict:
+    """The H100 benchmark with every speed cut tenfold, saved in ``folder`` under ``name``."""
+    from resnet_book import bench
+
+    (record,) = [r for r in bench.load_benchmarks() if r["gpu"] == "NVIDIA H100 80GB HBM3"]
+    slowed = json.loads(json.dumps(record), parse_float=lambda x: float(x) / 10)
+    (folder / name).parent.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(json.dumps(slowed))
+    return slowed
+
+
+@pytest.mark.parametrize(
+    "name, says",
+    [
+        (
+            "nvidia-h100-80gb-hbm3 (1).json",
+            "so the record is named nvidia-h100-80gb-hbm3.json, not nvidia-h100-80gb-hbm3 (1).json",
+        ),
+        ("a100.json", "so the record is named nvidia-h100-80gb-hbm3.json, not a100.json"),
+        ("earlier/nvidia-h100-80gb-hbm3.json", "so the record is named nvidia-h100-80gb-hbm3-edac31d.json"),
+    ],
+)
+def test_a_benchmark_copy_under_another_name_is_refused_by_the_chapters_and_the_plan(tmp_path, monkeypatch, capsys, name, says):
+    """Issue #29: a copy of the H100 record with its speeds cut tenfold made ResNet-110's estimate 114.6
+    minutes instead of 11.5; a benchmark record must be named after its GPU (and commit, among earlier ones)."""
+    from resnet_book import bench
+
+    _slowed_copy(tmp_path, name)
+    folder = (tmp_path / name).parent
+    with pytest.raises(bench.BenchmarkRecordError, match=re.escape(f"{tmp_path / name}: field 'gpu' ") + ".*" + re.escape(says)):
+        bench.load_benchmarks(folder)
+    original = bench.load_benchmarks
+    monkeypatch.setattr(bench, "load_benchmarks", lambda directory=folder: original(directory))
+    assert cli.main(["sweep", "fig6", "--dry-run", "--out", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {tmp_path / name}: field 'gpu'") and "\n" not in err
 
 
 @pytest.mark.parametrize(
@@ -313,6 +397,55 @@ def test_bad_runs_end_in_one_line_naming_the_value(capsys, offline, args, says):
     out = capsys.readouterr()
     assert out.err.strip().splitlines() == [out.err.strip()] and says in out.err
     assert "Traceback" not in out.err
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["train", "resnet8", "--seed", str(2**64)], "--seed: must be from -2^63 to 2^64 - 1 (torch.manual_seed's range)"),
+        (["train", "resnet8", "--seed", str(-(2**63) - 1)], "--seed: must be from -2^63 to 2^64 - 1"),
+        (["train", "resnet8", "--seed", "9" * 5000], "--seed: '999999999999999999999999999999'... (5,000 characters) is too"),
+        (["train", "resnet8", "--iterations", "9" * 5000], "--iterations: '99999"),
+    ],
+)
+def test_numbers_out_of_any_range_are_refused_by_the_parser(capsys, args, says):
+    """Issue #29: a seed torch cannot take ('Overflow when unpacking long long'), a number Python will not read."""
+    with pytest.raises(SystemExit) as exit:
+        cli.main(args)
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and says in err and "Overflow" not in err and "set_int_max_str_digits" not in err
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["train", "resnet008"], "model 'resnet008': write it 'resnet8' (ASCII digits, no leading zero)"),
+        (["train", "resnet８"], "model 'resnet８': write it 'resnet8'"),  # a full-width digit
+        (["train", "plain٨"], "model 'plain٨': write it 'plain8'"),  # an Arabic-Indic digit
+        (["train", "resnet" + "9" * 5000], "(5,006 characters): deeper than 1202 layers"),
+        (["train", "resnet8", "--seed", *map(str, range(11))], "11 runs packed as one job (resnet8-A-custom-seed0 and 10 more)"),
+    ],
+)
+def test_names_too_odd_or_too_long_end_in_one_line(capsys, offline, tmp_path, args, says):
+    """Issue #29: one spelling per net (else ``train resnet008`` records a run ``find_run("resnet8")`` does not
+    find); a 5000-digit depth, and 11 seeds ('File name too long'), in one line each."""
+    assert cli.main(args[:2] + offline + args[2:]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and says in err and len(err) < 400
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").glob("*.json"))
+
+
+def test_a_run_record_given_to_resume_is_named_a_record_and_kept(capsys, offline, tmp_path):
+    record = tmp_path / "resnet8-A-custom-seed0.json"  # a record, named as a checkpoint would be but .json
+    record.write_bytes((runs.RUNS_DIR / "resnet20-A-paper-seed0.json").read_bytes())
+    before = record.read_bytes()
+    assert cli.main(["train", "resnet8", *offline, "--resume", str(record)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"error: {record}: a run record (JSON), not a checkpoint; --resume takes the checkpoint a stopped run "
+        "wrote (by default data/checkpoints/<id>.pt), and a finished run needs none"
+    )
+    assert "delete" not in err and record.read_bytes() == before
 
 
 def test_an_unwritable_records_folder_is_refused_before_training(capsys, offline, tmp_path):
