@@ -21,6 +21,7 @@ def test_shortcut_cost_option_a_is_free_b_projects_at_stage_transitions_c_everyw
     assert c.flops > b.flops > a.flops
 
 
+@pytest.mark.slow
 def test_shortcut_cost_at_imagenet_size_counts_the_papers_thirteen_extra_projections():
     b, c = (analysis.shortcut_cost(get_model("resnet34", shortcut=o), 224) for o in "BC")
     assert (b.projections, c.projections) == (3, 16)  # Sec. 4.1: "thirteen" more in C

@@ -185,7 +185,16 @@ def test_bench_options_reach_the_library_and_bad_ones_are_refused(monkeypatch, c
 # ---------------------------------------------------------------------------------- the checks, on CPU
 
 
-def test_packed_equivalence_on_cpu_finds_the_same_loss_curves(float64):
+@pytest.fixture
+def batches_of_16(monkeypatch):
+    """The checks below train the paper's recipe (``bench.paper_slice``) with its batch of 128 cut to 16: what
+    they test is how the paths are trained side by side and compared, and a CPU does that 8x sooner."""
+    slice_ = bench.paper_slice
+    monkeypatch.setattr(bench, "paper_slice", lambda model, **kw: slice_(model, **{**kw, "batch_size": 16}))
+
+
+@pytest.mark.slow
+def test_packed_equivalence_on_cpu_finds_the_same_loss_curves(float64, batches_of_16):
     """In float64 (as tests/test_packed.py, whose docstring says why), so that the result does not depend on
     the CPU's kernels: the pack and the runs alone then differ by about 1e-15, which can flip at most one
     unit of the 4 decimals the curves keep (``_losses``)."""
@@ -197,7 +206,8 @@ def test_packed_equivalence_on_cpu_finds_the_same_loss_curves(float64):
     assert result["max_abs_diff"] <= 1e-4  # one unit of the fourth decimal at most (see the docstring)
 
 
-def test_the_gaps_between_paths_are_measured_from_the_fast_one():
+@pytest.mark.slow
+def test_the_gaps_between_paths_are_measured_from_the_fast_one(batches_of_16):
     curves = {"fast": [2.0, 1.5], "eager": [2.0, 1.5], "fast_fp32": [2.1, 1.4]}
     assert bench.curve_gaps(curves) == {"max_abs_diff": 0.0, "bf16_noise": pytest.approx(0.1)}  # inductor not measured
     data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
@@ -205,7 +215,8 @@ def test_the_gaps_between_paths_are_measured_from_the_fast_one():
     assert len(fast) == 2 and fast == bench.loss_curve("resnet8", data, iterations=4, every=2, device="cpu")  # one seed
 
 
-def test_divergence_starts_at_rounding_level_for_a_pack_and_a_nudge():
+@pytest.mark.slow
+def test_divergence_starts_at_rounding_level_for_a_pack_and_a_nudge(batches_of_16):
     data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
     gaps = bench.divergence("resnet8", data, iterations=3, device="cpu")
     assert len(gaps["packed_vs_alone"]) == len(gaps["nudged_vs_alone"]) == 3
@@ -214,6 +225,7 @@ def test_divergence_starts_at_rounding_level_for_a_pack_and_a_nudge():
     assert gaps["packed_vs_alone"][0] < 1e-5 and gaps["nudged_vs_alone"][0] < 1e-5
 
 
+@pytest.mark.slow
 def test_profile_finds_each_convolution_of_a_step_and_sorts_time_by_kind(record):
     """resnet8 has 7 convolutions: the profile sees each one forward and backward in every step."""
     data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)

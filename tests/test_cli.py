@@ -42,6 +42,7 @@ def quick(tmp_path, iterations: int, runs: str = "runs", checkpoints: str = "ckp
     return ["--preset", "quick", "--iterations", str(iterations), "--device", "cpu", *where]
 
 
+@pytest.mark.slow
 def test_train_writes_a_valid_record_and_resumes_after_a_time_limit(cli, tmp_path):
     common = quick(tmp_path, iterations=8)
     # a time limit of zero stops at the first log point with a checkpoint...
@@ -62,6 +63,7 @@ def test_train_writes_a_valid_record_and_resumes_after_a_time_limit(cli, tmp_pat
     assert "it/s" in first.stderr + second.stderr  # the progress bar
 
 
+@pytest.mark.slow
 def test_a_preact_net_trains_and_is_recorded_by_its_name(cli, tmp_path):
     """Issue #16: the sequel's pre-activation nets train from the command line like the paper's."""
     common = quick(tmp_path, iterations=4)
@@ -72,6 +74,7 @@ def test_a_preact_net_trains_and_is_recorded_by_its_name(cli, tmp_path):
     assert "layer_response_std" not in run.final  # Fig. 7's quantity is the original block's
 
 
+@pytest.mark.slow
 def test_several_seeds_train_packed_and_are_recorded_one_by_one(cli, tmp_path):
     """Issue #13: ``--seed 0 1`` trains the repeats of a net as one pack, each its own run and record."""
     common = quick(tmp_path, iterations=4)
@@ -115,6 +118,7 @@ def test_bad_model_is_a_clear_error(cli):
     assert "CIFAR-10" not in result.stdout  # the name is checked before the data set loads
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_same_result(cli, tmp_path):
     """kill -9 after the first checkpoint, run the same command again: same history as an uninterrupted run."""
     import signal

@@ -13,6 +13,7 @@ def t1():
     return table1()
 
 
+@pytest.mark.slow
 def test_table1_flops_at_the_papers_precision(t1):
     assert {row.name: paper_precision(row.flops) for row in t1} == TABLE1_FLOPS
 
@@ -30,6 +31,7 @@ def test_stages_add_up_to_the_total(t1):
     assert list(row.stages) == ["stem", "stage1", "stage2", "stage3", "stage4", "head"]
 
 
+@pytest.mark.slow
 def test_torchvision_resnet50_costs_more_because_it_strides_the_3x3():
     paper = count_flops(get_model("resnet50"), 224)
     ours_v15 = count_flops(get_model("resnet50", stride_at="3x3"), 224)

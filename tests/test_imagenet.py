@@ -121,6 +121,7 @@ def two_procs(folder, tmp_path_factory) -> tuple[Path, subprocess.CompletedProce
     return out, train(folder, out, 2, "--freeze-bn")
 
 
+@pytest.mark.slow
 def test_two_processes_of_b_train_as_one_of_2b(folder, two_procs, tmp_path, capsys):
     """DDP averages the two processes' gradients, and ``GlobalBatches`` gives them the two halves of the
     batch one process would see, so the weights after 6 steps must agree to float tolerance. BN would
@@ -168,6 +169,7 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_a_killed_torchrun_job_resumes_to_the_record_of_an_uninterrupted_one(folder, two_procs, tmp_path):
     """Preemption: every process of the job gets SIGKILL once the first checkpoint is on disk; the same
     command continues from it and records what the uninterrupted job recorded."""
@@ -218,6 +220,7 @@ def test_a_killed_torchrun_job_resumes_to_the_record_of_an_uninterrupted_one(fol
     assert comparable(resumed) == comparable(whole)
 
 
+@pytest.mark.slow
 def test_stop_after_then_the_same_command_records_what_one_run_does(folder, tmp_path, capsys):
     """``--stop-after`` (a session's time box) stops at an evaluation with a checkpoint and no record; the
     same command continues; once recorded, a run is not trained again."""

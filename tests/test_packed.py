@@ -88,6 +88,7 @@ def assert_trains_like_alone(configs: list[Config], pack: Trainer, data: datamod
 SETTINGS = dict(batch_size=8, iterations=4, milestones=(2,), eval_every=2, checkpoint_every=2)  # a decay, a resume
 
 
+@pytest.mark.slow
 def test_packed_training_equals_training_each_run_alone(tmp_path):
     """Same seed, same batches, same updates: every run's history and weights match its run alone."""
     data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
@@ -101,6 +102,7 @@ def test_packed_training_equals_training_each_run_alone(tmp_path):
         Trainer(configs[:3], data, "cpu", checkpoint=tmp_path / "pack.pt")
 
 
+@pytest.mark.slow
 def test_seeds_packed_each_train_like_that_seed_alone(tmp_path):
     """Issue #13: repeats of one net (other seeds) packed: each run has its own initial weights and its own
     mini-batches, and ends exactly as the same seed trained alone; a checkpoint resumes the pack."""
