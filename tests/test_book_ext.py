@@ -46,3 +46,33 @@ def test_the_execution_cache_is_per_inputs_and_old_caches_go(tmp_path):
     book_site.cache_per_inputs(app, config)
     assert Path(config.nb_execution_cache_path) == tmp_path / "_build" / ".jupyter_cache" / app.book_inputs
     assert not old.exists()
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.js, self.css = [], []
+
+    def add_js_file(self, name: str) -> None:
+        self.js.append(name)
+
+    def add_css_file(self, name: str) -> None:
+        self.css.append(name)
+
+
+def test_the_lab_and_its_tensorflow_go_only_on_a_page_that_holds_a_lab():
+    """Jupyter Book lists every _static/**.js for every page; the lab's files are dropped there and added
+    to the page with a ``<div class="resnet-lab">``, TensorFlow.js first (the lab needs the global ``tf``)."""
+    config = SimpleNamespace(
+        html_js_files=[("lab/lab.js", {}), ("vendor/tfjs/tf-core-cpu.min.js", {}), ("other.js", {})],
+        html_css_files=[("lab/lab.css", {}), ("book.css", {})],
+    )
+    book_site.drop_vendored(None, config)
+    assert config.html_js_files == [("other.js", {})] and config.html_css_files == [("book.css", {})]
+
+    lab_page, other_page = _Recorder(), _Recorder()
+    book_site.add_lab(lab_page, "chapters/1_degradation", "page.html", {"body": '<p>x</p><div class="resnet-lab">y</div>'}, None)
+    book_site.add_lab(other_page, "chapters/2_residual_learning", "page.html", {"body": "<p>the lab of chapter 1</p>"}, None)
+    assert lab_page.js == ["vendor/tfjs/tf-core-cpu.min.js", "lab/lab.js"] and lab_page.css == ["lab/lab.css"]
+    assert other_page.js == [] and other_page.css == []
+    for name in lab_page.js + lab_page.css:
+        assert (REPO_ROOT / "_static" / name).is_file(), f"_static/{name} is missing"
