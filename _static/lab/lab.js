@@ -96,11 +96,11 @@
     const values = new Float32Array(fanIn * fanOut);
     const std = Math.sqrt(2 / fanIn);
     for (let i = 0; i < values.length; i++) values[i] = std * random.normal();
-    return tf.variable(tf.tensor2d(values, [fanIn, fanOut]));
+    return tf.tidy(() => tf.variable(tf.tensor2d(values, [fanIn, fanOut]))); // tidy: only the variable stays
   }
 
   function batchNormLayer(tf, width) {
-    return { gamma: tf.variable(tf.ones([width])), beta: tf.variable(tf.zeros([width])) };
+    return tf.tidy(() => ({ gamma: tf.variable(tf.ones([width])), beta: tf.variable(tf.zeros([width])) }));
   }
 
   function makeNet(tf, options) {
@@ -119,7 +119,7 @@
         bn2: batchNormLayer(tf, width),
       });
     }
-    const head = { w: heNormal(tf, width, 2, random), b: tf.variable(tf.zeros([2])) };
+    const head = { w: heNormal(tf, width, 2, random), b: tf.tidy(() => tf.variable(tf.zeros([2]))) };
 
     const norm = function (h, bn) {
       const m = tf.moments(h, 0); // statistics of the mini-batch
