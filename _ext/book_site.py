@@ -4,7 +4,10 @@
 ``html_js_files`` / ``html_css_files`` of every page.  The vendored files are loaded on purpose, and
 only where needed: the ipywidgets html-manager by myst-nb (``nb_ipywidgets_js``, pages with widgets)
 and MathJax by ``sphinx.ext.mathjax`` (``mathjax_path``, pages with math; MathJax itself loads its TeX
-extensions on demand).  Loaded a second time, the html-manager renders every widget twice.
+extensions on demand).  Loaded a second time, the html-manager renders every widget twice.  The
+degradation lab (``_static/lab/``: plain and residual nets trained in the browser, chapter 1) and the
+TensorFlow.js bundle it runs on (``vendor/tfjs/``, 386 kB) go only on a page that holds a lab
+(``<div class="resnet-lab">``).
 
 2. A bridge between the two: the html-manager (1.0.15) typesets widget labels with
 MathJax 2's ``MathJax.Hub.Queue`` whenever ``window.MathJax`` exists, and the book loads MathJax 3,
@@ -43,7 +46,11 @@ from pathlib import Path
 from sphinx.application import Sphinx
 from sphinx.config import Config
 
-VENDOR_PREFIX = "vendor/"
+# _static/ folders whose files are loaded only where needed, never on every page
+ON_DEMAND_PREFIXES = ("vendor/", "lab/")
+LAB_MARK = 'class="resnet-lab"'  # the lab's container in a page's body
+LAB_JS = ("vendor/tfjs/tf-core-cpu.min.js", "lab/lab.js")  # in this order: the lab needs the global ``tf``
+LAB_CSS = ("lab/lab.css",)
 
 MATHJAX2_HUB_BRIDGE = """
 document.addEventListener("DOMContentLoaded", function () {
@@ -66,13 +73,23 @@ document.addEventListener("DOMContentLoaded", function () {
 
 def _is_vendored(entry: str | tuple) -> bool:
     name = entry[0] if isinstance(entry, (tuple, list)) else entry
-    return str(name).startswith(VENDOR_PREFIX)
+    return str(name).startswith(ON_DEMAND_PREFIXES)
 
 
 def drop_vendored(app: Sphinx, config: Config) -> None:
-    """Remove ``_static/vendor/**`` from the scripts and stylesheets put on every page."""
+    """Remove ``_static/vendor/**`` and ``_static/lab/**`` from the scripts and stylesheets put on every page."""
     config.html_js_files = [e for e in config.html_js_files if not _is_vendored(e)]
     config.html_css_files = [e for e in config.html_css_files if not _is_vendored(e)]
+
+
+def add_lab(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """The lab's scripts and stylesheet on the pages that hold a lab, and on no other page."""
+    if LAB_MARK not in (context.get("body") or ""):
+        return
+    for name in LAB_JS:
+        app.add_js_file(name)  # in html-page-context: for this page only (Sphinx restores the list after it)
+    for name in LAB_CSS:
+        app.add_css_file(name)
 
 
 def set_theme_mode(app: Sphinx, config: Config) -> None:
@@ -156,5 +173,6 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", set_theme_mode)
     # Early (priority < 500): Sphinx stops calling html-page-context handlers once one returns a value.
     app.connect("html-page-context", drop_duplicate_scripts, priority=100)
+    app.connect("html-page-context", add_lab)
     app.add_js_file(None, body=MATHJAX2_HUB_BRIDGE)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

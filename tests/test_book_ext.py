@@ -91,3 +91,33 @@ def test_a_page_that_failed_is_read_again_until_it_runs():
     )
     book_site.setup(app)
     assert ("env-get-outdated", book_site.failed_pages) in connected
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.js, self.css = [], []
+
+    def add_js_file(self, name: str) -> None:
+        self.js.append(name)
+
+    def add_css_file(self, name: str) -> None:
+        self.css.append(name)
+
+
+def test_the_lab_and_its_tensorflow_go_only_on_a_page_that_holds_a_lab():
+    """Jupyter Book lists every _static/**.js for every page; the lab's files are dropped there and added
+    to the page with a ``<div class="resnet-lab">``, TensorFlow.js first (the lab needs the global ``tf``)."""
+    config = SimpleNamespace(
+        html_js_files=[("lab/lab.js", {}), ("vendor/tfjs/tf-core-cpu.min.js", {}), ("other.js", {})],
+        html_css_files=[("lab/lab.css", {}), ("book.css", {})],
+    )
+    book_site.drop_vendored(None, config)
+    assert config.html_js_files == [("other.js", {})] and config.html_css_files == [("book.css", {})]
+
+    lab_page, other_page = _Recorder(), _Recorder()
+    book_site.add_lab(lab_page, "chapters/1_degradation", "page.html", {"body": '<p>x</p><div class="resnet-lab">y</div>'}, None)
+    book_site.add_lab(other_page, "chapters/2_residual_learning", "page.html", {"body": "<p>the lab of chapter 1</p>"}, None)
+    assert lab_page.js == ["vendor/tfjs/tf-core-cpu.min.js", "lab/lab.js"] and lab_page.css == ["lab/lab.css"]
+    assert other_page.js == [] and other_page.css == []
+    for name in lab_page.js + lab_page.css:
+        assert (REPO_ROOT / "_static" / name).is_file(), f"_static/{name} is missing"
