@@ -40,10 +40,10 @@ def save(path: Path, state: dict) -> None:
     write_atomically(path, lambda tmp: torch.save({"format": FORMAT, **state}, tmp))
 
 
-def load(path: Path, configs: Sequence[Config], dataset: str, device: torch.device) -> dict:
-    """The state saved at ``path`` (``weights_only=True``), for ``train.restore``, checked to be of
-    these runs on this dataset: a file that does not load, a checkpoint of another run, or of the same run on
-    another dataset (real CIFAR-10 found after a start on the JPEG copy, say) raises ``CheckpointError`` naming it."""
+def read(path: Path, device: torch.device, kind: str = FORMAT) -> dict:
+    """The state saved at ``path`` (``weights_only=True``: tensors and plain data only), of checkpoint format
+    ``kind`` (this package's, or the ImageNet runner's); a file that does not load, or is another kind of
+    file, raises ``CheckpointError`` naming it."""
     try:
         state = torch.load(path, map_location=device, weights_only=True)
     except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, ValueError) as err:
@@ -51,9 +51,17 @@ def load(path: Path, configs: Sequence[Config], dataset: str, device: torch.devi
         if "Weights only load failed" in reason:  # torch's advice (weights_only=False) is not ours to give
             reason = "it holds objects other than tensors and plain data"
         raise CheckpointError(f"{path}: not a readable checkpoint ({reason}); {FIX}") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
+    if not isinstance(state, dict) or state.get("format") != kind:
         found = state.get("format") if isinstance(state, dict) else type(state).__name__
-        raise CheckpointError(f"{path}: not a {FORMAT} checkpoint (found {found!r}); {FIX}")
+        raise CheckpointError(f"{path}: not a {kind} checkpoint (found {found!r}); {FIX}")
+    return state
+
+
+def load(path: Path, configs: Sequence[Config], dataset: str, device: torch.device) -> dict:
+    """The state saved at ``path`` (``weights_only=True``), for ``train.restore``, checked to be of
+    these runs on this dataset: a file that does not load, a checkpoint of another run, or of the same run on
+    another dataset (real CIFAR-10 found after a start on the JPEG copy, say) raises ``CheckpointError`` naming it."""
+    state = read(path, device)
     if state.get("dataset") != dataset:
         raise CheckpointError(
             f"{path}: this run was trained on {state.get('dataset')!r} and would continue on "

@@ -38,7 +38,6 @@ import hashlib
 import json
 import math
 import os
-import pickle
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -51,6 +50,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
+from . import checkpoints
 from . import runs as runsmod
 from .checkpoints import CheckpointError
 from .data import DatasetError, default_data_dir
@@ -428,16 +428,7 @@ def restore(path: Path, cfg: Config, world: World, model: nn.Module, opt, platea
             f"{path}: rank 0 sees this checkpoint, rank {world.rank} does not; put "
             "--checkpoint-dir on a filesystem every node shares"
         )
-    try:
-        state = torch.load(path, map_location=world.device, weights_only=True)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, ValueError) as err:  # as train.load_checkpoint
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        if "Weights only load failed" in reason:  # torch's advice (weights_only=False) is not ours to give
-            reason = "it holds objects other than tensors and plain data"
-        raise CheckpointError(f"{path}: not a readable checkpoint ({reason}); delete it to start the run over") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        found = state.get("format") if isinstance(state, dict) else type(state).__name__
-        raise CheckpointError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint (found {found!r}); delete it to start the run over")
+    state = checkpoints.read(path, world.device, CHECKPOINT_FORMAT)
     if state.get("config") != asdict(cfg):
         raise CheckpointError(
             f"{path}: a checkpoint of another run or other settings; remove it, or run the command it was made with"
