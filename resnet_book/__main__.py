@@ -2,8 +2,8 @@
 ``python -m resnet_book bench`` (the trainer's speed on a GPU, ``resnet_book.bench``).
 
 A run checkpoints to ``data/checkpoints/<id>.pt`` and continues from there when started again (or from
-``--resume PATH``); ``--max-minutes`` stops it cleanly with a checkpoint, so a long run fits in several
-short sessions. A finished run is written to ``data/runs/<id>.json`` (schema: ``resnet_book.runs``), once:
+``--resume PATH``); ``--max-minutes`` stops it cleanly with a checkpoint, so a long run can be trained in
+several sittings. A finished run is written to ``data/runs/<id>.json`` (schema: ``resnet_book.runs``), once:
 ``--force`` records it again. Ctrl-C stops at the next log point with a checkpoint; a second process on
 the same run is refused. Every refusal is one line on stderr naming the file or value, exit status 2.
 
@@ -94,7 +94,7 @@ def cmd_sweep(args) -> int:
     configs = [make_config(args, model, shortcut, seed) for seed in seeds for model, shortcut in SWEEPS[args.name]]
     queue = jobs.queue(configs, args.pack, args.out)
     if args.dry_run:
-        return say_plan(queue)
+        return say_plan(queue, args.max_minutes)
     result = jobs.sweep(
         queue,
         engine,
@@ -115,7 +115,7 @@ def cmd_sweep(args) -> int:
     return 0
 
 
-def say_plan(queue: list[list[Config]]) -> int:
+def say_plan(queue: list[list[Config]], budget_minutes: float | None = None) -> int:
     """``sweep --dry-run``: the jobs in the order they would start, each with its estimated GPU minutes."""
     from .bench import load_benchmarks
 
@@ -124,17 +124,22 @@ def say_plan(queue: list[list[Config]]) -> int:
         print("nothing to train" if not queue else f"{len(queue)} jobs; no benchmark record to estimate their time")
         return 0
     gpu, iterations = benchmarks[0]["gpu"], queue[0][0].iterations
-    rows = plan([[(c.model, c.shortcut, c.seed) for c in job] for job in queue], images_per_second(benchmarks[0]), iterations)
+    jobs = [[(c.model, c.shortcut, c.seed) for c in job] for job in queue]
+    rows = plan(jobs, images_per_second(benchmarks[0]), iterations, budget_minutes)
     print(
         f"{len(queue)} jobs, {iterations:,} iterations each; minutes estimated from the benchmark on {gpu} "
         "(training steps; evaluations add a little):"
     )
     for i, (row, job) in enumerate(zip(rows, queue), 1):
         runs = " + ".join(run_name(c, seed=True) for c in job)
-        fits = "" if row["fits"] else "  longer than one lease: its checkpoint must travel to the next"
-        print(f"{i:3}. lease {row['lease']}: {row['minutes']:5.1f} min  {runs}{fits}")
-    leases = rows[-1]["lease"]
-    print(f"total {sum(r['minutes'] for r in rows):.0f} minutes in {leases} lease{'s' * (leases > 1)} of 25 minutes")
+        sitting = "" if budget_minutes is None else f"sitting {row['sitting']}: "
+        fits = "" if row["fits"] else "  longer than --max-minutes: it continues from its checkpoint in the next"
+        print(f"{i:3}. {sitting}{row['minutes']:5.1f} min  {runs}{fits}")
+    total = f"total {sum(r['minutes'] for r in rows):.0f} minutes"
+    if budget_minutes is not None:
+        sittings = rows[-1]["sitting"]
+        total += f" in {sittings} sitting{'s' * (sittings > 1)} of {budget_minutes:g} minutes"
+    print(total)
     return 0
 
 

@@ -4,8 +4,7 @@ A *sweep* is a list of runs (model, shortcut), trained for one or more seeds. Ru
 packs (``resnet_book.packed``), and jobs start longest first so that the last to start is short
 (``packs``, ``job_cost``); ``run_pool`` trains several jobs at once, each on its own CUDA stream.
 ``plan`` says before a GPU is spent what a sweep will cost on it, from the measured throughput in
-``data/benchmarks``, and whether each job fits one lease of the GPU (a run must finish within a lease:
-its checkpoint is kept between the calls of a lease, not between leases).
+``data/benchmarks``, and, given a time budget of the user's, which sitting of that length each job falls in.
 """
 
 from __future__ import annotations
@@ -96,23 +95,27 @@ def estimate_seconds(job: list[Run], rates: dict[int, dict[int, float]], iterati
     return iterations * batch_size * k * _between(per_depth, d)
 
 
-def plan(jobs: list[list[Run]], rates: dict[int, dict[int, float]], iterations: int, lease_minutes: float = 25) -> list[dict]:
-    """The jobs in order with their estimated minutes, the lease each falls in (leases filled in order),
-    and whether it fits one lease at all."""
-    rows, lease, used = [], 1, 0.0
+def plan(
+    jobs: list[list[Run]], rates: dict[int, dict[int, float]], iterations: int, budget_minutes: float | None = None
+) -> list[dict]:
+    """The jobs in order with their estimated minutes; with a time budget of the user's (``--max-minutes``),
+    the sitting of that many minutes each falls in (sittings filled in order) and whether it fits one at all
+    (a longer job continues from its checkpoint in the next)."""
+    rows, sitting, used = [], 1, 0.0
     for job in jobs:
         minutes = estimate_seconds(job, rates, iterations) / 60
-        if used and used + minutes > lease_minutes:
-            lease, used = lease + 1, 0.0
+        if budget_minutes is not None and used and used + minutes > budget_minutes:
+            sitting, used = sitting + 1, 0.0
         used += minutes
-        rows.append({"job": job, "minutes": minutes, "lease": lease, "fits": minutes <= lease_minutes})
+        fits = budget_minutes is None or minutes <= budget_minutes
+        rows.append({"job": job, "minutes": minutes, "sitting": sitting, "fits": fits})
     return rows
 
 
 def cost(model: str, iterations: int = 64_000, benchmark: dict | None = None) -> dict:
     """What one run of ``model`` costs: GPU minutes estimated from the benchmark (``measured`` says whether
     its depth was measured or is extrapolated from the measured depths) and the size of its checkpoint
-    (weights, momentum and BN statistics in float32), which must travel if the run spans GPU sessions."""
+    (weights, momentum and BN statistics in float32), which must be kept if the run is stopped and continued."""
     from .bench import load_benchmarks
 
     benchmark = benchmark or load_benchmarks()[0]

@@ -68,7 +68,7 @@ def test_a_pool_of_one_slot_runs_jobs_one_after_another_and_starts_none_after_it
     assert not (tmp_path / "resnet8.pt").exists() and len(done) == 2
 
 
-def test_the_plan_reads_the_measured_speed_and_says_which_jobs_fit_a_lease():
+def test_the_plan_reads_the_measured_speed_and_says_which_jobs_fit_a_budget():
     """Issue #13: the queue is planned from measured throughput before GPU time is spent."""
     (h100,) = [r for r in load_benchmarks() if r["gpu"] == "NVIDIA H100 80GB HBM3"]
     rates = images_per_second(h100)
@@ -79,9 +79,11 @@ def test_the_plan_reads_the_measured_speed_and_says_which_jobs_fit_a_lease():
     two, four = (estimate_seconds([("resnet56", "A")] * k, rates, 64_000) for k in (2, 4))
     assert two < three < four  # a pack of 3 between the measured packs of 2 and 4
     assert estimate_seconds([("resnet20", "A")], rates, 64_000) < estimate_seconds([("resnet32", "A")], rates, 64_000) < one_56
-    rows = plan([[("resnet110", "A", 1)], [("resnet56", "A", s) for s in (1, 2, 3, 4)], [("resnet20", "A", 1)]], rates, 64_000)
-    assert [r["lease"] for r in rows] == [1, 2, 2] and all(r["fits"] for r in rows)
-    assert not plan([[("resnet110", "A", 1)]], rates, 256_000)[0]["fits"]  # 4x the schedule: over a lease
+    jobs = [[("resnet110", "A", 1)], [("resnet56", "A", s) for s in (1, 2, 3, 4)], [("resnet20", "A", 1)]]
+    rows = plan(jobs, rates, 64_000, budget_minutes=25)
+    assert [r["sitting"] for r in rows] == [1, 2, 2] and all(r["fits"] for r in rows)
+    assert not plan([[("resnet110", "A", 1)]], rates, 256_000, 25)[0]["fits"]  # 4x the schedule: over the budget
+    assert [r["sitting"] for r in plan(jobs, rates, 64_000)] == [1, 1, 1]  # no budget: one sitting
 
 
 def test_resnet_1202_s_cost_is_extrapolated_and_says_so():
