@@ -14,7 +14,6 @@ network, each with its own initialisation and its own mini-batches, and records 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +21,8 @@ from pathlib import Path
 from . import bench, jobs
 from . import data as datamod
 from . import runs as runsmod
-from .recipe import PRESETS, SEEDS, Config, preset, run_name
+from .options import minutes, positive_int, seed
+from .recipe import PRESETS, Config, preset, run_name
 from .sweeps import SWEEPS, images_per_second, plan
 from .train import Engine, TrainingDiverged
 
@@ -153,43 +153,6 @@ def cmd_bench(args) -> int:
         return 2
     print(f"wrote {path}")
     return 0
-
-
-def whole_number(text: str) -> int:
-    """``text`` as an int, or an argparse error quoting it (its start only, if it is long)."""
-    if len(text) > 100:  # int() refuses more than 4,300 digits, with advice that is not ours
-        raise argparse.ArgumentTypeError(f"{text[:30]!r}... ({len(text):,} characters) is too long for any number here")
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number >= 1 (``--iterations 0`` or ``--pack -1`` is refused, not ignored)."""
-    value = whole_number(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def seed(text: str) -> int:
-    """An argparse type: a seed ``torch.manual_seed`` takes, any 64-bit number (negatives too)."""
-    value = whole_number(text)
-    if value not in SEEDS:
-        raise argparse.ArgumentTypeError(f"must be from -2^63 to 2^64 - 1 (torch.manual_seed's range), got {value}")
-    return value
-
-
-def minutes(text: str) -> float:
-    """An argparse type: a finite number of minutes >= 0 (``nan`` and ``-5`` are refused)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (0 <= value < math.inf):
-        raise argparse.ArgumentTypeError(f"must be a finite number of minutes >= 0, got {text}")
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:

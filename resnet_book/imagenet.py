@@ -55,6 +55,7 @@ from . import runs as runsmod
 from .checkpoints import CheckpointError
 from .data import DatasetError, default_data_dir
 from .models import Net, get_model
+from .options import at_least, learning_rate, positive_int, seed
 from .provenance import REPO_ROOT, provenance
 from .recipe import SEEDS
 from .train import DIVERGED_LOSS, TrainingDiverged
@@ -647,47 +648,6 @@ def make_config(args) -> Config:
     return replace(cfg, **overrides, preset="custom") if overrides else cfg
 
 
-def _int(text: str) -> int:
-    if len(text) > 100:  # int() refuses more than 4,300 digits, with advice that is not ours
-        raise argparse.ArgumentTypeError(f"{text[:30]!r}... ({len(text):,} characters) is too long for any number here")
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-
-
-def whole(least: int):
-    """An argparse type: a whole number >= ``least`` (``--iterations 0``, ``--batch-size -3`` are refused)."""
-
-    def parse(text: str) -> int:
-        value = _int(text)
-        if value < least:
-            raise argparse.ArgumentTypeError(f"must be >= {least}, got {value}")
-        return value
-
-    parse.__name__ = f"whole number >= {least}"  # what argparse names in its own messages
-    return parse
-
-
-def seed(text: str) -> int:
-    """An argparse type: a seed ``torch.manual_seed`` takes, any 64-bit number (negatives too)."""
-    value = _int(text)
-    if value not in SEEDS:
-        raise argparse.ArgumentTypeError(f"must be from -2^63 to 2^64 - 1 (torch.manual_seed's range), got {value}")
-    return value
-
-
-def learning_rate(text: str) -> float:
-    """An argparse type: a finite learning rate > 0 (``nan``, ``inf``, ``0`` and ``-1`` are refused)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
-    if not 0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return value
-
-
 def parser() -> argparse.ArgumentParser:
     doc = __doc__.split("\n\n", 1)
     p = argparse.ArgumentParser(
@@ -701,27 +661,27 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default="imagenette", help=f"'imagenette' or a folder: {LAYOUT}")
     p.add_argument("--preset", default=None, choices=list(PRESETS), help="default: imagenette or paper")
     p.add_argument("--seed", type=seed, default=0)
-    p.add_argument("--batch-size", type=whole(1), default=None, help="in all, over every process (paper: 256)")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="in all, over every process (paper: 256)")
     p.add_argument("--lr", type=learning_rate, default=None)
-    p.add_argument("--iterations", type=whole(1), default=None)
-    p.add_argument("--milestones", type=whole(1), nargs="*", default=None, help="fixed lr steps (default: plateau rule)")
-    p.add_argument("--patience", type=whole(0), default=None, help="plateau rule: evaluations without 0.1 points gained")
-    p.add_argument("--eval-every", type=whole(1), default=None, help="iterations between evaluations and checkpoints")
-    p.add_argument("--scale", type=whole(1), nargs=2, default=None, metavar=("MIN", "MAX"), help="shorter side (256 480)")
-    p.add_argument("--crop", type=whole(1), default=None, help="training and test crop (224)")
-    p.add_argument("--test-size", type=whole(1), default=None, help="test shorter side; 10 crops of its centre (256)")
-    p.add_argument("--mean-images", type=whole(1), default=None, help="images averaged into the per-pixel mean")
+    p.add_argument("--iterations", type=positive_int, default=None)
+    p.add_argument("--milestones", type=positive_int, nargs="*", default=None, help="fixed lr steps (default: plateau rule)")
+    p.add_argument("--patience", type=at_least(0), default=None, help="plateau rule: evaluations without 0.1 points gained")
+    p.add_argument("--eval-every", type=positive_int, default=None, help="iterations between evaluations and checkpoints")
+    p.add_argument("--scale", type=positive_int, nargs=2, default=None, metavar=("MIN", "MAX"), help="shorter side (256 480)")
+    p.add_argument("--crop", type=positive_int, default=None, help="training and test crop (224)")
+    p.add_argument("--test-size", type=positive_int, default=None, help="test shorter side; 10 crops of its centre (256)")
+    p.add_argument("--mean-images", type=positive_int, default=None, help="images averaged into the per-pixel mean")
     p.add_argument(
         "--freeze-bn",
         action="store_true",
         help="not the recipe: BN uses its running statistics, so "
         "splitting the batch over GPUs changes nothing (the test of DDP uses it)",
     )
-    p.add_argument("--workers", type=whole(0), default=8, help="DataLoader workers per process (JPEG decoding)")
+    p.add_argument("--workers", type=at_least(0), default=8, help="DataLoader workers per process (JPEG decoding)")
     p.add_argument("--device", default=None, choices=["cpu", "cuda"])
     p.add_argument("--out", default=str(RUNS_DIR), help="where the record goes (default data/runs/imagenet)")
     p.add_argument("--checkpoint-dir", default=str(CHECKPOINTS), help="on a disk every node shares")
-    p.add_argument("--stop-after", type=whole(1), default=None, help="stop (checkpointed) N iterations on")
+    p.add_argument("--stop-after", type=positive_int, default=None, help="stop (checkpointed) N iterations on")
     return p
 
 
