@@ -19,6 +19,9 @@ import torch
 from .recipe import Config
 from .runs import check_writable, write_atomically
 
+# Config fields newer than the first checkpoints (the miniature's levers), read as their defaults from those
+ADDED = ("width", "image_size", "warmup_iterations")
+
 FORMAT = "resnet_book.checkpoint/2"
 FIX = "delete it to start the run over"
 
@@ -73,6 +76,8 @@ def load(path: Path, configs: Sequence[Config], dataset: str, device: torch.devi
     for cfg, theirs in zip(configs, state["configs"]):
         mine = cfg.identity()
         theirs["milestones"] = tuple(theirs.get("milestones", ()))
+        for k in ADDED:  # a field added after the checkpoint was written held its default there (the paper's value)
+            theirs.setdefault(k, getattr(Config, k))
         differ = [k for k in mine if k not in theirs or mine[k] != theirs[k]]
         if differ:
             raise CheckpointError(

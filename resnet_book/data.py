@@ -387,6 +387,28 @@ def synthetic_cifar10(train_per_class: int = 20, test_per_class: int = 10, seed:
     return CIFAR10(*split(train_per_class), *split(test_per_class), name="synthetic", source="synthetic")
 
 
+def at_size(data: CIFAR10, size: int) -> CIFAR10:
+    """The images averaged down to ``size`` pixels a side (each 2x2 block one pixel for 16, rounded to
+    uint8), for a miniature run; ``data`` itself at its own size. The name stays: the run's schedule
+    records the size (``Config.image_size``)."""
+    side = data.train_images.shape[-1]
+    if size == side:
+        return data
+    if size > side or side % size:
+        raise ValueError(f"images of {side}x{side} pixels average down to a side that divides {side}, not {size}")
+
+    def shrink(images: torch.Tensor) -> torch.Tensor:
+        pooled = torch.nn.functional.avg_pool2d(images.to(torch.float32), side // size)
+        return pooled.round_().to(torch.uint8)
+
+    return replace(data, train_images=shrink(data.train_images), test_images=shrink(data.test_images))
+
+
+def pad_for(size: int) -> int:
+    """Sec. 4.2's 4-pixel padding of a 32-pixel image, scaled with the image (2 pixels at 16)."""
+    return max(1, PAD * size // SIZE)
+
+
 # ---------------------------------------------------------------------------------------- augmentation
 
 
@@ -404,11 +426,11 @@ class SamplePlan:
     flip: torch.Tensor  # bool (total,)
 
     @classmethod
-    def make(cls, seed: int, n_train: int, total: int, device: str | torch.device = "cpu") -> "SamplePlan":
+    def make(cls, seed: int, n_train: int, total: int, device: str | torch.device = "cpu", pad: int = PAD) -> "SamplePlan":
         g = torch.Generator().manual_seed(seed)
         epochs = -(-total // n_train)
         index = torch.cat([torch.randperm(n_train, generator=g) for _ in range(epochs)])[:total]
-        offsets = torch.randint(0, 2 * PAD + 1, (2, total), generator=g)
+        offsets = torch.randint(0, 2 * pad + 1, (2, total), generator=g)
         flip = torch.randint(0, 2, (total,), generator=g).bool()
         return cls(index.to(device), offsets[0].to(device), offsets[1].to(device), flip.to(device))
 
@@ -423,17 +445,19 @@ class Augmenter:
     """
 
     def __init__(self, data: CIFAR10) -> None:
-        self.images = torch.nn.functional.pad(data.train_images, (PAD,) * 4)  # uint8 (N, 3, 40, 40)
-        self.mean = torch.nn.functional.pad(data.mean, (PAD,) * 4)  # zeros outside the image
+        self.size = size = data.train_images.shape[-1]  # 32, or a miniature's smaller side
+        pad = pad_for(size)
+        self.images = torch.nn.functional.pad(data.train_images, (pad,) * 4)  # uint8 (N, 3, 40, 40)
+        self.mean = torch.nn.functional.pad(data.mean, (pad,) * 4)  # zeros outside the image
         self.labels = data.train_labels
         device = data.device
-        self.ar = torch.arange(SIZE, device=device)
+        self.ar = torch.arange(size, device=device)
         self.channels = torch.arange(3, device=device)[None, :, None, None]
 
     def __call__(self, plan: SamplePlan, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         ids = plan.index[positions]
         rows = plan.dy[positions, None] + self.ar  # (B, 32)
-        cols = plan.dx[positions, None] + torch.where(plan.flip[positions, None], SIZE - 1 - self.ar, self.ar)
+        cols = plan.dx[positions, None] + torch.where(plan.flip[positions, None], self.size - 1 - self.ar, self.ar)
         r, c = rows[:, None, :, None], cols[:, None, None, :]
         x = self.images[ids[:, None, None, None], self.channels, r, c].to(self.mean.dtype) / 255
         x = x - self.mean[self.channels, r, c]

@@ -218,9 +218,9 @@ def seconds_per_iteration(cfg: Config, device: str | torch.device = "cpu", steps
     """Seconds of one training step of ``cfg``'s net at its batch size, timed on random images after one
     warm-up step: enough to tell a reader, before a run starts, whether it takes minutes or days."""
     device = resolve_device(device)
-    model = cfg.net.build().to(device)
+    model = cfg.net.build(width=cfg.width).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    x = torch.randn(cfg.batch_size, 3, datamod.SIZE, datamod.SIZE, device=device)
+    x = torch.randn(cfg.batch_size, 3, cfg.image_size, cfg.image_size, device=device)
     y = torch.randint(0, 10, (cfg.batch_size,), device=device)
     times = []
     for _ in range(steps + 1):

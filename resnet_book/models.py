@@ -308,15 +308,18 @@ def _cifar_units(depth: int, bottleneck: bool = False) -> int:
     return n
 
 
-def cifar_architecture(depth: int, bottleneck: bool = False, preact: bool = False) -> Architecture:
-    """Sec. 4.2: 6n + 2 layers, n basic blocks on each of the 32, 16 and 8 pixel maps.
+def cifar_architecture(depth: int, bottleneck: bool = False, preact: bool = False, width: int = 16) -> Architecture:
+    """Sec. 4.2: 6n + 2 layers, n basic blocks on each of the 32, 16 and 8 pixel maps, with 16, 32 and 64
+    filters (``width``: the first stage's; the miniature's is 8).
 
     ``bottleneck=True``: the sequel's 9n + 2 layers, n bottleneck units per map size, 4x wider outputs
     (64, 128, 256). ``preact=True``: the sequel's full pre-activation units.
     """
     block = (PreActBottleneck if preact else Bottleneck) if bottleneck else (PreActBlock if preact else BasicBlock)
     n = _cifar_units(depth, bottleneck)
-    return Architecture("cifar", block, (n, n, n), (16, 32, 64))
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise ValueError(f"width (the first stage's filters; the paper's 16) must be a whole number >= 1, got {width!r}")
+    return Architecture("cifar", block, (n, n, n), (width, 2 * width, 4 * width))
 
 
 class Stage(nn.Sequential):
@@ -542,15 +545,21 @@ class Net:
             return IMAGENET[self.depth]
         return cifar_architecture(self.depth, bottleneck=self.bottleneck, preact=self.preact)
 
-    def build(self, num_classes: int | None = None, stride_at: str = "1x1") -> "ResNet":
-        """The network itself (10 classes on CIFAR-10, 1,000 on ImageNet by default)."""
+    def build(self, num_classes: int | None = None, stride_at: str = "1x1", width: int | None = None) -> "ResNet":
+        """The network itself (10 classes on CIFAR-10, 1,000 on ImageNet by default); ``width``: a CIFAR-10
+        net's first-stage filters (None: the paper's 16)."""
         if stride_at not in STRIDE_AT:
             raise ValueError(f"unknown stride_at {stride_at!r}: valid are '1x1' (paper), '3x3' (torchvision)")
         if num_classes is None:
             num_classes = 1000 if self.family == "imagenet" else 10
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
-        return ResNet(self.arch, shortcut=self.shortcut, num_classes=num_classes, stride_at=stride_at)
+        arch = self.arch
+        if width is not None:
+            if self.family != "cifar":
+                raise ValueError(f"width is a CIFAR-10 net's; {self.name} is an ImageNet net (Table 1 fixes its widths)")
+            arch = cifar_architecture(self.depth, bottleneck=self.bottleneck, preact=self.preact, width=width)
+        return ResNet(arch, shortcut=self.shortcut, num_classes=num_classes, stride_at=stride_at)
 
 
 def list_models() -> list[str]:

@@ -1,7 +1,7 @@
 """The paper's CIFAR-10 recipe (Sec. 4.2) as a value: ``Config``, the named schedules, what a run *is*.
 
 Its numbers come from ``paper.CIFAR_RECIPE`` (one source); ``preset`` gives a named schedule (``paper``,
-``quick``, ``colab``) for a model, scaled as a whole when its length changes. ``Config.identity`` is what a
+``quick``, ``colab``, and ``mini``: the miniature a CPU shows the paper's effects with) for a model, scaled as a whole when its length changes. ``Config.identity`` is what a
 run is (every field but checkpoint spacing and the preset's name; the speed switches are not in a
 ``Config`` at all but in ``train.Engine``): a checkpoint resumes only into the same identity,
 and runs of a pack share all of it but model, shortcut and seed (``check_pack``). The trainer
@@ -21,6 +21,8 @@ from .paper import CIFAR_RECIPE as PAPER
 # The longest schedule a Config accepts: 4x the paper's 64k iterations (its sample plan alone, three int64s
 # and a flag per sample, is then 0.8 GB); a typo such as 1000000000000 is refused instead of filling memory.
 MAX_ITERATIONS = 256_000
+# The image sides a run may train at: CIFAR-10's 32 pixels, or averaged down 2x2 or 4x4 (a miniature).
+IMAGE_SIZES = (32, 16, 8)
 # The seeds torch.manual_seed takes: any 64-bit number, signed or not.
 SEEDS = range(-(2**63), 2**64)
 
@@ -50,6 +52,13 @@ class Config:
     train_per_class: int | None = None  # None: all 5,000 images of each class
     test_per_class: int | None = None
     split: str = "test"  # "test": 50k/10k; "val": the paper's 45k/5k split
+    # The miniature's levers (the ``mini`` preset; the paper's values are the defaults): the first stage's
+    # filters (Sec. 4.2: 16, then 32 and 64), the side of the images (32; 16 averages each 2x2 pixel
+    # block, and the padding of the crop shrinks with it), and a linear warm-up of the learning rate over
+    # the first iterations (the paper has none but ResNet-110's, ``warmup_lr``).
+    width: int = 16
+    image_size: int = 32
+    warmup_iterations: int = 0
     preset: str = "custom"
 
     def __post_init__(self) -> None:
@@ -57,6 +66,24 @@ class Config:
         for name in ("batch_size", "iterations", "eval_every", "checkpoint_every", "warmup_check_every"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"Config.{name} must be >= 1, got {getattr(self, name)}")
+        if isinstance(self.width, bool) or not isinstance(self.width, int) or not 1 <= self.width <= 1024:
+            raise ValueError(
+                f"Config.width (the first stage's filters; the paper's 16) must be from 1 to 1024, got {self.width!r}"
+            )
+        if self.image_size not in IMAGE_SIZES:
+            raise ValueError(
+                f"Config.image_size must be one of {', '.join(map(str, IMAGE_SIZES))} (CIFAR-10's 32 pixels, "
+                f"averaged down), got {self.image_size!r}"
+            )
+        if (
+            isinstance(self.warmup_iterations, bool)
+            or not isinstance(self.warmup_iterations, int)
+            or not (0 <= self.warmup_iterations < self.iterations)
+        ):
+            raise ValueError(
+                f"Config.warmup_iterations must be a whole number from 0 to iterations - 1 ({self.iterations - 1:,}), "
+                f"got {self.warmup_iterations!r}"
+            )
         if self.iterations > MAX_ITERATIONS:
             raise ValueError(f"Config.iterations must be <= {MAX_ITERATIONS:,} (4x the paper's 64k), got {self.iterations:,}")
         if not (0 < self.lr < math.inf):
@@ -87,9 +114,12 @@ class Config:
         return {k: v for k, v in asdict(self).items() if k not in BOOKKEEPING}
 
     def lr_at(self, iteration: int, warming_up: bool) -> float:
-        """The learning rate of ``iteration`` (0-based): step decay at the milestones, warm-up first."""
+        """The learning rate of ``iteration`` (0-based): step decay at the milestones, warm-up first (Sec.
+        4.2's constant ``warmup_lr`` while ``warming_up``; the miniature's linear ramp to ``lr``)."""
         if warming_up and self.warmup_lr is not None:
             return self.warmup_lr
+        if iteration < self.warmup_iterations:
+            return self.lr * (iteration + 1) / self.warmup_iterations
         return self.lr * self.lr_factor ** sum(iteration >= m for m in self.milestones)
 
     def schedule(self) -> dict:
@@ -107,6 +137,9 @@ class Config:
             "split": self.split,
             "train_per_class": self.train_per_class,
             "test_per_class": self.test_per_class,
+            "width": self.width,
+            "image_size": self.image_size,
+            "warmup_iterations": self.warmup_iterations,
         }
 
 
@@ -146,13 +179,29 @@ PRESETS: dict[str, dict] = {
     ),
     # A Colab GPU in a few minutes: all the data, 1/8 of the paper's schedule.
     "colab": dict(iterations=8_000, milestones=(4_000, 6_000), eval_every=250, checkpoint_every=1_000),
+    # The miniature: the paper's experiment small enough for two CPU cores in about a minute a net, found by
+    # measurement (chapter 1 shows its records). Half the width (8, 16, 32 filters), 16x16 images (2-pixel
+    # padding), 5,000 training images (500 per class), tested on 1,000; 700 iterations of batch 128 (about
+    # 18 passes), the step decay at 1/2 and 3/4 of them, after a 70-iteration linear warm-up.
+    "mini": dict(
+        iterations=700,
+        milestones=(350, 525),
+        warmup_iterations=70,
+        eval_every=50,
+        checkpoint_every=350,
+        train_per_class=500,
+        test_per_class=100,
+        warmup_check_every=10,
+        width=8,
+        image_size=16,
+    ),
 }
 
 
 def preset(name: str, model: str = "resnet20", **overrides) -> Config:
     """A named schedule (``paper``, ``quick``, ``colab``) for ``model``, with the paper's warm-up for 110+.
 
-    ``iterations=N`` shortens or stretches the whole schedule: the milestones scale with it (Sec. 4.2's
+    ``iterations=N`` shortens or stretches the whole schedule: the milestones (and a linear warm-up) scale with it (Sec. 4.2's
     decays at 1/2 and 3/4 of the run stay at 1/2 and 3/4), a log point (and checkpoint) comes at least
     every N/4 iterations, and the preset becomes ``custom`` (its record is not the named preset's), unless
     those are given too."""
@@ -167,6 +216,7 @@ def preset(name: str, model: str = "resnet20", **overrides) -> Config:
         every = max(1, min(base.eval_every, iterations // 4))
         settings.update(
             milestones=tuple(round(m * iterations / base.iterations) for m in base.milestones),
+            warmup_iterations=round(base.warmup_iterations * iterations / base.iterations),
             eval_every=every,
             checkpoint_every=every,
             preset="custom",

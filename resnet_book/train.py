@@ -193,7 +193,7 @@ class Trainer:
         self.device = resolve_device(device)
         self.engine = e = engine.on(self.device)
         self.amp, self.channels_last, self.use_graph, self.use_compile = e.amp, e.channels_last, e.cuda_graph, e.compile
-        self.data = data.to(self.device)
+        self.data = datamod.at_size(data, cfg.image_size).to(self.device)
         self.callback = callback
         self.checkpoint_path = Path(checkpoint) if checkpoint else None
         self.stream = torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
@@ -507,7 +507,7 @@ def build_net(configs: list[Config], own_inputs: bool, device: torch.device) -> 
     models = []
     for c in configs:
         torch.manual_seed(c.seed)
-        models.append(c.net.build(num_classes=10).to(device))
+        models.append(c.net.build(num_classes=10, width=c.width).to(device))
     if len(models) == 1:
         return models[0]
     return PackedResNet(models, [c.model for c in configs], own_inputs=own_inputs)
@@ -518,7 +518,7 @@ def sample_plans(configs: list[Config], images: int, own_inputs: bool, device: t
     seed; the runs of a pack share the first run's plan unless each has its own inputs."""
     cfg = configs[0]
     plans = {
-        seed: datamod.SamplePlan.make(seed, images, cfg.iterations * cfg.batch_size, device)
+        seed: datamod.SamplePlan.make(seed, images, cfg.iterations * cfg.batch_size, device, datamod.pad_for(cfg.image_size))
         for seed in dict.fromkeys(c.seed for c in configs)
     }
     return [plans[c.seed] for c in configs] if own_inputs else [plans[cfg.seed]]

@@ -242,3 +242,71 @@ def test_a_net_given_as_model_is_never_checkpointed_or_packed(tiny, tmp_path):
         Trainer([tiny_config(), tiny_config(seed=1)], tiny, "cpu", model=net)
     with pytest.raises(TypeError, match="torch.nn.Module"):
         Trainer(tiny_config(), tiny, "cpu", model="resnet8")
+
+
+def test_the_miniature_is_the_paper_s_design_scaled_down():
+    cfg = preset("mini", "plain56")
+    # what is scaled: width, image side, data, length (with a linear warm-up); the rest is Sec. 4.2's
+    assert (cfg.width, cfg.image_size, cfg.train_per_class, cfg.iterations, cfg.milestones) == (8, 16, 500, 700, (350, 525))
+    assert (cfg.batch_size, cfg.lr, cfg.momentum, cfg.weight_decay, cfg.lr_factor) == (128, 0.1, 0.9, 1e-4, 0.1)
+    assert [cfg.lr_at(i, False) for i in (0, 34, 69, 70, 349, 350, 525)] == pytest.approx(
+        [0.1 / 70, 0.05, 0.1, 0.1, 0.1, 0.01, 0.001]
+    )
+    # a shorter miniature keeps its shape, warm-up included
+    short = preset("mini", "plain20", iterations=70)
+    assert (short.milestones, short.warmup_iterations) == ((35, 52), 7)
+    net = cfg.net.build(width=cfg.width)
+    assert [s[0].conv1.out_channels for s in net.stages] == [8, 16, 32]
+    assert preset("paper").net.build().stages[0][0].conv1.out_channels == 16
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("width", 0, "width .* from 1 to 1024, got 0"),
+        ("image_size", 24, "image_size must be one of 32, 16, 8 .* got 24"),
+        ("warmup_iterations", 12, "warmup_iterations must be a whole number from 0 to iterations - 1 \\(11\\), got 12"),
+    ],
+)
+def test_an_impossible_miniature_is_refused_by_name(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_config(**{field: value})
+
+
+def test_images_average_down_and_the_crop_pads_in_proportion(tiny):
+    small = datamod.at_size(tiny, 16)
+    block = tiny.train_images[0, :, :2, :2].float().mean((1, 2)).round()
+    assert small.train_images.shape[1:] == (3, 16, 16) and torch.equal(small.train_images[0, :, 0, 0], block.to(torch.uint8))
+    assert small.mean.shape == (3, 16, 16) and datamod.at_size(tiny, 32) is tiny
+    assert datamod.pad_for(32) == 4 and datamod.pad_for(16) == 2
+    # a crop of the padded image is 16x16, shifted by at most 2 pixels
+    plan = datamod.SamplePlan.make(0, len(small.train_labels), 64, pad=2)
+    x, _ = datamod.Augmenter(small)(plan, torch.arange(64))
+    assert x.shape == (64, 3, 16, 16) and int(plan.dy.max()) <= 4
+
+
+def test_a_miniature_run_trains_records_its_levers_and_resumes(tiny, tmp_path):
+    from resnet_book.jobs import trained_runs
+    from resnet_book.runs import make_record
+
+    cfg = tiny_config(width=4, image_size=16, warmup_iterations=3)
+    whole = Trainer(cfg, tiny, "cpu", checkpoint=tmp_path / "m.pt").run(progress=False)
+    assert whole.model.stages[2][0].conv1.out_channels == 16
+    schedule = make_record(trained_runs(whole)[0])["schedule"]
+    assert (schedule["width"], schedule["image_size"], schedule["warmup_iterations"]) == (4, 16, 3)
+    # another width is another run: its checkpoint is not resumed into it
+    with pytest.raises(ValueError, match="different run \\(width differ"):
+        Trainer(tiny_config(width=8, image_size=16, warmup_iterations=3), tiny, "cpu", checkpoint=tmp_path / "m.pt")
+
+
+def test_a_checkpoint_from_before_the_miniature_resumes_as_the_paper_s_net(tiny, tmp_path):
+    path = tmp_path / "old.pt"
+    first = Trainer(tiny_config(), tiny, "cpu", checkpoint=path)
+    first.advance(4)
+    first.end_window()
+    state = torch.load(path, weights_only=True)
+    for cfg in state["configs"]:
+        for key in ("width", "image_size", "warmup_iterations"):
+            del cfg[key]
+    torch.save(state, path)
+    assert Trainer(tiny_config(), tiny, "cpu", checkpoint=path).resumed_from == 4
