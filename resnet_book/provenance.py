@@ -45,12 +45,14 @@ def git_commit() -> str:
 
 
 def provenance(device: torch.device) -> dict:
-    """The fields every record carries: machine, device type, torch, commit, date, package, Python."""
+    """The fields every record carries: machine, device type (and a CPU's threads), torch, commit, date,
+    package, Python."""
     from . import __version__
 
     return {
         "gpu": machine_name(device),
         "device": device.type,
+        **({"threads": torch.get_num_threads()} if device.type == "cpu" else {}),
         "torch": torch.__version__,
         "commit": git_commit(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

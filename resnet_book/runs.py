@@ -13,9 +13,10 @@ Schema (``resnet_book.run/1``); errors are fractions in [0, 1], times in seconds
     dataset       str    "cifar10", "cifar10-jpeg" ("synthetic" in tests), or a subset such as
                          "cifar10-jpeg[500/100 per class]" or "cifar10[45k/5k val]" (CIFAR_DATASET)
     seed          int
-    preset        str    "paper", "quick", "colab" or "custom"
+    preset        str    "paper", "quick", "colab", "mini" (the miniature, never in a paper-schedule table) or "custom"
     schedule      {iterations, batch_size, lr, lr_factor, milestones, weight_decay, momentum,
-                   warmup: null | {lr, until_train_error, ended_at}, eval_every, split, ...}
+                   warmup: null | {lr, until_train_error, ended_at}, eval_every, split, ...,
+                   width?, image_size?, warmup_iterations?}   (absent: the paper's 16, 32 and 0)
     history       [{iteration, lr, train_loss, train_error, test_loss, test_error, seconds}, ...]
                   train_* over the iterations since the previous entry (the paper's dashed curves),
                   test_* on the whole test split at that iteration (the bold curves)
@@ -25,8 +26,8 @@ Schema (``resnet_book.run/1``); errors are fractions in [0, 1], times in seconds
                   an ImageNet record's test errors are its evaluations after the last entry: 10-crop
                   (test_error, test_top5_error) and centre crop (center_crop_error, ..._top5_error)
     provenance    {gpu, torch, commit, wall_seconds, date, resnet_book, python, device, fast_path,
-                   resumed, trained_concurrently_with}
-                  gpu is the GPU's name, or the CPU model for a CPU run; fast_path holds the speed
+                   resumed, trained_concurrently_with, threads?}
+                  gpu is the GPU's name, or the CPU model for a CPU run (threads: torch's CPU threads); fast_path holds the speed
                   switches and packed_runs (1, or the runs trained as one network with this one);
                   wall_seconds is shared with the runs in trained_concurrently_with
 
