@@ -1,5 +1,10 @@
 """The live cells: a run a chapter trains while the reader watches, bounded so that a page always finishes.
 
+What a live run trains is decided here, once for every chapter (``config``): on a GPU the ``colab``
+preset (all 50,000 images, 1/8 of the paper's schedule); on a CPU the ``mini`` preset, the paper's
+experiment scaled down until two cores train a net in about a minute and still show its effect
+(``recipe.PRESETS``; chapter 1 gives its records over five seeds).
+
 A live run is bounded by its iterations (its result does not depend on the machine's speed). On a CPU a
 time limit comes on top: past ``seconds`` the run stops cleanly at its next log point, keeps the curves so
 far, and says so in one line, so a slow or busy machine shows a shorter run instead of an error. A reader
@@ -11,10 +16,50 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 
+import torch
+
+from .data import CIFAR10, load_cifar10
+from .recipe import Config, preset
 from .train import Trainer
 
 LIMIT_VARIABLE = "RESNET_BOOK_LIVE_SECONDS"
+# A CPU's time limit for one live net: the miniature takes 20-65 s a net on two cores, so this only ends
+# a run on a machine several times slower, or busy, well before a page's cell would time out.
+SECONDS = 120
+
+
+def preset_name(device: str | torch.device | None = None) -> str:
+    """``colab`` on a GPU, ``mini`` on a CPU (``device`` None: a GPU where there is one)."""
+    cuda = torch.cuda.is_available() if device is None else torch.device(device).type == "cuda"
+    return "colab" if cuda else "mini"
+
+
+def config(model: str, shortcut: str | None = None, device: str | torch.device | None = None, **overrides) -> Config:
+    """The configuration of a live run of ``model``: ``preset(preset_name(device), model, ...)``."""
+    return preset(preset_name(device), model, shortcut=shortcut, **overrides)
+
+
+def data(cfg: Config, device: str | torch.device | None = None) -> CIFAR10:
+    """The data ``cfg`` trains on, where it trains: real CIFAR-10 if it is here or can be downloaded, else
+    the offline JPEG copy (it prints which), the subset the preset names."""
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    return load_cifar10(train_per_class=cfg.train_per_class, test_per_class=cfg.test_per_class, device=device)
+
+
+def describe(cfg: Config) -> str:
+    """What a live run trains, in a sentence for the page: the schedule and, for the miniature, its levers."""
+    images = "all 50,000 training images" if cfg.train_per_class is None else f"{10 * cfg.train_per_class:,} training images"
+    text = (
+        f"{cfg.iterations:,} iterations of {cfg.batch_size} images from {images}, learning rate {cfg.lr} "
+        f"divided by 10 at {' and '.join(f'{m:,}' for m in cfg.milestones)}"
+    )
+    if cfg.warmup_iterations:
+        text += f", after a {cfg.warmup_iterations}-iteration linear warm-up"
+    if (cfg.width, cfg.image_size) != (16, 32):
+        text += f"; {cfg.width}, {2 * cfg.width} and {4 * cfg.width} filters, {cfg.image_size}x{cfg.image_size} images"
+    return text
 
 
 def cpu_limit(seconds: float | None) -> float | None:
@@ -32,7 +77,7 @@ def cpu_limit(seconds: float | None) -> float | None:
     return value if seconds is None else min(seconds, value)
 
 
-def run(trainer: Trainer, seconds: float | None) -> Trainer:
+def run(trainer: Trainer, seconds: float | None = SECONDS) -> Trainer:
     """Train ``trainer`` to the end of its schedule, or on a CPU until ``seconds`` (then at the next log point)."""
     trainer.run(max_seconds=None if trainer.device.type == "cuda" else cpu_limit(seconds))
     if not trainer.done:
@@ -47,3 +92,10 @@ def iterations_text(trainers: list[Trainer]) -> str:
     """How long the runs trained: ``'20'``, or ``'15 to 20'`` where a run stopped early."""
     done = sorted({t.iteration for t in trainers})
     return f"{done[0]:,}" if len(done) == 1 else f"{done[0]:,} to {done[-1]:,}"
+
+
+def summary(trainers: Mapping[str, Trainer]) -> str:
+    """A live cell's last line, its iterations and seconds: ``'plain-20, plain-56: 700 iterations each in 71 s'``."""
+    runs = list(trainers.values())
+    each = " each" if len(runs) > 1 else ""
+    return f"{', '.join(trainers)}: {iterations_text(runs)} iterations{each} in {sum(t.wall_seconds for t in runs):.0f} s"

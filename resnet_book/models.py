@@ -578,6 +578,7 @@ def get_model(
     stride_at: str = "1x1",
     preact: bool = False,
     bottleneck: bool = False,
+    width: int | None = None,
 ) -> ResNet:
     """Build a network of the paper by name, e.g. ``get_model("resnet56")``.
 
@@ -596,9 +597,10 @@ def get_model(
             only, e.g. ``get_model("resnet110", preact=True)``.
         bottleneck: CIFAR-10 nets of bottleneck units with ``9n + 2`` layers (the sequel's ResNet-164 and
             ResNet-1001, shortcut B by default), e.g. ``get_model("resnet164", bottleneck=True, preact=True)``.
+        width: a CIFAR-10 net's first-stage filters (default the paper's 16; the miniature's 8).
     """
     net = Net.parse(name, shortcut=shortcut, family=family, preact=preact, bottleneck=bottleneck)
-    return net.build(num_classes=num_classes, stride_at=stride_at)
+    return net.build(num_classes=num_classes, stride_at=stride_at, width=width)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -653,7 +655,7 @@ class GatedShortcut(nn.Module):
 SHORTCUT_VARIANTS = {"scaled": "Fig. 2(b)", "gated": "Fig. 2(d)", "1x1 conv": "Fig. 2(e)"}
 
 
-def shortcut_variant(name: str, variant: str, *, scale: float = 0.5, gate_bias: float = 0.0) -> ResNet:
+def shortcut_variant(name: str, variant: str, *, scale: float = 0.5, gate_bias: float = 0.0, width: int | None = None) -> ResNet:
     """A CIFAR-10 ResNet of the first paper's units with every shortcut changed as in the sequel's Table 1.
 
     Args:
@@ -661,6 +663,7 @@ def shortcut_variant(name: str, variant: str, *, scale: float = 0.5, gate_bias: 
         variant: ``"scaled"`` (Fig. 2(b): ``h(x) = scale * x``), ``"gated"`` (Fig. 2(d): ``h(x) = (1 - g(x)) x``,
             bias of ``g`` starting at ``gate_bias``) or ``"1x1 conv"`` (Fig. 2(e): a 1x1 conv + BN on every
             shortcut, i.e. ``get_model(name, shortcut="C")``).
+        width: the first stage's filters (default the paper's 16), as ``get_model``'s.
 
     With the same ``torch.manual_seed`` the convolutions of ``F`` start from the same draws as
     ``get_model(name)``'s: the gates are drawn after them. Shortcuts that increase the dimensions (option A's
@@ -671,8 +674,8 @@ def shortcut_variant(name: str, variant: str, *, scale: float = 0.5, gate_bias: 
     if not isinstance(name, str) or not name.startswith("resnet"):
         raise ValueError(f"{name!r}: a shortcut variant needs a CIFAR-10 ResNet, resnet{{6n+2}} (the sequel's: resnet110)")
     if variant == "1x1 conv":
-        return get_model(name, shortcut="C", family="cifar")
-    model = get_model(name, family="cifar")
+        return get_model(name, shortcut="C", family="cifar", width=width)
+    model = get_model(name, family="cifar", width=width)
     for stage in model.stages:
         for block in stage:
             if variant == "scaled":

@@ -44,19 +44,19 @@ def _draw_pair(ax: plt.Axes, xs: list[float], entries: Sequence[dict], color: st
     ax.plot(xs, [100 * e["test_error"] for e in entries], "-", color=color, linewidth=2, label=label)
 
 
-def _draw_seeds(ax: plt.Axes, group: Sequence[Run], color: str) -> None:
+def _draw_seeds(ax: plt.Axes, group: Sequence[Run], color: str, per: float = 1e4) -> None:
     """The seeds of one net: the mean of each curve over the seeds at the iterations they all logged,
     and a band from the lowest to the highest seed (training error lighter); one run as ``_draw_pair``."""
     if len(group) == 1:
         run = group[0]
-        _draw_pair(ax, [e["iteration"] / 1e4 for e in run.history], run.history, color, run.label)
+        _draw_pair(ax, [e["iteration"] / per for e in run.history], run.history, color, run.label)
         return
     common = set.intersection(*({e["iteration"] for e in run.history} for run in group))
     its = sorted(common)
     for key, style, width, alpha in (("train_error", "--", 1, 0.12), ("test_error", "-", 2, 0.25)):
         by_it = [{e["iteration"]: 100 * e[key] for e in run.history} for run in group]
         ys = [[values[i] for values in by_it] for i in its]
-        xs = [i / 1e4 for i in its]
+        xs = [i / per for i in its]
         ax.fill_between(xs, [min(y) for y in ys], [max(y) for y in ys], color=color, alpha=alpha, linewidth=0)
         label = f"{group[0].label}, mean of {len(group)}" if key == "test_error" else None
         ax.plot(xs, [sum(y) / len(y) for y in ys], style, color=color, linewidth=width, label=label)
@@ -68,11 +68,14 @@ def error_curves(
     title: str | None = None,
     ylim: tuple[float, float] = (0, 20),
     colors: Sequence[str] | None = None,
+    per: float = 1e4,
 ) -> Figure:
     """Fig. 6 style: per net, training error (dashed, over each logging window) and test error (bold), in %.
 
     Each item of ``runs`` is one run, or the seeds of one net (a list): their mean curves with a band
     from the lowest to the highest seed. Each net is drawn in its depth's colour, or in ``colors[i]``.
+    The iterations are counted in 1e4 as in the paper's figures (``per=1``: one by one, for the miniature's
+    700, on the axes of a live run's ``live_curves``).
     """
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -81,8 +84,8 @@ def error_curves(
     groups = [as_seeds(group) for group in runs]
     for i, group in enumerate(groups):
         if group:
-            _draw_seeds(ax, group, colors[i] if colors else color_for(group[0].model))
-    ax.set_xlabel("iter. (1e4)")
+            _draw_seeds(ax, group, colors[i] if colors else color_for(group[0].model), per)
+    ax.set_xlabel("iter. (1e4)" if per == 1e4 else "iteration" if per == 1 else f"iter. ({per:g})")
     ax.set_ylabel("error (%)")
     ax.set_ylim(*ylim)
     ax.grid(alpha=0.3)

@@ -40,3 +40,26 @@ def test_the_readers_own_limit_shortens_a_live_run_and_a_bad_one_is_named(tiny, 
         monkeypatch.setenv(live.LIMIT_VARIABLE, bad)
         with pytest.raises(ValueError, match=f"RESNET_BOOK_LIVE_SECONDS='{bad}': must be a number of seconds >= 0"):
             live.cpu_limit(30)
+
+
+def test_one_helper_decides_every_chapter_s_live_run(monkeypatch):
+    mini = live.config("plain56", device="cpu")
+    assert mini.preset == "mini" and (mini.width, mini.image_size, mini.iterations) == (8, 16, 700)
+    assert live.config("resnet20", shortcut="C", device="cpu").net.shortcut == "C"
+    gpu = live.config("plain56", device="cuda")
+    assert gpu.preset == "colab" and (gpu.width, gpu.image_size, gpu.train_per_class) == (16, 32, None)
+    monkeypatch.setattr(live.torch.cuda, "is_available", lambda: False)
+    assert live.preset_name() == "mini"
+    assert live.describe(mini) == (
+        "700 iterations of 128 images from 5,000 training images, learning rate 0.1 divided by 10 at 350 and "
+        "525, after a 70-iteration linear warm-up; 8, 16 and 32 filters, 16x16 images"
+    )
+    assert live.describe(gpu).startswith("8,000 iterations of 128 images from all 50,000 training images")
+    assert "filters" not in live.describe(gpu)
+
+
+def test_a_live_cell_ends_with_its_iterations_and_seconds(tiny):
+    done = {"a": live.run(Trainer(config(), tiny, "cpu"), seconds=None), "b": live.run(Trainer(config(), tiny, "cpu"), seconds=0)}
+    text = live.summary(done)
+    assert text.startswith("a, b: 2 to 8 iterations each in ") and text.endswith(" s")
+    assert live.summary({"a": done["a"]}).startswith("a: 8 iterations in ")

@@ -214,3 +214,20 @@ def test_shortcut_cost_rows_and_note_sum_the_stages_and_subtract_option_a():
     assert report.shortcut_cost_note(c, a) == (
         "ResNet-34 at 224x224 (16 projections): +1.07 M params,\n+0.23 G FLOPs over option A (21.8 M params, 3.67 G)"
     )
+
+
+def test_seedwise_pairs_the_same_seeds_and_counts_where_the_order_holds(seeds, tmp_path):
+    from fakes import write_seeds
+
+    # ResNet-56 against ResNet-44, seed by seed: 11.0-10.0, 11.1-10.2, 11.2-10.4 points
+    s = report.seedwise(seeds[56], seeds[44], "test_error", names=("ResNet-56", "ResNet-44"))
+    assert s.gaps == pytest.approx((1.0, 0.9, 0.8)) and s.above == 3
+    assert s.sentence == "ResNet-56 ends above ResNet-44 in 3 of 3 seeds, by 0.9 points on average (from +0.8 to +1.0)"
+    below = report.seedwise(seeds[44], seeds[56], "test_error", names=("ResNet-44", "ResNet-56"))
+    assert below.sentence.startswith("ResNet-44 ends below ResNet-56 in 3 of 3 seeds, by 0.9 points")
+    # only the seeds both nets have count: ResNet-110's seeds 3 and 4 have no ResNet-44 twin
+    assert len(report.seedwise(seeds[110], seeds[44], "test_error").gaps) == 3
+    write_seeds(tmp_path / "other", "resnet44", [0.105, 0.101, 0.103])  # +0.5, -0.1, -0.1 against seeds[44]
+    mixed = report.seedwise(runs.find_runs("resnet44", directory=tmp_path / "other"), seeds[44], "test_error", names=("a", "b"))
+    assert mixed.above == 1 and mixed.sentence.startswith("a ends above b in 1 of 3 seeds, by 0.1 points")
+    assert report.seedwise([], seeds[44], names=("a", "b")).sentence == "a against b: not recorded yet"
