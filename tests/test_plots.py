@@ -202,3 +202,15 @@ def test_live_curves_take_a_colour_per_label_for_nets_of_one_depth():
     assert colours == [plots.color_for("resnet20")] * 2 + ["#123456"] * 2
     assert list(fig.axes[0].lines[1].get_ydata()) == [80.0, 60.0]
     plt.close(fig)
+
+
+def test_the_miniature_s_recorded_seeds_share_a_live_run_s_axis_of_iterations():
+    seeds = runs.find_runs("plain56", preset="mini")
+    assert len(seeds) >= 5  # the verdict a page prints needs them
+    fig = plots.error_curves([seeds], per=1)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "iteration" and max(ax.lines[-1].get_xdata()) == 700
+    assert ax.get_legend().get_texts()[0].get_text() == f"plain-56, mean of {len(seeds)}"
+    plt.close(fig)
+    # the paper-schedule figures never take them in: find_runs looks up the paper's schedule by default
+    assert all(r.preset == "paper" for r in runs.find_runs("plain56"))
