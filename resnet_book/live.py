@@ -22,7 +22,7 @@ import torch
 
 from .data import CIFAR10, load_cifar10
 from .recipe import Config, preset
-from .train import Trainer
+from .train import Trainer, resolve_device
 
 LIMIT_VARIABLE = "RESNET_BOOK_LIVE_SECONDS"
 # A CPU's time limit for one live net: the miniature takes 20-65 s a net on two cores, so this only ends
@@ -44,8 +44,7 @@ def config(model: str, shortcut: str | None = None, device: str | torch.device |
 def data(cfg: Config, device: str | torch.device | None = None) -> CIFAR10:
     """The data ``cfg`` trains on, where it trains: real CIFAR-10 if it is here or can be downloaded, else
     the offline JPEG copy (it prints which), the subset the preset names."""
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    return load_cifar10(train_per_class=cfg.train_per_class, test_per_class=cfg.test_per_class, device=device)
+    return load_cifar10(train_per_class=cfg.train_per_class, test_per_class=cfg.test_per_class, device=resolve_device(device))
 
 
 def describe(cfg: Config) -> str:
@@ -57,7 +56,7 @@ def describe(cfg: Config) -> str:
     )
     if cfg.warmup_iterations:
         text += f", after a {cfg.warmup_iterations}-iteration linear warm-up"
-    if (cfg.width, cfg.image_size) != (16, 32):
+    if (cfg.width, cfg.image_size) != (Config.width, Config.image_size):  # the paper's 16 filters, 32 pixels
         text += f"; {cfg.width}, {2 * cfg.width} and {4 * cfg.width} filters, {cfg.image_size}x{cfg.image_size} images"
     return text
 
