@@ -18,7 +18,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from . import bench, jobs
+from . import bench, jobs, weights
 from . import data as datamod
 from . import runs as runsmod
 from .options import minutes, positive_int, seed
@@ -73,6 +73,7 @@ def cmd_train(args) -> int:
         device=args.device,
         max_seconds=None if args.max_minutes is None else args.max_minutes * 60,
         force=args.force,
+        keep_weights=args.keep_weights,
     )
     trainer = result.trainer
     if result.interrupted:
@@ -186,6 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--shortcut", default=None, choices=["A", "B", "C"])
     t.add_argument("--resume", default=None, help="checkpoint to continue from (default data/checkpoints/<id>.pt)")
     t.add_argument("--force", action="store_true", help="train and record a run that is already recorded")
+    t.add_argument(
+        "--keep-weights",
+        nargs="?",
+        const=str(weights.WEIGHTS_DIR),
+        default=None,
+        metavar="DIR",
+        help="keep each run's final weights beside its record (default folder data/weights)",
+    )
     t.set_defaults(func=cmd_train)
     s = sub.add_parser("sweep", parents=[common], help="train a set of the paper's runs, skipping recorded ones")
     s.add_argument("name", choices=list(SWEEPS))

@@ -1,5 +1,5 @@
-"""Analyses of networks that the chapters share: layer responses (Fig. 7), gradient norms, and what the
-shortcut options cost (Sec. 3.3)."""
+"""Analyses of networks that the chapters share: layer responses (Fig. 7), gradient norms, what the
+shortcut options cost (Sec. 3.3), and the loss surface around a trained net (Li et al. 2018)."""
 
 from __future__ import annotations
 
@@ -128,3 +128,66 @@ def shortcut_cost(model: ResNet, input_size: int = 32) -> ShortcutCost:
     )
     projections = sum(isinstance(m, Projection) for m in model.modules())
     return ShortcutCost(count_parameters(model), flops[""], stages, projections)
+
+
+# ------------------------------------------------------------------------------------------ loss surface
+
+
+def filter_normalized_direction(model: nn.Module, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """A random direction in weight space scaled filter by filter to the weights (Li et al., "Visualizing the
+    Loss Landscape of Neural Nets", NeurIPS 2018, Sec. 4): Gaussian entries, each filter (a conv's or the fc's
+    output row) rescaled to the norm of the same filter of ``model``, so nets of different weight scales
+    compare; BN's scales and shifts and the biases (1-D tensors) do not move, as in their figures."""
+    direction = {}
+    for name, w in model.named_parameters():
+        if w.dim() <= 1:
+            direction[name] = torch.zeros_like(w)
+            continue
+        d = torch.randn(w.shape, generator=generator, dtype=w.dtype).to(w.device)
+        dims = tuple(range(1, w.dim()))
+        scale = torch.linalg.vector_norm(w.detach(), dim=dims, keepdim=True) / torch.linalg.vector_norm(d, dim=dims, keepdim=True)
+        direction[name] = d * scale
+    return direction
+
+
+@dataclass(frozen=True)
+class LossSurface:
+    """The training loss at ``model + a * d1 + b * d2`` on a grid: ``loss[j][i]`` at ``a = coords[i]``,
+    ``b = coords[j]`` (the trained net at the centre), with the directions of ``filter_normalized_direction``."""
+
+    coords: list[float]
+    loss: list[list[float]]
+
+    @property
+    def centre(self) -> float:
+        return self.loss[len(self.coords) // 2][len(self.coords) // 2]
+
+
+@torch.no_grad()
+def loss_surface(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, steps: int = 13, span: float = 1.0, seed: int = 0
+) -> LossSurface:
+    """The loss surface of trained ``model`` on ``images`` (normalised, as it trained on them) around its
+    weights, in eval mode (BN's running statistics), over ``steps`` x ``steps`` points from ``-span`` to
+    ``span`` along two filter-normalised random directions drawn from ``seed``. The weights are put back."""
+    if steps < 3 or steps % 2 == 0:
+        raise ValueError(f"steps={steps}: an odd number of at least 3, so that the trained net is the centre")
+    generator = torch.Generator().manual_seed(seed)
+    d1, d2 = (filter_normalized_direction(model, generator) for _ in range(2))
+    params = dict(model.named_parameters())
+    start = {name: p.detach().clone() for name, p in params.items()}
+    coords = torch.linspace(-span, span, steps).tolist()
+    was_training = model.training
+    model.eval()
+    loss = [[0.0] * steps for _ in range(steps)]
+    try:
+        for j, b in enumerate(coords):
+            for i, a in enumerate(coords):
+                for name, p in params.items():
+                    p.copy_(start[name] + a * d1[name] + b * d2[name])
+                loss[j][i] = F.cross_entropy(model(images), labels).item()
+    finally:
+        for name, p in params.items():
+            p.copy_(start[name])
+        model.train(was_training)
+    return LossSurface(coords, loss)

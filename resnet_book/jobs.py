@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data as datamod
+from . import weights
 from .analysis import layer_responses
 from .checkpoints import CheckpointError
 from .provenance import REPO_ROOT
@@ -57,15 +58,19 @@ def train(
     device: str | torch.device | None = None,
     max_seconds: float | None = None,
     force: bool = False,
+    keep_weights: str | Path | None = None,
 ) -> Outcome:
     """Train ``configs`` (one run, or several packed into one network) and record each run in ``out``.
 
     The run checkpoints to ``checkpoint`` (default ``<checkpoint_dir>/<id>.pt``) and continues from it when
-    started again; ``max_seconds`` or Ctrl-C stop it there. A run already recorded is refused unless ``force``."""
+    started again; ``max_seconds`` or Ctrl-C stop it there. A run already recorded is refused unless ``force``.
+    ``keep_weights``: a folder where each run's final weights go beside its record (``resnet_book.weights``)."""
     for cfg in configs:
         record = Path(out) / f"{cfg.record_id()}.json"
         if record.exists() and not force:
             raise FileExistsError(f"{record}: already recorded; pass --force to train and record it again")
+    if keep_weights is not None:
+        check_writable(keep_weights, "weights")  # now, not after the run
     device = resolve_device(device)
     trainer = open_run(list(configs), engine, out, checkpoint or Path(checkpoint_dir) / f"{job_name(configs)}.pt", device, {})
     if trainer.device.type == "cpu":
@@ -74,7 +79,7 @@ def train(
         trainer.run(max_seconds=max_seconds, stop=interrupted)
     finished = trainer.done and not interrupted()
     if finished:
-        record_runs(trainer, out, overwrite=force)
+        record_runs(trainer, out, overwrite=force, weights_dir=keep_weights)
     return Outcome(1, int(finished), interrupted(), trainer)
 
 
@@ -149,8 +154,9 @@ def open_run(
     return trainer
 
 
-def record_runs(trainer: Trainer, out: str | Path, overwrite: bool = False) -> list[Path]:
-    """Fig. 7 statistics on the test set, then the run record (one per run of a pack)."""
+def record_runs(trainer: Trainer, out: str | Path, overwrite: bool = False, weights_dir: str | Path | None = None) -> list[Path]:
+    """Fig. 7 statistics on the test set, then the run record (one per run of a pack), and with ``weights_dir``
+    each run's final weights (``resnet_book.weights``)."""
     images = trainer.data.normalize(trainer.data.test_images)
     if trainer.channels_last:
         images = images.contiguous(memory_format=torch.channels_last)
@@ -158,8 +164,11 @@ def record_runs(trainer: Trainer, out: str | Path, overwrite: bool = False) -> l
     for run, member in zip(trained_runs(trainer), trainer.members()):
         # Fig. 7 reads the original block's BN outputs; a pre-activation net has none of that kind
         stds = None if run.config.net.preact else layer_responses(member.model, images)
-        path = save_run(make_record(run, stds), out, overwrite=overwrite)
+        record = make_record(run, stds)
+        path = save_run(record, out, overwrite=overwrite)
         print(f"{path}: train error {run.final()['train_error']:.4f}, test error {run.final()['test_error']:.4f}")
+        if weights_dir is not None:
+            print(f"{weights.save(member.model, record, weights_dir)}: its final weights")
         paths.append(path)
     return paths
 

@@ -6,7 +6,7 @@ source come from ``Caption(runs)``. Where a net has several recorded seeds (``ru
 as one list: its curve is the mean over the seeds and a band spans their min-max; one run is drawn as is,
 without a band. A net not recorded yet says so on the figure (``not_recorded``). Also the chapters' other
 repeated figures: chapter 3's one-option figure (``shortcut_option``), chapter 4's bars of what a block or
-a stage costs (``block_costs``, ``grouped_bars``), and ``Table``.
+a stage costs (``block_costs``, ``grouped_bars``), chapter 2's loss surfaces (``loss_surfaces``), and ``Table``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.figure import Figure
 
 from .models import Net
@@ -22,7 +23,7 @@ from .runs import Run, as_seeds
 from .tables import Table  # noqa: F401  (chapters and report cells use plots.Table)
 
 if TYPE_CHECKING:
-    from .analysis import ShortcutCost
+    from .analysis import LossSurface, ShortcutCost
 
 Runs = Run | Sequence[Run]  # one run, or the seeds of one net
 
@@ -349,5 +350,25 @@ def block_costs(blocks: Mapping[str, Sequence[tuple[str, int, int]]], title: str
         bars = {name: [(layer[0], layer[index] / unit) for layer in layers] for name, layers in blocks.items()}
         stacked_bars(ax, bars, FIG5_COLORS, what)
     fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def loss_surfaces(surfaces: Mapping[str, LossSurface], levels: int = 12) -> Figure:
+    """Li et al.'s Fig. 1 for our nets: each net's loss surface (``analysis.loss_surface``) as contours on one
+    shared scale of levels, so a steeper, more chaotic surface shows as more and more crowded lines; the
+    trained net is the cross at the centre."""
+    low = min(min(map(min, s.loss)) for s in surfaces.values())
+    high = max(max(map(max, s.loss)) for s in surfaces.values())
+    bounds = np.geomspace(max(low, 1e-3), high, levels)  # log-spaced: the basin and the walls both show
+    fig, axes = plt.subplots(1, len(surfaces), figsize=(3.4 * len(surfaces), 3.4), squeeze=False, sharey=True)
+    for ax, (label, surface) in zip(axes[0], surfaces.items()):
+        drawn = ax.contour(surface.coords, surface.coords, surface.loss, levels=bounds, cmap="viridis", linewidths=1)
+        ax.clabel(drawn, fontsize=6, fmt="%.2g")
+        ax.plot(0, 0, "k+", markersize=9)
+        ax.set_title(f"{label}: loss {surface.centre:.2f} at the centre", fontsize=9)
+        ax.set_xlabel("direction 1")
+        ax.set_aspect("equal")
+    axes[0][0].set_ylabel("direction 2")
     fig.tight_layout()
     return fig

@@ -34,7 +34,7 @@ def test_a_lower_layer_loads_without_the_higher_ones(module):
 LAYERS = [
     {"paper", "models", "flops", "data", "provenance", "tables"},  # facts
     {"recipe", "options"},
-    {"runs"},  # records
+    {"runs", "weights"},  # records
     {"train", "checkpoints", "packed", "sweeps", "bench", "imagenet"},  # engine
     {"analysis", "report", "diagrams", "plots", "widgets", "live"},  # pages
     {"jobs"},  # a run from its name to its record
