@@ -4,8 +4,9 @@
 A run checkpoints to ``data/checkpoints/<id>.pt`` and continues from there when started again (or from
 ``--resume PATH``); ``--max-minutes`` stops it cleanly with a checkpoint, so a long run can be trained in
 several sittings. A finished run is written to ``data/runs/<id>.json`` (schema: ``resnet_book.runs``), once:
-``--force`` records it again. Ctrl-C stops at the next log point with a checkpoint; a second process on
-the same run is refused. Every refusal is one line on stderr naming the file or value, exit status 2.
+``--force`` records it again. Ctrl-C (exit status 130) or SIGTERM (143) stops at the next log point with a
+checkpoint; a second process on the same run is refused (a sweep skips that job and goes on). Every refusal
+is one line on stderr naming the file or value, exit status 2.
 
 ``--seed 0 1 2`` trains repeats of a net (the runs behind Table 6's "mean +- std") packed into one
 network, each with its own initialisation and its own mini-batches, and records each seed on its own.
@@ -14,6 +15,7 @@ network, each with its own initialisation and its own mini-batches, and records 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -77,12 +79,13 @@ def cmd_train(args) -> int:
     )
     trainer = result.trainer
     if result.interrupted:
+        how = "interrupted" if result.signal == signal.SIGINT else f"stopped by {signal.Signals(result.signal).name}"
         print(
-            f"interrupted at iteration {trainer.iteration:,}, checkpoint {trainer.checkpoint_path}; run the "
+            f"{how} at iteration {trainer.iteration:,}, checkpoint {trainer.checkpoint_path}; run the "
             "same command again to continue",
             file=sys.stderr,
         )
-        return 130
+        return 128 + result.signal
     if not result.finished:
         print(f"stopped at iteration {trainer.iteration:,} (time limit); run the same command again to continue")
         return 0
@@ -105,14 +108,21 @@ def cmd_sweep(args) -> int:
         device=args.device,
         max_seconds=None if args.max_minutes is None else args.max_minutes * 60,
     )
-    if result.finished < result.jobs:
-        reason = "interrupted" if result.interrupted else "time limit reached"
+    if result.skipped:
+        print(
+            f"{result.skipped} of {result.jobs} jobs skipped: another process is training them (see above)",
+            file=sys.stderr,
+        )
+    if result.finished + result.skipped < result.jobs:
+        reason = "time limit reached"
+        if result.interrupted:
+            reason = "interrupted" if result.signal == signal.SIGINT else f"stopped by {signal.Signals(result.signal).name}"
         print(
             f"{reason}: {result.finished} of {result.jobs} jobs finished, the others stopped with a checkpoint or not "
             "started; run the same command again to continue",
             file=sys.stderr if result.interrupted else sys.stdout,
         )
-        return 130 if result.interrupted else 0
+        return 128 + result.signal if result.interrupted else 0
     return 0
 
 

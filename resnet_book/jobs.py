@@ -3,19 +3,22 @@ notebook too.
 
 ``train(configs, engine)`` trains one run of Sec. 4.2 (or several seeds of one net packed into one network,
 ``resnet_book.packed``) and records it: it refuses a run already recorded, checks that records and
-checkpoints can be written (before hours of training, not after), takes the run's lock (one process per
-run), loads CIFAR-10, trains under ``StopOnInterrupt`` (the first Ctrl-C stops at the next log point with a
-checkpoint), then computes Fig. 7's layer responses and writes one record per run (``resnet_book.runs``).
-``queue`` turns a sweep's runs into jobs (packs, the longest first) and ``sweep`` trains them the same way,
-several at once on one GPU (``sweeps.run_pool``). A run checkpoints to ``data/checkpoints/<id>.pt`` and
-continues from there when started again.
+checkpoints can be written (before hours of training, not after), takes the locks of the job and of each
+of its runs (one process per run, however it is packed; ``checkpoints.lock``), removes what saves cut short
+by ``kill -9`` left behind, loads CIFAR-10, trains under ``StopOnInterrupt`` (the first Ctrl-C or SIGTERM
+stops at the next log point with a checkpoint), then computes Fig. 7's layer responses and writes one record
+per run (``resnet_book.runs``). ``queue`` turns a sweep's runs into jobs (packs, the longest first) and
+``sweep`` trains them the same way, several at once on one GPU (``sweeps.run_pool``), skipping a job another
+process is training. A run checkpoints to ``data/checkpoints/<id>.pt`` and continues from there when started
+again. The runs of a job are in order of their seeds (``in_order``), however they were typed, so that a job
+has one checkpoint and one lock.
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +30,11 @@ import torch.nn.functional as F
 from . import data as datamod
 from . import weights
 from .analysis import layer_responses
-from .checkpoints import CheckpointError
+from .checkpoints import RunLocked, lock_all
+from .checkpoints import lock as lock_run  # noqa: F401 - its name here before it moved to checkpoints
 from .provenance import REPO_ROOT
 from .recipe import Config
-from .runs import RUNS_DIR, TrainedRun, check_writable, make_record, save_run
+from .runs import RUNS_DIR, TrainedRun, check_writable, make_record, remove_orphans, save_run
 from .sweeps import job_cost, packs, run_pool
 from .train import Engine, Trainer, resolve_device
 
@@ -40,12 +44,15 @@ CHECKPOINTS = REPO_ROOT / "data" / "checkpoints"
 @dataclass(frozen=True)
 class Outcome:
     """How ``train`` or ``sweep`` ended: ``finished`` of ``jobs`` trained to the end and recorded; the others
-    stopped at a log point with a checkpoint (or never started), by Ctrl-C (``interrupted``) or the time limit."""
+    stopped at a log point with a checkpoint (or never started), by Ctrl-C or SIGTERM (``interrupted``, and
+    ``signal`` its number) or the time limit, or were skipped as another process was training them (``skipped``)."""
 
     jobs: int
     finished: int
     interrupted: bool
     trainer: Trainer | None = None  # ``train``: the run's trainer, at the iteration it stopped
+    signal: int | None = None  # the signal that stopped it: SIGINT (Ctrl-C) or SIGTERM
+    skipped: int = 0  # ``sweep``: jobs another process holds the lock of
 
 
 def train(
@@ -63,8 +70,10 @@ def train(
     """Train ``configs`` (one run, or several packed into one network) and record each run in ``out``.
 
     The run checkpoints to ``checkpoint`` (default ``<checkpoint_dir>/<id>.pt``) and continues from it when
-    started again; ``max_seconds`` or Ctrl-C stop it there. A run already recorded is refused unless ``force``.
+    started again; ``max_seconds``, Ctrl-C or SIGTERM stop it there. A run already recorded is refused unless
+    ``force``. The runs are trained in order of their seeds (``in_order``), whatever order they come in.
     ``keep_weights``: a folder where each run's final weights go beside its record (``resnet_book.weights``)."""
+    configs = in_order(configs)
     for cfg in configs:
         record = Path(out) / f"{cfg.record_id()}.json"
         if record.exists() and not force:
@@ -72,7 +81,7 @@ def train(
     if keep_weights is not None:
         check_writable(keep_weights, "weights")  # now, not after the run
     device = resolve_device(device)
-    trainer = open_run(list(configs), engine, out, checkpoint or Path(checkpoint_dir) / f"{job_name(configs)}.pt", device, {})
+    trainer = open_run(configs, engine, out, checkpoint_dir, device, {}, checkpoint)
     if trainer.device.type == "cpu":
         say_how_long(trainer)
     with StopOnInterrupt() as interrupted:
@@ -80,14 +89,21 @@ def train(
     finished = trainer.done and not interrupted()
     if finished:
         record_runs(trainer, out, overwrite=force, weights_dir=keep_weights)
-    return Outcome(1, int(finished), interrupted(), trainer)
+    return Outcome(1, int(finished), interrupted(), trainer, interrupted.signal)
+
+
+def in_order(configs: Sequence[Config]) -> list[Config]:
+    """The runs of a job in order of their seeds (runs of one seed as they came): ``--seed 1 0`` and
+    ``--seed 0 1`` are one job, with one checkpoint and one lock."""
+    return sorted(configs, key=lambda c: c.seed)
 
 
 def queue(configs: Sequence[Config], pack: int = 1, out: str | Path = RUNS_DIR) -> list[list[Config]]:
     """A sweep's jobs: its runs not yet recorded in ``out`` (each one skipped is said), runs of one depth
-    packed up to ``pack`` (``sweeps.packs``), the longest job first so that the last to start is short."""
+    packed up to ``pack`` (``sweeps.packs``) in order of their seeds (``in_order``: the packs do not depend on the
+    order seeds were typed in), the longest job first so that the last to start is short."""
     todo = {}
-    for cfg in configs:
+    for cfg in in_order(configs):
         if (Path(out) / f"{cfg.record_id()}.json").exists():
             print(f"{cfg.record_id()}: already recorded, skipped")
             continue
@@ -106,14 +122,22 @@ def sweep(
     max_seconds: float | None = None,
 ) -> Outcome:
     """Train the jobs of ``queue``, up to ``concurrent`` at once on one GPU (``sweeps.run_pool``), each as
-    ``train`` does; after ``max_seconds`` or Ctrl-C the live ones stop with a checkpoint and no other starts."""
-    device, data = resolve_device(device), {}
-    starts = [
-        lambda job=job: open_run(job, engine, out, Path(checkpoint_dir) / f"{job_name(job)}.pt", device, data) for job in jobs
-    ]
+    ``train`` does; after ``max_seconds``, Ctrl-C or SIGTERM the live ones stop with a checkpoint and no other
+    starts. A job whose lock another process holds is skipped, saying so, and the sweep goes on."""
+    device, data, skipped = resolve_device(device), {}, []
+
+    def start(job: list[Config]) -> Trainer | None:
+        try:
+            return open_run(job, engine, out, checkpoint_dir, device, data)
+        except RunLocked as err:
+            print(f"{err}; {job_name(job)}: skipped, the sweep goes on", flush=True)
+            skipped.append(job)
+            return None
+
+    starts = [lambda job=job: start(job) for job in jobs]
     with StopOnInterrupt() as interrupted:
         finished = run_pool(starts, concurrent, max_seconds, lambda t: record_runs(t, out), stop=interrupted)
-    return Outcome(len(jobs), finished, interrupted())
+    return Outcome(len(jobs), finished, interrupted(), signal=interrupted.signal, skipped=len(skipped))
 
 
 # The longest job name a checkpoint takes: a file name has 255 bytes, and the checkpoint's temporary copy,
@@ -135,14 +159,28 @@ def job_name(configs: Sequence[Config]) -> str:
 
 
 def open_run(
-    configs: list[Config], engine: Engine, out: str | Path, checkpoint: str | Path, device: torch.device, data: dict
+    configs: list[Config],
+    engine: Engine,
+    out: str | Path,
+    checkpoint_dir: str | Path,
+    device: torch.device,
+    data: dict,
+    checkpoint: str | Path | None = None,
 ) -> Trainer:
-    """The trainer of a job, resumed from its checkpoint if there is one, after checking that its record and
-    checkpoint can be written and taking its lock. ``data`` caches CIFAR-10 by subset for the jobs of a sweep."""
-    checkpoint, cfg = Path(checkpoint), configs[0]
+    """The trainer of a job, resumed from its checkpoint (``checkpoint``, by default ``<checkpoint_dir>/<job
+    name>.pt``) if there is one, after checking that its record and checkpoint can be written and taking its
+    locks: the job's checkpoint's, and each run's (``<checkpoint_dir>/<record id>.pt.lock``, the lock of the run
+    trained alone), so that no run trains in two processes, whether alone or in packs of other sizes. A lock
+    another process holds raises ``checkpoints.RunLocked`` with none taken. ``data`` caches CIFAR-10 by subset
+    for the jobs of a sweep."""
+    cfg, folder = configs[0], Path(checkpoint_dir)
+    checkpoint = Path(checkpoint) if checkpoint is not None else folder / f"{job_name(configs)}.pt"
     check_writable(out, "run records")  # before hours of training, not after
     check_writable(checkpoint.parent, "checkpoint")
-    lock_run(checkpoint)  # one process per run
+    check_writable(folder, "checkpoint")  # the runs' locks
+    lock_all([checkpoint, *(folder / f"{c.record_id()}.pt" for c in configs)])  # one process per run
+    for c in configs:  # a record's save cut short by kill -9
+        remove_orphans(Path(out) / f"{c.record_id()}.json")
     key = (cfg.train_per_class, cfg.test_per_class, cfg.split)
     if key not in data:
         data[key] = datamod.load_cifar10(
@@ -251,59 +289,51 @@ def duration_text(seconds: float) -> str:
     return f"{seconds:.0f} seconds"
 
 
-# ------------------------------------------------------------------------------------------ Ctrl-C and the lock
+# ------------------------------------------------------------------------------------------ Ctrl-C and SIGTERM
 
 
 class StopOnInterrupt:
-    """While active (``with``), the first Ctrl-C only asks the run to stop: calling the object says whether
-    it was pressed, and ``Trainer.run`` / a sweep then stop at the next log point with a checkpoint, so the
-    work since the last one is kept. A second Ctrl-C interrupts at once (work since the last checkpoint lost)."""
+    """While active (``with``), the first Ctrl-C (SIGINT) or SIGTERM (``kill``, a scheduler's stop) only asks
+    the run to stop: calling the object says whether one came (``signal``: which), and ``Trainer.run`` / a
+    sweep then stop at the next log point with a checkpoint, so the work since the last one is kept. A second
+    signal ends at once (work since the last checkpoint lost): Ctrl-C as ``KeyboardInterrupt``, SIGTERM as
+    ``SystemExit(143)``. The handlers in place before are put back on leaving. Signal handlers belong to the
+    main thread: in another one nothing is installed (``max_seconds`` still stops the run)."""
+
+    NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
     def __init__(self) -> None:
-        self.requested = False
-        self._previous = None
+        self.signal: int | None = None
+        self._previous: dict[int, object] = {}
+
+    @property
+    def requested(self) -> bool:
+        return self.signal is not None
 
     def __call__(self) -> bool:
         return self.requested
 
     def _handle(self, signum, frame) -> None:
+        name = self.NAMES.get(signum, f"signal {signum}")
         if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
+            print(f"\n{name} again: quitting without a checkpoint", file=sys.stderr, flush=True)
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            raise SystemExit(128 + signum)
+        self.signal = signum
         print(
-            "\nCtrl-C: stopping at the next log point with a checkpoint (Ctrl-C again: quit without it)",
+            f"\n{name}: stopping at the next log point with a checkpoint ({name} again: quit without it)",
             file=sys.stderr,
             flush=True,
         )
 
     def __enter__(self) -> "StopOnInterrupt":
-        self._previous = signal.signal(signal.SIGINT, self._handle)
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.NAMES:
+                self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def __exit__(self, *exc) -> None:
-        signal.signal(signal.SIGINT, self._previous)
-
-
-_locks: dict[Path, int] = {}  # held for the life of the process
-
-
-def lock_run(checkpoint: Path) -> None:
-    """Take ``<checkpoint>.lock`` for this process: one process trains a run at a time. A second process on
-    the same run is refused by name, and the lock is freed when the holder exits, even by ``kill -9``."""
-    import fcntl  # POSIX (Linux, macOS, Colab): imported here so the rest of the module loads anywhere
-
-    lock = checkpoint.with_name(checkpoint.name + ".lock")
-    if lock in _locks:
-        return
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
-        os.close(fd)
-        raise CheckpointError(
-            f"{lock}: another process (pid {holder}) is training this run; wait for it to finish or stop it"
-        ) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
-    _locks[lock] = fd
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}

@@ -40,10 +40,13 @@ could not check.
 
 from __future__ import annotations
 
+import errno
+import glob
 import json
 import math
 import os
 import re
+import shutil
 import tempfile
 import uuid
 from collections.abc import Sequence
@@ -364,14 +367,56 @@ def check_writable(folder: str | Path, what: str) -> Path:
     return folder
 
 
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+class DiskFull(OSError):
+    """A file could not be written for want of space (``ENOSPC``, or a quota's ``EDQUOT``); the message names the
+    file, the space left, and what was kept."""
+
+
+def temporary_name(path: Path) -> Path:
+    """The temporary file ``write_atomically`` writes before renaming it to ``path``: a name of its own per
+    writer, ``.<name>.<pid>-<12 hex>.tmp`` beside it."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
+
+
+def remove_orphans(path: Path) -> list[Path]:
+    """Remove the temporary files of saves of ``path`` that never finished (a process killed with ``kill -9``
+    while writing), saying so. Call it only while no other process may be writing ``path`` (its run's lock)."""
+    found = sorted(Path(p) for p in glob.glob(str(path.with_name(f".{glob.escape(path.name)}.*-*.tmp"))))
+    for tmp in found:
+        tmp.unlink(missing_ok=True)
+        print(f"{tmp}: removed, the temporary file of a save of {path.name} that never finished", flush=True)
+    return found
+
+
+def size_text(n: int) -> str:
+    """``'0 bytes'``, ``'812 KB'``, ``'3.4 GB'``: a size as a reader says it (powers of 1000)."""
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}" if n < 100 * size else f"{n / size:.0f} {unit}"
+    return f"{n} bytes"
+
+
+def write_atomically(path: Path, write: Callable[[Path], None], kept: str | None = None) -> None:
     """``write(tmp)`` into a temporary file of its own beside ``path``, then rename it to ``path``: a reader
-    sees the old file or the new one, never half of one, and two writers never share a temporary name."""
+    sees the old file or the new one, never half of one, and two writers never share a temporary name.
+
+    A full disk raises ``DiskFull`` naming ``path`` and the space left, the temporary file removed and the
+    earlier file kept (``kept`` says what that means for the reader)."""
     # a name of its own, created with the file's usual mode (mkstemp's 0600 would hide records from others)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
+    tmp = temporary_name(path)
     try:
         write(tmp)
         os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        free = size_text(shutil.disk_usage(path.parent).free)
+        earlier = (kept or f"the earlier {path.name} is kept") if path.exists() else "nothing was written in its place"
+        raise DiskFull(
+            f"{path}: no space left to write it ({free} free in {path.parent}); {earlier}; free some space, then "
+            "run the same command again"
+        ) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -9,6 +9,7 @@ packs (``resnet_book.packed``), and jobs start longest first so that the last to
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Callable
 
@@ -172,7 +173,7 @@ def on_t4(model: str, iterations: int, batch_size: int = 128, benchmark: dict | 
 
 
 def run_pool(
-    jobs: list[Callable[[], Trainer]],
+    jobs: list[Callable[[], Trainer | None]],
     concurrent: int,
     max_seconds: float | None,
     on_done: Callable[[Trainer], None] | None = None,
@@ -182,12 +183,15 @@ def run_pool(
 
     Each run has a window of steps (``Trainer.queue_window``) queued on its stream; the host looks at a
     run only once its window is done (``Trainer.ready``, then ``end_window``) and queues the next one, so a fast run
-    never waits for a slow one, and a finished run's slot goes to the next job at once. After
-    ``max_seconds``, or once ``stop()`` says so (Ctrl-C), every live run stops at its next log point with a
-    checkpoint and no other job starts. Returns the number of jobs finished.
+    never waits for a slow one, and a finished run's slot goes to the next job at once. A job that starts as
+    None is skipped (``jobs.sweep``: another process trains it). After ``max_seconds``, or once ``stop()`` says
+    so (Ctrl-C, SIGTERM), every live run stops at its next log point with a checkpoint and no other job starts.
+    Where a job fails (it cannot start, it diverges, the disk is full), the others live stop the same way before
+    the error goes on, so no run loses the work since its last checkpoint. Returns the number of jobs finished.
     """
     pending, live, bars, finished = list(jobs), [], {}, 0
     start = time.perf_counter()
+    failing: Trainer | None = None  # the run whose step or look raised, if one did
 
     def leave(t: Trainer) -> None:
         live.remove(t)
@@ -201,12 +205,16 @@ def run_pool(
         while pending or live:
             while pending and len(live) < concurrent and not time_is_up():
                 t = pending.pop(0)()
+                if t is None:
+                    continue
                 t.start_clock()
                 live.append(t)
                 for o in live:  # the record says so: wall time is shared with these runs
                     o.trained_with += [p.label for p in live if p is not o and p.label not in o.trained_with]
                 bars[id(t)] = progress_bar(t, position=len(live) - 1, disable=t.done)
+                failing = t
                 t.queue_window()  # its first window, queued before any host sync
+                failing = None
             if not live:
                 break
             ready = [t for t in live if t.ready()]
@@ -214,6 +222,7 @@ def run_pool(
                 time.sleep(0.0005)
                 continue
             for t in ready:
+                failing = t
                 show(bars[id(t)], t, t.end_window())
                 if t.done:
                     leave(t)
@@ -225,7 +234,22 @@ def run_pool(
                     leave(t)
                 else:
                     t.queue_window()
+                failing = None
+    except Exception:
+        if failing is not None and failing in live:
+            leave(failing)
+        for t in list(live):  # each has one window queued: look at it, then stop at a log point with a checkpoint
+            try:
+                t.end_window()
+                if not t.done:
+                    t.stop_at_log_point()
+                elif on_done is not None:
+                    on_done(t)
+            except Exception as err:  # noqa: BLE001 - the first error is the one raised; this one is said
+                print(f"{t.label}: not stopped with a checkpoint ({err})", file=sys.stderr, flush=True)
+            leave(t)
+        raise
     finally:
-        for t in list(live):  # only after an error
+        for t in list(live):  # only after an error that is not an Exception (a second Ctrl-C)
             leave(t)
     return finished

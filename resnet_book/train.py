@@ -40,7 +40,7 @@ from . import checkpoints
 from . import data as datamod
 from .packed import PackedResNet
 from .recipe import Config, check_pack, preset, run_name
-from .runs import History
+from .runs import History, remove_orphans
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -225,8 +225,17 @@ class Trainer:
         self._clock: float | None = None  # when this segment of the run started (``start_clock``)
         if self.checkpoint_path is not None:
             checkpoints.check_path(self.checkpoint_path)
+            checkpoints.lock(self.checkpoint_path)  # one process per run, whichever way it was started
+            remove_orphans(self.checkpoint_path)  # a save cut short by kill -9; no other process writes it now
             if resume and self.checkpoint_path.exists():
-                restore(self, checkpoints.load(self.checkpoint_path, self.configs, self.data.name, self.device))
+                state = checkpoints.load(self.checkpoint_path, self.configs, self.data.name, self.device)
+                try:
+                    restore(self, state)
+                except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as err:  # a net of another shape
+                    reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                    raise checkpoints.CheckpointError(
+                        f"{self.checkpoint_path}: does not fit this run's network ({reason[:300]}); {checkpoints.FIX}"
+                    ) from None
 
     @property
     def history(self) -> History:
@@ -438,9 +447,13 @@ def state_of(trainer: Trainer) -> dict:
 def restore(trainer: Trainer, state: dict) -> None:
     """Continue ``trainer`` from ``state`` (``checkpoints.load``, which checked it is of these runs on this
     dataset) as if the run had never been interrupted."""
+    if len(state["momentum"]) != len(trainer.bufs):
+        raise ValueError(f"{len(state['momentum'])} momentum buffers for {len(trainer.bufs)} parameters")
     trainer.model.load_state_dict(state["model"])
     with torch.no_grad():
         for b, s in zip(trainer.bufs, state["momentum"]):
+            if b.shape != s.shape:
+                raise ValueError(f"a momentum buffer of shape {tuple(s.shape)} for a parameter of shape {tuple(b.shape)}")
             b.copy_(s)
     trainer.iteration = trainer._last_log = trainer.resumed_from = int(state["iteration"])
     trainer.step_t.fill_(trainer.iteration)
@@ -448,7 +461,7 @@ def restore(trainer: Trainer, state: dict) -> None:
     trainer.history.warmup_end = state["warmup_end"]
     trainer.warming_up = bool(state["warming_up"])
     trainer.wall_seconds = float(state["wall_seconds"])
-    trainer.trained_with = list(state["trained_with"])  # runs that shared the GPU in earlier segments
+    trainer.trained_with = list(state.get("trained_with", []))  # runs that shared the GPU in earlier segments
     torch.set_rng_state(state["rng_cpu"].cpu())
     if state["rng_cuda"] is not None and trainer.device.type == "cuda":
         torch.cuda.set_rng_state(state["rng_cuda"].cpu(), trainer.device)

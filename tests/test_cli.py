@@ -147,6 +147,38 @@ def test_a_killed_run_resumes_to_the_same_result(cli, tmp_path):
     assert resumed.final["layer_response_std"] == whole.final["layer_response_std"]
 
 
+@pytest.mark.slow
+def test_a_sigterm_d_run_stops_with_a_checkpoint_and_resumes_to_the_same_result(cli, tmp_path):
+    """Issue #29: SIGTERM (``kill PID``, a scheduler's stop) to a real process after its first checkpoint: it
+    stops at the next log point with a checkpoint, exit status 143, and the same command continues it to the
+    history of an uninterrupted run."""
+    import signal
+    import time
+
+    def args(name):
+        return ["train", "resnet8", *quick(tmp_path, iterations=16, runs=name, checkpoints=f"{name}-ckpt")]
+
+    assert cli(*args("whole")).returncode == 0
+    victim = subprocess.Popen(
+        cli_command(*args("stopped")), cwd=REPO_ROOT, env=cli.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 300
+    while not list((tmp_path / "stopped-ckpt").glob("*.pt")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    victim.send_signal(signal.SIGTERM)
+    _, err = victim.communicate(timeout=300)
+    assert victim.returncode == 143, err
+    assert "stopped by SIGTERM at iteration" in err and not list((tmp_path / "stopped").glob("*.json"))
+    again = cli(*args("stopped"))
+    assert again.returncode == 0, again.stderr
+    resumed_at = int(again.stdout.split("at iteration ")[1].split()[0])
+    assert 0 < resumed_at < 16 and resumed_at % 4 == 0  # it stopped mid-run, at a log point
+    strip = lambda run: [{k: v for k, v in e.items() if k != "seconds"} for e in run.history]  # noqa: E731
+    whole = load_run(tmp_path / "whole" / "resnet8-A-custom-seed0.json")
+    resumed = load_run(tmp_path / "stopped" / "resnet8-A-custom-seed0.json")
+    assert strip(resumed) == strip(whole) and resumed.final["layer_response_std"] == whole.final["layer_response_std"]
+
+
 def test_the_speed_switches_reach_the_engine_not_the_recipe(monkeypatch):
     import resnet_book.__main__ as cli
 

@@ -1,26 +1,34 @@
-"""Issue #19: every bad input refused by name, nothing lost, nothing shown wrong.
+"""Issues #19 and #29: every bad input refused by name, nothing lost, nothing shown wrong.
 
-Records, checkpoints, divergence, the command line and the binary CIFAR-10 reader, each tried as a hostile
-but fair user would. No test needs a dataset: CLI runs load ``synthetic_cifar10`` in place of CIFAR-10.
+Records, checkpoints (bit flips, hand-made ones, a full disk, saves cut short), the lock (every way in, seeds
+in any order), divergence, the command line (Ctrl-C, SIGTERM, a sweep meeting a run trained elsewhere) and the
+binary CIFAR-10 reader, each tried as a hostile but fair user would. No test needs a dataset: CLI runs load
+``synthetic_cifar10`` in place of CIFAR-10.
 """
 
+import contextlib
 import copy
 import dataclasses
+import errno
 import json
 import math
+import os
 import re
+import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 import resnet_book.__main__ as cli
+from resnet_book import checkpoints, jobs, runs, sweeps
 from resnet_book import data as datamod
-from resnet_book import runs, sweeps
-from resnet_book.checkpoints import CheckpointError
+from resnet_book import train as trainmod
+from resnet_book.checkpoints import CheckpointError, RunLocked
 from resnet_book.data import DatasetError
 from resnet_book.jobs import lock_run
 from resnet_book.runs import RunRecordError, load_run
@@ -41,6 +49,38 @@ def tiny_config(**kw) -> Config:
     return Config(
         **{**dict(model="resnet8", batch_size=16, iterations=8, milestones=(6,), eval_every=4, checkpoint_every=4), **kw}
     )
+
+
+def history_of(record_path) -> list[dict]:
+    """A recorded run's history without its wall-clock seconds: what an interrupted run must reproduce exactly."""
+    return [{k: v for k, v in e.items() if k != "seconds"} for e in load_run(record_path).history]
+
+
+HOLDER = """
+import fcntl, os, sys
+for path in sys.argv[1:]:  # checkpoints.lock's protocol: flock on <checkpoint>.lock, the holder's pid inside
+    fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.write(fd, str(os.getpid()).encode())
+print("locked", flush=True)
+input()
+"""
+
+
+@contextlib.contextmanager
+def held_lock(*paths):
+    """Another process (plain Python: it starts in milliseconds) holds the locks of the checkpoints ``paths``
+    until the block ends; yields its pid."""
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, *map(str, paths)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield holder.pid
+    finally:
+        holder.communicate("\n", timeout=60)
 
 
 # ------------------------------------------------------------------------------------------- records
@@ -246,6 +286,30 @@ def _pickled_object(path):
     path.write_bytes(pickle.dumps(threading.Lock, protocol=2))  # not tensors and plain data: weights_only refuses it
 
 
+def _bit_flipped(path):
+    """One bit of the first convolution's weights flipped in the file, as a failing disk or copy would: torch's
+    zip has CRCs but its loader checks none, so without a checksum the run resumed silently (issue #29)."""
+    weight = torch.load(path, weights_only=True)["model"]["stem.conv.weight"]
+    data = bytearray(path.read_bytes())
+    at = data.find(weight.numpy().tobytes())
+    assert at > 0
+    data[at + 101] ^= 0x10
+    path.write_bytes(bytes(data))
+
+
+def _edited(path):
+    """A value changed by hand and saved again with torch.save: the checksum covers plain data too."""
+    state = torch.load(path, weights_only=True)
+    state["iteration"] = 2
+    torch.save(state, path)
+
+
+def _no_checksum(path):
+    state = torch.load(path, weights_only=True)
+    del state["checksum"]
+    torch.save(state, path)
+
+
 @pytest.mark.parametrize(
     "spoil, problem",
     [
@@ -253,10 +317,13 @@ def _pickled_object(path):
         (lambda p: p.write_bytes(b"\x00garbage" * 100), "not a readable checkpoint"),
         (lambda p: p.write_bytes(b""), "not a readable checkpoint"),
         (_pickled_object, "holds objects other than tensors"),
-        (lambda p: torch.save({"format": "something/1"}, p), "not a resnet_book.checkpoint/2 checkpoint"),
-        (lambda p: torch.save([1, 2], p), "not a resnet_book.checkpoint/2 checkpoint"),
+        (lambda p: torch.save({"format": "something/1"}, p), "not a resnet_book.checkpoint/3 checkpoint"),
+        (lambda p: torch.save([1, 2], p), "not a resnet_book.checkpoint/3 checkpoint"),
+        (_bit_flipped, "corrupt, its contents do not match the checksum saved with them"),
+        (_edited, "corrupt, its contents do not match the checksum saved with them"),
+        (_no_checksum, "corrupt, a resnet_book.checkpoint/3 checkpoint without its checksum"),
     ],
-    ids=["truncated", "garbage", "empty", "pickled-object", "other-format", "not-a-dict"],
+    ids=["truncated", "garbage", "empty", "pickled-object", "other-format", "not-a-dict", "bit-flip", "edited", "no-checksum"],
 )
 def test_a_bad_checkpoint_is_refused_naming_the_file(tiny, tmp_path, spoil, problem):
     path = tmp_path / "run.pt"
@@ -295,7 +362,7 @@ def test_an_unusable_checkpoint_path_is_refused_before_training(tiny, tmp_path, 
 
 def test_checkpoint_saves_leave_no_temporary_files(tiny, tmp_path):
     Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "run.pt").run(progress=False)
-    assert [p.name for p in tmp_path.iterdir()] == ["run.pt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.pt", "run.pt.lock"]  # the run's lock, no .tmp
 
 
 def test_a_second_process_on_the_same_run_is_refused(tmp_path):
@@ -319,6 +386,174 @@ def test_a_second_process_on_the_same_run_is_refused(tmp_path):
     finally:
         holder.communicate("\n", timeout=60)
     lock_run(path)  # freed when the holder exits
+
+
+def _state(tiny, tmp_path) -> tuple:
+    """A real checkpoint's state at iteration 4, and the path it was saved at."""
+    path = tmp_path / "run.pt"
+    t = Trainer(tiny_config(), tiny, "cpu", checkpoint=path)
+    t.advance(4)
+    t.end_window()
+    state = torch.load(path, weights_only=True)
+    return {k: v for k, v in state.items() if k not in ("format", "checksum")}, path
+
+
+@pytest.mark.parametrize("field", list(checkpoints.FIELDS))
+def test_a_checkpoint_without_a_field_is_refused_naming_it(tiny, tmp_path, field):
+    """Issue #29: a hand-made checkpoint (saved with a valid checksum) missing a field: no KeyError."""
+    state, path = _state(tiny, tmp_path)
+    del state[field]
+    checkpoints.save(path, state)
+    with pytest.raises(CheckpointError, match=re.escape(f"{path}: field {field!r} is missing; delete it")):
+        Trainer(tiny_config(), tiny, "cpu", checkpoint=path)
+
+
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        (lambda s: s.update(iteration="4"), "field 'iteration' is str, not int"),
+        (lambda s: s.update(iteration=True), "field 'iteration' is bool, not int"),
+        (lambda s: s.update(iteration=-4), "field 'iteration' is -4, below 0"),
+        (lambda s: s.update(model=[1, 2]), "field 'model' is list, not dict"),
+        (lambda s: s.update(rng_cuda=7), "field 'rng_cuda' is int, not Tensor or None"),
+        (lambda s: s.update(configs=[]), "field 'configs' does not hold a config (a dict) per run"),
+        (lambda s: s.update(histories=[]), "field 'histories' holds 0 entries, not a history (a list) for each of its 1 runs"),
+        (lambda s: s.update(trained_with="x"), "field 'trained_with' is str, not list"),
+        (lambda s: s["model"].pop("stem.conv.weight"), "does not fit this run's network (Error(s) in loading state_dict"),
+        (lambda s: s["model"].update({"stem.conv.weight": torch.zeros(3)}), "does not fit this run's network (Error(s)"),
+        (lambda s: s["momentum"].pop(), "does not fit this run's network (22 momentum buffers for 23 parameters)"),
+        (lambda s: s["momentum"].__setitem__(0, torch.zeros(2)), "a momentum buffer of shape (2,) for a parameter of shape"),
+    ],
+)
+def test_a_hand_made_checkpoint_of_the_wrong_shape_is_refused_naming_what(tiny, tmp_path, change, says):
+    state, path = _state(tiny, tmp_path)
+    change(state)
+    checkpoints.save(path, state)
+    with pytest.raises(CheckpointError) as err:
+        Trainer(tiny_config(), tiny, "cpu", checkpoint=path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: ") and says in message and message.endswith("delete it to start the run over")
+
+
+def test_a_checkpoint_of_format_2_without_a_checksum_still_resumes(tiny, tmp_path):
+    state, path = _state(tiny, tmp_path)
+    del state["trained_with"]  # the first format-2 checkpoints had no such field
+    torch.save({"format": "resnet_book.checkpoint/2", **state}, path)
+    assert Trainer(tiny_config(), tiny, "cpu", checkpoint=path).resumed_from == 4
+
+
+def test_the_checksum_is_the_same_on_any_device_and_after_a_load(tiny, tmp_path):
+    state, path = _state(tiny, tmp_path)
+    saved = torch.load(path, weights_only=True)
+    assert saved["checksum"] == checkpoints.checksum(saved) == checkpoints.checksum(state)
+    state["histories"][0][0]["train_loss"] += 1e-12  # one float's last digits: another checksum
+    assert checkpoints.checksum(state) != saved["checksum"]
+
+
+def _no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_names_the_file_and_keeps_the_earlier_checkpoint(tiny, tmp_path, monkeypatch):
+    """Issue #29: a raw torch traceback before; now runs.DiskFull (an OSError) with the file and the space left,
+    the earlier checkpoint intact and no temporary file, whether the disk fills in torch.save or in the write."""
+    state, path = _state(tiny, tmp_path)
+    before = path.read_bytes()
+    real_write = Path.write_bytes
+
+    def half_then_full(self, data):  # half the file written, then the disk is full
+        real_write(self, bytes(data)[: len(data) // 2])
+        _no_space()
+
+    for where, patch in (("torch.save", lambda: monkeypatch.setattr(torch, "save", _no_space)),
+                         ("the write", lambda: monkeypatch.setattr(Path, "write_bytes", half_then_full))):  # fmt: skip
+        patch()
+        with pytest.raises(runs.DiskFull) as err:
+            checkpoints.save(path, state)
+        monkeypatch.undo()
+        assert isinstance(err.value, OSError), where
+        assert re.fullmatch(
+            re.escape(f"{path}: no space left to write it (") + r"[\d.]+ (bytes|KB|MB|GB|TB)"
+            + re.escape(f" free in {tmp_path}); the earlier checkpoint is kept and the run continues from it; free some "
+                        "space, then run the same command again"),
+            str(err.value),
+        ), str(err.value)  # fmt: skip
+        assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["run.pt", "run.pt.lock"]
+
+
+def test_a_full_disk_ends_a_command_in_one_line_and_the_run_continues_after(capsys, offline, tmp_path, monkeypatch):
+    real_save, saves = torch.save, []
+
+    def full_after_the_first(obj, f, *args, **kwargs):
+        saves.append(1)
+        if len(saves) > 1:
+            _no_space()
+        real_save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", full_after_the_first)
+    assert cli.main(["train", "resnet8", *offline]) == 2  # a checkpoint every iteration: the second save fails
+    checkpoint = tmp_path / "ckpt" / "resnet8-A-custom-seed0.pt"
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
+    assert err.startswith(f"error: {checkpoint}: no space left to write it (") and "free some space" in err
+    assert "Traceback" not in err and torch.load(checkpoint, weights_only=True)["iteration"] == 1
+    assert sorted(p.name for p in checkpoint.parent.iterdir()) == [checkpoint.name, checkpoint.name + ".lock"]
+    monkeypatch.setattr(torch, "save", real_save)
+    assert cli.main(["train", "resnet8", *offline]) == 0
+    assert load_run(tmp_path / "runs" / "resnet8-A-custom-seed0.json").provenance["resumed"]
+
+
+def test_a_full_disk_while_recording_names_the_record(good, tmp_path, monkeypatch):
+    monkeypatch.setattr(Path, "write_text", _no_space)
+    with pytest.raises(runs.DiskFull, match=re.escape("seed0.json: no space left to write it (")) as err:
+        runs.save_run(good, tmp_path)
+    assert "nothing was written in its place" in str(err.value) and list(tmp_path.iterdir()) == []
+
+
+def test_saves_cut_short_by_kill_9_are_cleaned_up_at_the_next_start(capsys, offline, tmp_path):
+    """Issue #29: ``kill -9`` during a save left ``.<name>.<pid>-<hex>.tmp`` files behind for good."""
+    checkpoint = tmp_path / "ckpt" / "resnet8-A-custom-seed0.pt"
+    record = tmp_path / "runs" / "resnet8-A-custom-seed0.json"
+    others = [tmp_path / "ckpt" / "plain8-plain-custom-seed0.pt", tmp_path / "runs" / "resnet8-A-custom-seed00.json"]
+    orphans = [runs.temporary_name(p) for p in (checkpoint, record, checkpoint)]
+    kept = [runs.temporary_name(p) for p in others]  # another run's: it may be being written right now
+    for tmp in orphans + kept:
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(b"half a file")
+    assert cli.main(["train", "resnet8", *offline, "--max-minutes", "0"]) == 0
+    out = capsys.readouterr().out
+    assert not any(p.exists() for p in orphans) and all(p.exists() for p in kept)
+    for tmp in orphans:
+        assert f"{tmp}: removed, the temporary file of a save of" in out
+    assert torch.load(checkpoint, weights_only=True)["iteration"] == 1
+
+
+def test_every_way_to_train_a_run_takes_its_lock(tiny, tmp_path, monkeypatch):
+    """Issue #29: ``train.train`` and a ``Trainer`` given a checkpoint trained beside another process."""
+    monkeypatch.setattr(datamod, "load_cifar10", lambda **kw: tiny)
+    path = tmp_path / "resnet8-A-custom-seed0.pt"
+    ways = {
+        "Trainer": lambda: Trainer(tiny_config(), tiny, "cpu", checkpoint=path),
+        "train.train": lambda: trainmod.train(tiny_config(), data=tiny, device="cpu", checkpoint=path, progress=False),
+        "jobs.train": lambda: jobs.train([tiny_config()], out=tmp_path / "runs", checkpoint_dir=tmp_path, device="cpu"),
+    }
+    with held_lock(path) as pid:
+        for way, start in ways.items():
+            with pytest.raises(RunLocked, match=re.escape(f"{path}.lock: another process (pid {pid}) is training")):
+                start()
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("held", ["the pack typed the other way", "one of its runs alone"])
+def test_a_pack_s_lock_does_not_depend_on_the_order_of_its_seeds(capsys, offline, tmp_path, held):
+    """Issue #29: ``--seed 1 0`` took another lock (and checkpoint) than ``--seed 0 1``; a run is locked
+    whether it trains alone or in a pack."""
+    names = ["resnet8-A-custom-seed0+resnet8-A-custom-seed1", "resnet8-A-custom-seed0"]
+    with held_lock(tmp_path / "ckpt" / f"{names[held == 'one of its runs alone']}.pt") as pid:
+        assert cli.main(["train", "resnet8", *offline, "--seed", "1", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and f"(pid {pid}) is training this run" in err and "\n" not in err
+    assert cli.main(["train", "resnet8", *offline, "--seed", "1", "0", "--max-minutes", "0"]) == 0
+    assert [p.name for p in (tmp_path / "ckpt").glob("*.pt")] == [f"{names[0]}.pt"]
 
 
 # ---------------------------------------------------------------------------------------- divergence
@@ -488,6 +723,100 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_continue(capsys, offline, tmp
     monkeypatch.setattr(Trainer, "log", original)
     assert cli.main(["train", "resnet8", *offline]) == 0
     assert load_run(tmp_path / "runs" / "resnet8-A-custom-seed0.json").provenance["resumed"]
+
+
+def test_sigterm_stops_like_ctrl_c_and_the_run_resumes_to_the_same_history(capsys, offline, tmp_path, monkeypatch):
+    """Issue #29: SIGTERM (``kill``, a scheduler's stop) killed the run, losing the work since the last
+    checkpoint; now it stops at the next log point with a checkpoint, exit status 143, as Ctrl-C does."""
+    whole = ["--out", str(tmp_path / "whole"), "--checkpoint-dir", str(tmp_path / "whole-ckpt")]
+    assert cli.main(["train", "resnet8", *offline, *whole]) == 0
+    original = Trainer.log
+
+    def log_then_sigterm(self, elapsed=0.0):
+        entry = original(self, elapsed)
+        if self.iteration == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return entry
+
+    monkeypatch.setattr(Trainer, "log", log_then_sigterm)
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    assert cli.main(["train", "resnet8", *offline]) == 143
+    err = capsys.readouterr().err
+    checkpoint = tmp_path / "ckpt" / "resnet8-A-custom-seed0.pt"
+    assert "SIGTERM: stopping at the next log point with a checkpoint" in err
+    assert f"stopped by SIGTERM at iteration 1, checkpoint {checkpoint}; run the same command again to continue" in err
+    assert torch.load(checkpoint, weights_only=True)["iteration"] == 1
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
+    monkeypatch.setattr(Trainer, "log", original)
+    assert cli.main(["train", "resnet8", *offline]) == 0
+    resumed = tmp_path / "runs" / "resnet8-A-custom-seed0.json"
+    assert load_run(resumed).provenance["resumed"]
+    assert history_of(resumed) == history_of(tmp_path / "whole" / "resnet8-A-custom-seed0.json")
+
+
+def test_a_second_signal_quits_at_once_and_no_handler_is_set_off_the_main_thread():
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as exit:
+        with jobs.StopOnInterrupt() as stop:
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert stop() and stop.signal == signal.SIGTERM
+            os.kill(os.getpid(), signal.SIGTERM)
+    assert exit.value.code == 143 and (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
+    errors = []
+
+    def in_a_thread():
+        try:
+            with jobs.StopOnInterrupt() as stop:
+                assert not stop()
+        except Exception as err:  # noqa: BLE001 - signal.signal off the main thread raises ValueError
+            errors.append(err)
+
+    thread = threading.Thread(target=in_a_thread)
+    thread.start()
+    thread.join()
+    assert errors == []
+
+
+def test_a_sweep_meeting_a_run_trained_elsewhere_skips_it_and_finishes_the_others(tiny, tmp_path, monkeypatch, capsys):
+    """Issue #29: the lock of another process's run raised from inside the pool, dropping the run in progress
+    without a checkpoint. Now that job is skipped, the others finish, and the same sweep trains it later: every
+    run ends with the history of a run trained alone."""
+    monkeypatch.setattr(datamod, "load_cifar10", lambda **kw: tiny)
+    long, short, elsewhere = tiny_config(iterations=16, milestones=(12,)), tiny_config(model="plain8"), tiny_config(seed=1)
+    where = dict(out=tmp_path / "runs", checkpoint_dir=tmp_path / "ckpt", device="cpu")
+    # two slots: the short job ends while the long one is at iteration 8, and the third starts in its slot
+    with held_lock(tmp_path / "ckpt" / f"{elsewhere.record_id()}.pt") as pid:
+        outcome = jobs.sweep([[long], [short], [elsewhere]], concurrent=2, **where)
+    assert (outcome.jobs, outcome.finished, outcome.skipped, outcome.interrupted) == (3, 2, 1, False)
+    lock = tmp_path / "ckpt" / f"{elsewhere.record_id()}.pt.lock"
+    said = f"{lock}: another process (pid {pid}) is training this run; wait for it to finish or stop it; "
+    assert said + f"{elsewhere.record_id()}: skipped, the sweep goes on" in capsys.readouterr().out
+    assert not (where["out"] / f"{elsewhere.record_id()}.json").exists()
+    again = jobs.sweep(jobs.queue([long, short, elsewhere], out=where["out"]), concurrent=2, **where)
+    assert (again.jobs, again.finished, again.skipped) == (1, 1, 0)
+    for cfg in (long, short, elsewhere):
+        jobs.train([cfg], out=tmp_path / "alone", checkpoint_dir=tmp_path / "alone-ckpt", device="cpu")
+        name = f"{cfg.record_id()}.json"
+        assert history_of(where["out"] / name) == history_of(tmp_path / "alone" / name), name
+
+
+def test_a_pool_whose_job_fails_to_start_stops_the_live_runs_with_a_checkpoint(tiny, tmp_path):
+    """A job that cannot start (a corrupt checkpoint, say) no longer drops the run in progress beside it."""
+
+    def broken():
+        raise CheckpointError("x.pt: corrupt")
+
+    def live():
+        cfg = tiny_config(iterations=16, milestones=(12,), checkpoint_every=8)
+        return Trainer(cfg, tiny, "cpu", checkpoint=tmp_path / "a.pt")
+
+    def short():
+        return Trainer(tiny_config(model="plain8"), tiny, "cpu")
+
+    with pytest.raises(CheckpointError, match="x.pt: corrupt"):
+        sweeps.run_pool([live, short, broken], 2, None)
+    # the short job ended at 8 while the long one was at 8: it stopped at its next log point, 12, with a checkpoint
+    assert torch.load(tmp_path / "a.pt", weights_only=True)["iteration"] == 12
 
 
 def test_a_sweep_asked_to_stop_checkpoints_its_live_run_and_starts_no_other(tiny, tmp_path):
