@@ -117,7 +117,7 @@ def cmd_sweep(args) -> int:
 
 def say_plan(queue: list[list[Config]], budget_minutes: float | None = None) -> int:
     """``sweep --dry-run``: the jobs in the order they would start, each with its estimated GPU minutes."""
-    from .bench import load_benchmarks
+    from .benchmarks import load_benchmarks
 
     benchmarks = load_benchmarks()
     if not queue or not benchmarks:

@@ -17,7 +17,7 @@ from typing import Sequence
 import torch
 
 from .recipe import Config
-from .runs import check_writable, write_atomically
+from .records import check_writable, write_atomically
 
 # Config fields newer than the first checkpoints (the miniature's levers), read as their defaults from those
 ADDED = ("width", "image_size", "warmup_iterations")

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import math
 import os
 import sys
@@ -58,6 +57,7 @@ from .models import Net, get_model
 from .options import at_least, learning_rate, positive_int, seed
 from .provenance import REPO_ROOT, provenance
 from .recipe import SEEDS
+from .records import check_writable, write_atomically, write_json
 from .train import DIVERGED_LOSS, TrainingDiverged
 
 RUNS_DIR = runsmod.RUNS_DIR / "imagenet"
@@ -355,17 +355,6 @@ def run_id(cfg: Config, shortcut: str | None) -> str:
     return Net.parse(cfg.model, shortcut, family="imagenet").record_id(cfg.preset, cfg.seed)
 
 
-def write_atomically(path: Path, save) -> None:
-    """``save(tmp)`` then rename: a crash leaves the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def train(
     cfg: Config,
     out: Path = RUNS_DIR,
@@ -443,8 +432,8 @@ def restore(path: Path, cfg: Config, world: World, model: nn.Module, opt, platea
 
 def _train(cfg: Config, world: World, out: Path, checkpoint_dir: Path, workers: int, stop_after: int | None) -> Path | None:
     per_rank = check_config(cfg, world)
-    runsmod.check_writable(out, "run records")  # before hours of training, not after
-    runsmod.check_writable(checkpoint_dir, "checkpoint")
+    check_writable(out, "run records")  # before hours of training, not after
+    check_writable(checkpoint_dir, "checkpoint")
     train_base, val_base = open_data(cfg, world, per_rank)
     torch.manual_seed(cfg.seed)
     model = get_model(cfg.model, shortcut=cfg.shortcut, num_classes=len(train_base.classes), family="imagenet")
@@ -553,7 +542,7 @@ def _train(cfg: Config, world: World, out: Path, checkpoint_dir: Path, workers: 
     wall = state["wall_seconds"] + time.perf_counter() - t0
     if world.rank == 0:
         record = runsmod.validate(make_record(cfg, shortcut, history, final, world, wall, resumed=start > 0, workers=workers))
-        write_atomically(record_path, lambda tmp: tmp.write_text(json.dumps(record, indent=1) + "\n"))
+        write_json(record_path, record)
         ten = final["ten_crop"]
         print(f"{record_path}: val error 10-crop {ten['error']:.4f} (top-5 {ten['top5_error']:.4f})", flush=True)
     return record_path

@@ -29,7 +29,8 @@ from .analysis import layer_responses
 from .checkpoints import CheckpointError
 from .provenance import REPO_ROOT
 from .recipe import Config
-from .runs import RUNS_DIR, TrainedRun, check_writable, make_record, save_run
+from .records import check_writable
+from .runs import RUNS_DIR, TrainedRun, make_record, save_run
 from .sweeps import job_cost, packs, run_pool
 from .train import Engine, Trainer, resolve_device
 
@@ -112,7 +113,7 @@ def sweep(
 
 
 # The longest job name a checkpoint takes: a file name has 255 bytes, and the checkpoint's temporary copy,
-# ".<name>.pt.<pid>-<12 hex>.tmp" (runs.write_atomically, a pid of up to 7 digits), adds 29 to the name.
+# ".<name>.pt.<pid>-<12 hex>.tmp" (records.write_atomically, a pid of up to 7 digits), adds 29 to the name.
 MAX_JOB_NAME = 255 - 29
 
 

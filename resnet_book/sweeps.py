@@ -116,7 +116,7 @@ def cost(model: str, iterations: int = 64_000, benchmark: dict | None = None) ->
     """What one run of ``model`` costs: GPU minutes estimated from the benchmark (``measured`` says whether
     its depth was measured or is extrapolated from the measured depths) and the size of its checkpoint
     (weights, momentum and BN statistics in float32), which must be kept if the run is stopped and continued."""
-    from .bench import load_benchmarks
+    from .benchmarks import load_benchmarks
 
     benchmark = benchmark or load_benchmarks()[0]
     rates = images_per_second(benchmark)
@@ -147,7 +147,7 @@ def on_t4(model: str, iterations: int, batch_size: int = 128, benchmark: dict | 
     that GPU: peak float32 throughput and memory bandwidth (``GPU_SPECS``). That assumes the T4 reaches the
     same share of its peak as the benchmark's GPU did; a small CIFAR-10 net is far from either peak, so
     the real time may differ in either direction. Training steps only: evaluations add about a tenth."""
-    from .bench import load_benchmarks
+    from .benchmarks import load_benchmarks
 
     benchmark = benchmark or load_benchmarks()[0]
     measured = {

@@ -20,6 +20,7 @@ from PIL import Image
 
 from resnet_book import imagenet, runs
 from resnet_book.models import get_model
+from resnet_book.records import write_atomically
 
 REPO = Path(__file__).resolve().parent.parent
 CLASSES, TRAIN_PER_CLASS, VAL_PER_CLASS = 3, 12, 4
@@ -238,14 +239,14 @@ def test_stop_after_then_the_same_command_records_what_one_run_does(folder, tmp_
 def test_a_checkpoint_cut_off_while_written_leaves_the_previous_one_whole(tmp_path):
     """A job killed while rank 0 writes its checkpoint resumes from the one before."""
     path = tmp_path / "run.pt"
-    imagenet.write_atomically(path, lambda tmp: torch.save({"iteration": 2}, tmp))
+    write_atomically(path, lambda tmp: torch.save({"iteration": 2}, tmp))
 
     def killed(tmp):
         tmp.write_bytes(b"half a checkpoint")
         raise KeyboardInterrupt  # what a signal raises in Python
 
     with pytest.raises(KeyboardInterrupt):
-        imagenet.write_atomically(path, killed)
+        write_atomically(path, killed)
     assert torch.load(path, weights_only=True) == {"iteration": 2}
     assert [p.name for p in tmp_path.iterdir()] == ["run.pt"]  # no half-written file left beside it
 

@@ -12,18 +12,19 @@ import pytest
 LOWER_THAN = {
     "resnet_book.provenance": ["resnet_book.models", "resnet_book.runs", "resnet_book.train"],
     "resnet_book.recipe": ["resnet_book.train", "resnet_book.runs", "resnet_book.packed", "resnet_book.data"],
-    "resnet_book.runs": ["resnet_book.train", "resnet_book.packed", "resnet_book.plots"],
+    "resnet_book.records": ["resnet_book.models", "resnet_book.runs", "resnet_book.train", "resnet_book.recipe"],
+    "resnet_book.runs": ["resnet_book.train", "resnet_book.packed", "resnet_book.plots", "resnet_book.bench"],
+    "resnet_book.benchmarks": ["resnet_book.train", "resnet_book.packed", "resnet_book.bench", "resnet_book.runs"],
 }
 
 
 @pytest.mark.parametrize("module", sorted(LOWER_THAN))
 def test_a_lower_layer_loads_without_the_higher_ones(module):
     """Importing ``module`` and using it as records do (validate a record) loads none of the layers above."""
-    use = (
-        "from resnet_book.runs import RUNS_DIR, load_run; load_run(sorted(RUNS_DIR.glob('*.json'))[0]); "
-        if module.endswith("runs")
-        else ""
-    )
+    use = {
+        "resnet_book.runs": "from resnet_book.runs import RUNS_DIR, load_run; load_run(sorted(RUNS_DIR.glob('*.json'))[0]); ",
+        "resnet_book.benchmarks": "from resnet_book.benchmarks import load_benchmarks; load_benchmarks(); ",
+    }.get(module, "")
     code = f"import sys, {module}; {use}print(' '.join(sorted(m for m in sys.modules if m.startswith('resnet_book'))))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert module in loaded
@@ -34,7 +35,7 @@ def test_a_lower_layer_loads_without_the_higher_ones(module):
 LAYERS = [
     {"paper", "models", "flops", "data", "provenance", "tables"},  # facts
     {"recipe", "options"},
-    {"runs"},  # records
+    {"records", "runs", "benchmarks"},  # records
     {"train", "checkpoints", "packed", "sweeps", "bench", "imagenet"},  # engine
     {"analysis", "report", "diagrams", "plots", "widgets", "live"},  # pages
     {"jobs"},  # a run from its name to its record

@@ -139,19 +139,19 @@ def test_a_record_that_contradicts_itself_is_refused(good, tmp_path, change, fie
 
 def test_every_recorded_run_and_benchmark_passes_the_consistency_rules():
     """The rules above describe what the trainer writes: every committed record keeps passing them."""
-    from resnet_book import bench
+    from resnet_book import benchmarks
 
-    assert len(runs.list_runs()) >= 11 and len(bench.load_benchmarks()) >= 1
-    assert len(bench.load_benchmarks(bench.EARLIER)) >= 1
+    assert len(runs.list_runs()) >= 11 and len(benchmarks.load_benchmarks()) >= 1
+    assert len(benchmarks.load_benchmarks(benchmarks.EARLIER)) >= 1
     for record in runs.RUNS_DIR.glob("**/*.json"):  # ImageNet records too, once there are some
         assert load_run(record).id == record.stem
 
 
 def _slowed_copy(folder, name: str) -> dict:
     """The H100 benchmark with every speed cut tenfold, saved in ``folder`` under ``name``."""
-    from resnet_book import bench
+    from resnet_book import benchmarks
 
-    (record,) = [r for r in bench.load_benchmarks() if r["gpu"] == "NVIDIA H100 80GB HBM3"]
+    (record,) = [r for r in benchmarks.load_benchmarks() if r["gpu"] == "NVIDIA H100 80GB HBM3"]
     slowed = json.loads(json.dumps(record), parse_float=lambda x: float(x) / 10)
     (folder / name).parent.mkdir(parents=True, exist_ok=True)
     (folder / name).write_text(json.dumps(slowed))
@@ -172,14 +172,16 @@ def _slowed_copy(folder, name: str) -> dict:
 def test_a_benchmark_copy_under_another_name_is_refused_by_the_chapters_and_the_plan(tmp_path, monkeypatch, capsys, name, says):
     """Issue #29: a copy of the H100 record with its speeds cut tenfold made ResNet-110's estimate 114.6
     minutes instead of 11.5; a benchmark record must be named after its GPU (and commit, among earlier ones)."""
-    from resnet_book import bench
+    from resnet_book import benchmarks
 
     _slowed_copy(tmp_path, name)
     folder = (tmp_path / name).parent
-    with pytest.raises(bench.BenchmarkRecordError, match=re.escape(f"{tmp_path / name}: field 'gpu' ") + ".*" + re.escape(says)):
-        bench.load_benchmarks(folder)
-    original = bench.load_benchmarks
-    monkeypatch.setattr(bench, "load_benchmarks", lambda directory=folder: original(directory))
+    with pytest.raises(
+        benchmarks.BenchmarkRecordError, match=re.escape(f"{tmp_path / name}: field 'gpu' ") + ".*" + re.escape(says)
+    ):
+        benchmarks.load_benchmarks(folder)
+    original = benchmarks.load_benchmarks
+    monkeypatch.setattr(benchmarks, "load_benchmarks", lambda directory=folder: original(directory))
     assert cli.main(["sweep", "fig6", "--dry-run", "--out", str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {tmp_path / name}: field 'gpu'") and "\n" not in err

@@ -3,7 +3,7 @@
 import pytest
 
 from resnet_book import data as datamod
-from resnet_book.bench import load_benchmarks
+from resnet_book.benchmarks import load_benchmarks
 from resnet_book.sweeps import SWEEPS, estimate_seconds, images_per_second, job_cost, packs, plan, run_pool
 from resnet_book.train import Config, Trainer
 
