@@ -21,9 +21,10 @@ from pathlib import Path
 from . import bench, jobs
 from . import data as datamod
 from . import runs as runsmod
+from .estimates import images_per_second
 from .options import minutes, positive_int, seed
 from .recipe import PRESETS, Config, preset, run_name
-from .sweeps import SWEEPS, images_per_second, plan
+from .sweeps import SWEEPS, plan
 from .train import Engine, TrainingDiverged
 
 

@@ -130,7 +130,7 @@ def test_a_failing_measurement_is_recorded_apart_and_the_record_stays_valid(reco
 
 
 def test_the_plan_reads_packs_by_key_and_skips_a_failed_one(record):
-    from resnet_book.sweeps import images_per_second
+    from resnet_book.estimates import images_per_second
 
     rates = images_per_second(record)
     assert rates[56] == {

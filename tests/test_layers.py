@@ -15,6 +15,7 @@ LOWER_THAN = {
     "resnet_book.records": ["resnet_book.models", "resnet_book.runs", "resnet_book.train", "resnet_book.recipe"],
     "resnet_book.runs": ["resnet_book.train", "resnet_book.packed", "resnet_book.plots", "resnet_book.bench"],
     "resnet_book.benchmarks": ["resnet_book.train", "resnet_book.packed", "resnet_book.bench", "resnet_book.runs"],
+    "resnet_book.estimates": ["resnet_book.train", "resnet_book.sweeps", "resnet_book.bench", "resnet_book.runs"],
 }
 
 
@@ -24,6 +25,7 @@ def test_a_lower_layer_loads_without_the_higher_ones(module):
     use = {
         "resnet_book.runs": "from resnet_book.runs import RUNS_DIR, load_run; load_run(sorted(RUNS_DIR.glob('*.json'))[0]); ",
         "resnet_book.benchmarks": "from resnet_book.benchmarks import load_benchmarks; load_benchmarks(); ",
+        "resnet_book.estimates": "from resnet_book.estimates import cost, on_t4; cost('resnet56'); on_t4('resnet20', 10); ",
     }.get(module, "")
     code = f"import sys, {module}; {use}print(' '.join(sorted(m for m in sys.modules if m.startswith('resnet_book'))))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
@@ -35,7 +37,7 @@ def test_a_lower_layer_loads_without_the_higher_ones(module):
 LAYERS = [
     {"paper", "models", "flops", "data", "provenance", "tables"},  # facts
     {"recipe", "options"},
-    {"records", "runs", "benchmarks"},  # records
+    {"records", "runs", "benchmarks", "estimates"},  # records, and what they let us estimate
     {"train", "checkpoints", "packed", "sweeps", "bench", "imagenet"},  # engine
     {"analysis", "report", "diagrams", "plots", "widgets", "live"},  # pages
     {"jobs"},  # a run from its name to its record
