@@ -91,9 +91,7 @@ class BenchmarkRecordError(RecordError):
     """A benchmark record breaks the schema; the message names the file and the field."""
 
 
-RECORD = Kind(
-    SCHEMA, "benchmark record", BenchmarkRecordError, "; restore the file (git checkout -- data/benchmarks) or remove it"
-)
+KIND = Kind(SCHEMA, "benchmark record", BenchmarkRecordError, "; restore the file (git checkout -- data/benchmarks) or remove it")
 
 # ------------------------------------------------------------------------------ the schema, as a spec
 FAILED = " (a measurement that failed is left out and named in 'failures')"
@@ -170,24 +168,24 @@ def validate(record: Any, where: str = "benchmark record") -> dict:
     """Check a record against ``resnet_book.benchmark/1``; raise ``BenchmarkRecordError`` naming ``where``
     and the field. A failed measurement must be named in ``failures`` and absent from its place."""
     if isinstance(record, dict) and "schema" not in record:
-        raise RECORD.fail(where, "schema", f"is missing: not a {SCHEMA} record (an older format? convert it)")
-    RECORD.check(SPEC, record, where)
+        raise KIND.fail(where, "schema", f"is missing: not a {SCHEMA} record (an older format? convert it)")
+    KIND.check(SPEC, record, where)
     if record["schema"] != SCHEMA:
-        raise RECORD.fail(where, "schema", f"must be {SCHEMA!r}, got {record['schema']!r}")
+        raise KIND.fail(where, "schema", f"must be {SCHEMA!r}, got {record['schema']!r}")
     if not record["models"]:
-        raise RECORD.fail(where, "models", "is empty: a record measures at least one net")
+        raise KIND.fail(where, "models", "is empty: a record measures at least one net")
     for model in record["models"]:
         try:
             Net.parse(model, family="cifar")
         except ValueError as err:
-            raise RECORD.fail(where, f"models.{model}", f"is not a CIFAR-10 net: {err}") from None
+            raise KIND.fail(where, f"models.{model}", f"is not a CIFAR-10 net: {err}") from None
     for field, reason in record["failures"].items():
         if _spec_at(field) is None:
-            raise RECORD.fail(where, f"failures.{field}", f"names no field of {SCHEMA}")
+            raise KIND.fail(where, f"failures.{field}", f"names no field of {SCHEMA}")
         if not reason:
-            raise RECORD.fail(where, f"failures.{field}", "must say why the measurement failed")
+            raise KIND.fail(where, f"failures.{field}", "must say why the measurement failed")
         if measured(record, field) is not None:
-            raise RECORD.fail(where, f"failures.{field}", "names a field that holds a measurement: failed or measured, not both")
+            raise KIND.fail(where, f"failures.{field}", "names a field that holds a measurement: failed or measured, not both")
     return record
 
 
@@ -209,12 +207,12 @@ def load_benchmark(path: str | Path) -> dict:
     (``EARLIER``) its GPU's and commit's. A copy saved as ``<gpu> (1).json``, with other numbers in it, is
     refused, not read as a second record of its GPU."""
     path = Path(path)
-    record = RECORD.read(path, validate)
+    record = KIND.read(path, validate)
     earlier = path.parent.name == EARLIER.name
     name = record_name(record["gpu"], record["commit"] if earlier else None)
     if path.name != name:
         what = "GPU and commit" if earlier else "GPU"
-        raise RECORD.fail(
+        raise KIND.fail(
             str(path),
             "gpu",
             f"is {record['gpu']!r}, so the record is named {name}, not {path.name}: a copy or a renamed record; "

@@ -65,7 +65,7 @@ class RunRecordError(RecordError):
     """A run record breaks the schema; the message names the file and the field."""
 
 
-RECORD = Kind(SCHEMA, "run record", RunRecordError, "; restore the file (git checkout -- data/runs) or remove it")
+KIND = Kind(SCHEMA, "run record", RunRecordError, "; restore the file (git checkout -- data/runs) or remove it")
 
 
 def _shortcut(value: Any) -> str | None:
@@ -192,12 +192,12 @@ def _check_dataset(where: str, record: dict, family: str) -> None:
             if family == "cifar"
             else "'imagenette-320px' or 'imagefolder:<folder>'"
         )
-        raise RECORD.fail(where, "dataset", f"is {name!r}, not a dataset this package trains on: {known}")
+        raise KIND.fail(where, "dataset", f"is {name!r}, not a dataset this package trains on: {known}")
     if family == "cifar" and match["train"] is not None:
         for side in ("train", "test"):
             key = f"{side}_per_class"
             if key in schedule and match[side] != str(schedule[key] or "all"):
-                raise RECORD.fail(where, "dataset", f"is {name!r}, but schedule.{key} is {schedule[key]!r}")
+                raise KIND.fail(where, "dataset", f"is {name!r}, but schedule.{key} is {schedule[key]!r}")
 
 
 def validate(record: Any, where: str = "run record") -> dict:
@@ -211,35 +211,35 @@ def validate(record: Any, where: str = "run record") -> dict:
 
     family = record.get("family", "cifar") if isinstance(record, dict) else "cifar"  # CIFAR-10 records carry none
     if not isinstance(family, str) or family not in FAMILIES:
-        raise RECORD.fail(where, "family", f"must be 'cifar' or 'imagenet', got {family!r}")
-    RECORD.check(FAMILIES[family], record, where)
+        raise KIND.fail(where, "family", f"must be 'cifar' or 'imagenet', got {family!r}")
+    KIND.check(FAMILIES[family], record, where)
     if record.get("schema", SCHEMA) != SCHEMA:
-        raise RECORD.fail(where, "schema", f"must be {SCHEMA!r}, got {record['schema']!r}")
-    RECORD.check_finite(record, where)
+        raise KIND.fail(where, "schema", f"must be {SCHEMA!r}, got {record['schema']!r}")
+    KIND.check_finite(record, where)
     shortcut = record["shortcut"]
     try:
         net = Net.parse(record["model"], shortcut=shortcut, family=family)
     except ValueError as err:
-        raise RECORD.fail(where, "model", f"is not a valid network: {err}") from None
+        raise KIND.fail(where, "model", f"is not a valid network: {err}") from None
     if net.shortcut != shortcut:  # a ResNet always has one (the record names it); a plain net none
-        raise RECORD.fail(where, "shortcut", f"is null, but {record['model']} is a ResNet: name its shortcut ('A', 'B' or 'C')")
+        raise KIND.fail(where, "shortcut", f"is null, but {record['model']} is a ResNet: name its shortcut ('A', 'B' or 'C')")
     presets = (*(PRESETS if family == "cifar" else IMAGENET_PRESETS), "custom")
     if record["preset"] not in presets:
-        raise RECORD.fail(where, "preset", f"must be one of {', '.join(presets)}; got {record['preset']!r}")
+        raise KIND.fail(where, "preset", f"must be one of {', '.join(presets)}; got {record['preset']!r}")
     if record["seed"] not in SEEDS:
-        raise RECORD.fail(where, "seed", f"must be a 64-bit seed (torch.manual_seed's range), got {record['seed']}")
+        raise KIND.fail(where, "seed", f"must be a 64-bit seed (torch.manual_seed's range), got {record['seed']}")
     expected = net.record_id(record["preset"], record["seed"])
     if record["id"] != expected:
-        raise RECORD.fail(where, "id", f"is {record['id']!r} but model, shortcut, preset and seed make it {expected!r}")
+        raise KIND.fail(where, "id", f"is {record['id']!r} but model, shortcut, preset and seed make it {expected!r}")
     schedule = record["schedule"]
     _check_dataset(where, record, family)
     last = 0
     for i, entry in enumerate(record["history"]):
         if entry["iteration"] <= last:
-            raise RECORD.fail(where, f"history[{i}].iteration", "must increase")
+            raise KIND.fail(where, f"history[{i}].iteration", "must increase")
         last = entry["iteration"]
     if last != schedule["iterations"]:
-        raise RECORD.fail(
+        raise KIND.fail(
             where,
             "history",
             f"ends at iteration {last:,} of a {schedule['iterations']:,}-iteration schedule: the run did not "
@@ -250,7 +250,7 @@ def validate(record: Any, where: str = "run record") -> dict:
     # errors come from the evaluations after the last entry (10 crops, and the centre crop again)
     for key in ("train_error", "train_loss", "test_error") if family == "cifar" else ("train_error", "train_loss"):
         if key in final and final[key] != end[key]:
-            raise RECORD.fail(
+            raise KIND.fail(
                 where, f"final.{key}", f"is {final[key]!r}, but the history's last entry (iteration {last:,}) has {end[key]!r}"
             )
     return record
@@ -261,9 +261,9 @@ def load_run(path: str | Path) -> Run:
 
     The record's id must be the file's name: a copy saved as ``<id> (1).json`` is refused, not shown."""
     path = Path(path)
-    record = RECORD.read(path, validate)
+    record = KIND.read(path, validate)
     if record["id"] != path.stem:
-        raise RECORD.fail(
+        raise KIND.fail(
             str(path),
             "id",
             f"is {record['id']!r}, not the file's name {path.stem!r}: a copy or a "

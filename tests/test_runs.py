@@ -157,6 +157,6 @@ def test_the_record_kinds_share_one_machinery():
     from resnet_book import benchmarks, records
 
     for module in (runs, benchmarks):
-        assert isinstance(module.RECORD, records.Kind) and issubclass(module.RECORD.error, records.RecordError)
-        assert module.RECORD.schema == module.SCHEMA
+        assert isinstance(module.KIND, records.Kind) and issubclass(module.KIND.error, records.RecordError)
+        assert module.KIND.schema == module.SCHEMA
     assert runs.SPEC["history"][0]["train_error"] is records.fraction
