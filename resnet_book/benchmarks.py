@@ -50,7 +50,7 @@ from typing import Any
 
 from .models import Net
 from .provenance import REPO_ROOT
-from .records import Kind, RecordError, kind, number
+from .records import Kind, RecordError, finite, kind
 
 SCHEMA = "resnet_book.benchmark/1"
 OUT = REPO_ROOT / "data" / "benchmarks"
@@ -95,7 +95,7 @@ KIND = Kind(SCHEMA, "benchmark record", BenchmarkRecordError, "; restore the fil
 
 # ------------------------------------------------------------------------------ the schema, as a spec
 FAILED = " (a measurement that failed is left out and named in 'failures')"
-POSITIVE, AT_LEAST_0 = number(0, strict=True, text_hint=FAILED), number(0, text_hint=FAILED)
+POSITIVE, AT_LEAST_0 = finite(0, strict=True, text_hint=FAILED), finite(0, text_hint=FAILED)
 TEXT, COUNT, FLAG = kind(str), kind(int), kind(bool)
 _ESTIMATE = {"packed": FLAG, "seconds_per_job": {"*": POSITIVE}, "minutes_total": POSITIVE}
 _PROFILE = {

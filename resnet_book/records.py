@@ -5,7 +5,7 @@ not check): ``runs`` (run records, ``resnet_book.run/1``: a CIFAR-10 run, or an 
 ``resnet_book.imagenet``, whose ``family`` is ``"imagenet"``) and ``benchmarks`` (the trainer's speed,
 ``resnet_book.benchmark/1``). Each names its schema in a ``Kind`` and writes its fields as a *spec*:
 
-* a check: a function of the value that returns what is wrong with it, or None (``number``, ``whole``,
+* a check: a function of the value that returns what is wrong with it, or None (``finite``, ``whole``,
   ``fraction``, ``kind``, ``ANY``);
 * ``[spec]``: a non-empty list whose items each meet ``spec``;
 * ``(spec, spec, ...)``: a list of exactly that many items, each meeting its own;
@@ -39,7 +39,7 @@ class RecordError(ValueError):
 # ------------------------------------------------------------------------------------------ the checks
 
 
-def number(low: float | None = None, strict: bool = False, text_hint: str = "") -> Check:
+def finite(low: float | None = None, strict: bool = False, text_hint: str = "") -> Check:
     """A finite number (not a bool), above ``low`` (``strict``) or at least ``low``; ``text_hint`` is added
     when the value is a string (a benchmark's failed measurement is named apart, never stored as text)."""
 

@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 from .models import Net
 from .provenance import REPO_ROOT
-from .records import ANY, Kind, RecordError, fraction, kind, number, whole, write_json
+from .records import ANY, Kind, RecordError, finite, fraction, kind, whole, write_json
 
 if TYPE_CHECKING:
     import torch
@@ -73,10 +73,10 @@ def _shortcut(value: Any) -> str | None:
 
 
 def _seconds(value: Any) -> str | None:
-    return None if number(0)(value) is None else f"must be a number of seconds >= 0, got {value!r}"
+    return None if finite(0)(value) is None else f"must be a number of seconds >= 0, got {value!r}"
 
 
-TEXT, INT, FINITE, WHOLE = kind(str), kind(int), number(), whole()
+TEXT, INT, FINITE, WHOLE = kind(str), kind(int), finite(), whole()
 # The schema above as a spec (resnet_book.records); "*": ANY leaves the rest of an object open (a schedule's
 # fields beyond these, an ImageNet record's provenance). validate() adds what relates fields to each other.
 SPEC = {
@@ -91,7 +91,7 @@ SPEC = {
     "schedule": {
         "iterations": WHOLE,
         "batch_size": WHOLE,
-        "lr": number(0, strict=True),
+        "lr": finite(0, strict=True),
         **{key: ANY for key in ("milestones", "weight_decay", "momentum", "warmup")},
         "*": ANY,
     },

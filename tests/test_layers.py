@@ -64,3 +64,30 @@ def test_a_module_imports_only_its_own_layer_or_the_ones_above(module):
     level = next(i for i, layer in enumerate(LAYERS) if module in layer)
     allowed = set().union(*LAYERS[: level + 1])
     assert package_imports(PACKAGE / f"{module}.py") <= allowed, f"{module} imports a layer below its own"
+
+
+# Top-level names that two modules define for two different things, still to be resolved (issue #28): the
+# ImageNet recipe's Config and PRESETS beside the CIFAR-10 one's, and imagenet.train beside jobs.train and
+# train.train; live.summary and report.summary; plots.gradient_norms is an alias of plots.draw_gradient_norms
+# that chapter 1 still calls. SCHEMA, SPEC, KIND and validate mean one thing in each records module: its own.
+SHARED_ON_PURPOSE = {"SCHEMA", "SPEC", "KIND", "validate"}
+NOT_YET_ONE_MEANING = {"Config", "PRESETS", "train", "summary", "gradient_norms"}
+
+
+def test_no_new_top_level_name_means_two_things():
+    defined: dict[str, set[str]] = {}
+    for path in PACKAGE.glob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names = [node.name]
+            elif isinstance(node, ast.Assign):
+                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                names = [node.target.id]
+            else:
+                names = []
+            for name in names:
+                defined.setdefault(name, set()).add(path.stem)
+    twice = {name for name, modules in defined.items() if len(modules) > 1}
+    assert twice - SHARED_ON_PURPOSE - NOT_YET_ONE_MEANING == set(), "a name defined in two modules"
+    assert NOT_YET_ONE_MEANING <= twice, "resolved: take it off NOT_YET_ONE_MEANING"

@@ -129,7 +129,7 @@ def imagenet_record() -> dict:
     history = [{"iteration": i, **entry} for i in (2, 4)]
     final = {"ten_crop": {"error": 0.87, "top5_error": 0.5}, "center_crop": {"error": 0.88, "top5_error": 0.52}}
     world = imagenet.World(device=torch.device("cpu"))
-    return imagenet.make_record(cfg, "A", history, final, world, 2.0, resumed=False, workers=0)
+    return imagenet.imagenet_record(cfg, "A", history, final, world, 2.0, resumed=False, workers=0)
 
 
 def test_an_imagenet_record_validates_as_its_own_family(tmp_path):
