@@ -1,5 +1,6 @@
-"""Command line: ``python -m resnet_book train MODEL``, ``python -m resnet_book sweep NAME`` and
-``python -m resnet_book bench`` (the trainer's speed on a GPU, ``resnet_book.bench``).
+"""Command line: ``python -m resnet_book train MODEL``, ``python -m resnet_book sweep NAME``,
+``python -m resnet_book bench`` (the trainer's speed on a GPU, ``resnet_book.bench``) and
+``python -m resnet_book imagenet`` (the ImageNet recipe under torchrun, ``resnet_book.imagenet``).
 
 A run checkpoints to ``data/checkpoints/<id>.pt`` and continues from there when started again (or from
 ``--resume PATH``); ``--max-minutes`` stops it cleanly with a checkpoint, so a long run can be trained in
@@ -20,12 +21,13 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from . import bench, jobs, weights
+from . import bench, imagenet, jobs, weights
 from . import data as datamod
 from . import runs as runsmod
+from .estimates import images_per_second
 from .options import minutes, positive_int, seed
 from .recipe import PRESETS, Config, preset, run_name
-from .sweeps import SWEEPS, images_per_second, plan
+from .sweeps import SWEEPS, plan
 from .train import Engine, TrainingDiverged
 
 
@@ -128,7 +130,7 @@ def cmd_sweep(args) -> int:
 
 def say_plan(queue: list[list[Config]], budget_minutes: float | None = None) -> int:
     """``sweep --dry-run``: the jobs in the order they would start, each with its estimated GPU minutes."""
-    from .bench import load_benchmarks
+    from .benchmarks import load_benchmarks
 
     benchmarks = load_benchmarks()
     if not queue or not benchmarks:
@@ -166,12 +168,15 @@ def cmd_bench(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["imagenet"]:  # the ImageNet recipe (Sec. 3.4) under torchrun has options of its own
-        from .imagenet import main as imagenet_main
+def cmd_imagenet(args) -> int:
+    """``imagenet``: the ImageNet recipe (Sec. 3.4), one GPU or many under torchrun (``resnet_book.imagenet``)."""
+    cfg = imagenet.config_from_args(args)
+    imagenet.train(cfg, Path(args.out), Path(args.checkpoint_dir), args.workers, args.stop_after, args.device)
+    return 0
 
-        return imagenet_main(argv[1:])
+
+def parser() -> argparse.ArgumentParser:
+    """The one command line: ``train``, ``sweep``, ``bench`` and ``imagenet``, each a subcommand."""
     parser = argparse.ArgumentParser(prog="python -m resnet_book", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
@@ -221,8 +226,20 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--skip-levers", action="store_true", help="leave out each speed switch alone")
     b.add_argument("--inductor", nargs="*", default=["resnet20"], help="models whose inductor lever is measured")
     b.set_defaults(func=cmd_bench)
-    sub.add_parser("imagenet", help="the ImageNet recipe, one GPU or many under torchrun (see: imagenet --help)")
-    args = parser.parse_args(argv)
+    doc = imagenet.__doc__.split("\n\n", 1)
+    i = sub.add_parser(
+        "imagenet",
+        help="the ImageNet recipe, one GPU or many under torchrun (see: imagenet --help)",
+        description=doc[0],
+        epilog=doc[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    imagenet.add_arguments(i).set_defaults(func=cmd_imagenet)  # its options are its own (Sec. 3.4's recipe)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
     except (ValueError, OSError, datamod.DatasetError, TrainingDiverged) as err:  # each names its file or value

@@ -5,7 +5,7 @@ A checkpoint is one ``torch.save`` file of tensors and plain data (format ``resn
 the runs' configs, the iteration, weights, momentum buffers, histories, warm-up state, wall time, RNG states
 and the dataset's name (``train.state_of``), with a SHA-256 ``checksum`` of all of it (``checksum``: torch's
 zip files carry no check a loader makes, so a flipped bit would otherwise resume silently). ``save`` writes
-it atomically (a full disk raises ``runs.DiskFull``, the earlier checkpoint kept); ``load`` reads it with
+it atomically (a full disk raises ``records.DiskFull``, the earlier checkpoint kept); ``load`` reads it with
 ``weights_only=True``, refuses a file that fails its checksum or lacks a field, and hands it back only for
 the same runs (``Config.identity``) on the same dataset, refusing any other by name. Checkpoints of format
 ``resnet_book.checkpoint/2`` (no checksum) are still read.
@@ -26,7 +26,7 @@ from typing import Any, Sequence
 import torch
 
 from .recipe import Config
-from .runs import check_writable, write_atomically
+from .records import check_writable, write_atomically
 
 # Config fields newer than the first checkpoints (the miniature's levers), read as their defaults from those
 ADDED = ("width", "image_size", "warmup_iterations")
@@ -70,7 +70,7 @@ def check_path(path: Path) -> None:
 
 def save(path: Path, state: dict) -> None:
     """Atomically write ``state`` (``train.state_of``) to ``path`` with its checksum: a reader finds the old
-    checkpoint or the new one. A full disk raises ``runs.DiskFull`` naming the file and the space left,
+    checkpoint or the new one. A full disk raises ``records.DiskFull`` naming the file and the space left,
     the earlier checkpoint kept."""
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {"format": FORMAT, **state}

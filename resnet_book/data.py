@@ -1,5 +1,11 @@
 """CIFAR-10 as the paper uses it (Sec. 4.2), held as one uint8 tensor and augmented with batched ops.
 
+Augmentation (Sec. 4.2): "4 pixels are padded on each side, and a 32x32 crop is randomly sampled from the
+padded image or its horizontal flip", after per-pixel mean subtraction (so the padding is the mean image,
+as in the authors' Torch code). Which image, crop and flip each training sample gets is drawn up front by
+``SamplePlan`` from the seed alone: the same seed gives the same data stream on CPU and GPU, in the eager
+and the CUDA-graph paths, and across an interrupted and resumed run.
+
 Sources, in this order (``load_cifar10`` says which one it used):
 
 1. Real CIFAR-10, the binary version of the dataset authors (``cifar-10-batches-bin``) in the data folder,
@@ -12,12 +18,6 @@ Sources, in this order (``load_cifar10`` says which one it used):
 3. Otherwise a ``DatasetError`` that says how to get the data.
 
 ``synthetic_cifar10`` makes random images for unit tests only; no loader falls back to it.
-
-Augmentation (Sec. 4.2): "4 pixels are padded on each side, and a 32x32 crop is randomly sampled from the
-padded image or its horizontal flip", after per-pixel mean subtraction (so the padding is the mean image,
-as in the authors' Torch code). Which image, crop and flip each training sample gets is drawn up front by
-``SamplePlan`` from the seed alone: the same seed gives the same data stream on CPU and GPU, in the eager
-and the CUDA-graph paths, and across an interrupted and resumed run.
 """
 
 from __future__ import annotations
@@ -48,34 +48,6 @@ CLASSES = (
     "ship",
     "truck",
 )
-
-BINARY_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
-BINARY_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
-BINARY_DIR = "cifar-10-batches-bin"
-BINARY_TRAIN = [f"data_batch_{i}.bin" for i in range(1, 6)]
-BINARY_TEST = "test_batch.bin"
-RECORD = 1 + 3 * SIZE * SIZE  # one label byte, then 3072 pixel bytes (R, G, B planes)
-BATCH_RECORDS = 10_000  # images in each of the six batch files (tests set fewer for their small files)
-JPEG_NAME = "cifar10-jpeg.npz"
-JPEG_MD5 = "72a2e06cfc97c2d6236299973d30f714"  # the one offline copy this project knows (shared/datasets)
-JPEG_SIZE = 55_793_123
-JPEG_KEYS = ("classes", "train_jpeg", "train_offsets", "train_labels", "test_jpeg", "test_offsets", "test_labels")
-
-
-log = logging.getLogger(__name__)
-
-
-class DatasetError(RuntimeError):
-    """A dataset is missing, corrupt or of the wrong shape; the message names the file."""
-
-
-def default_data_dir() -> Path:
-    """``$RESNET_BOOK_DATA_DIR``, else ``data/datasets`` of the repository checkout, else ``~/.cache``."""
-    if env := os.environ.get("RESNET_BOOK_DATA_DIR"):
-        return Path(env)
-    if (REPO_ROOT / "data").is_dir() and (REPO_ROOT / "resnet_book").is_dir():
-        return REPO_ROOT / "data" / "datasets"
-    return Path.home() / ".cache" / "resnet_book" / "datasets"
 
 
 @dataclass
@@ -120,7 +92,94 @@ class CIFAR10:
         return f"CIFAR10({self.name}: {len(self.train_labels)} train, {len(self.test_labels)} test, on {self.device})"
 
 
+# ---------------------------------------------------------------------------------------- augmentation
+
+
+@dataclass
+class SamplePlan:
+    """Which training image, crop offset and flip each sample of a run gets, from the seed alone.
+
+    Epochs are concatenated: sample ``p`` of the run is image ``perm_e[p % n]`` of epoch ``e = p // n``,
+    so every batch has exactly ``batch_size`` images and no image is dropped at an epoch's end.
+    """
+
+    index: torch.Tensor  # int64 (total,)
+    dy: torch.Tensor  # int64 (total,), crop offset 0..8 in the padded image
+    dx: torch.Tensor
+    flip: torch.Tensor  # bool (total,)
+
+    @classmethod
+    def make(cls, seed: int, n_train: int, total: int, device: str | torch.device = "cpu", pad: int = PAD) -> "SamplePlan":
+        g = torch.Generator().manual_seed(seed)
+        epochs = -(-total // n_train)
+        index = torch.cat([torch.randperm(n_train, generator=g) for _ in range(epochs)])[:total]
+        offsets = torch.randint(0, 2 * pad + 1, (2, total), generator=g)
+        flip = torch.randint(0, 2, (total,), generator=g).bool()
+        return cls(index.to(device), offsets[0].to(device), offsets[1].to(device), flip.to(device))
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+class Augmenter:
+    """Turns sample positions of a ``SamplePlan`` into a normalized, padded-cropped-flipped batch.
+
+    All batched tensor ops (one gather), so the same code runs on CPU tensors and inside a CUDA graph.
+    """
+
+    def __init__(self, data: CIFAR10) -> None:
+        self.size = size = data.train_images.shape[-1]  # 32, or a miniature's smaller side
+        pad = pad_for(size)
+        self.images = torch.nn.functional.pad(data.train_images, (pad,) * 4)  # uint8 (N, 3, 40, 40)
+        self.mean = torch.nn.functional.pad(data.mean, (pad,) * 4)  # zeros outside the image
+        self.labels = data.train_labels
+        device = data.device
+        self.ar = torch.arange(size, device=device)
+        self.channels = torch.arange(3, device=device)[None, :, None, None]
+
+    def __call__(self, plan: SamplePlan, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        ids = plan.index[positions]
+        rows = plan.dy[positions, None] + self.ar  # (B, 32)
+        cols = plan.dx[positions, None] + torch.where(plan.flip[positions, None], self.size - 1 - self.ar, self.ar)
+        r, c = rows[:, None, :, None], cols[:, None, None, :]
+        x = self.images[ids[:, None, None, None], self.channels, r, c].to(self.mean.dtype) / 255
+        x = x - self.mean[self.channels, r, c]
+        return x, self.labels[ids]
+
+
+def pad_for(size: int) -> int:
+    """Sec. 4.2's 4-pixel padding of a 32-pixel image, scaled with the image (2 pixels at 16)."""
+    return max(1, PAD * size // SIZE)
+
+
 # --------------------------------------------------------------------------------------------- sources
+
+BINARY_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+BINARY_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+BINARY_DIR = "cifar-10-batches-bin"
+BINARY_TRAIN = [f"data_batch_{i}.bin" for i in range(1, 6)]
+BINARY_TEST = "test_batch.bin"
+RECORD = 1 + 3 * SIZE * SIZE  # one label byte, then 3072 pixel bytes (R, G, B planes)
+BATCH_RECORDS = 10_000  # images in each of the six batch files (tests set fewer for their small files)
+JPEG_NAME = "cifar10-jpeg.npz"
+JPEG_MD5 = "72a2e06cfc97c2d6236299973d30f714"  # the one offline copy this project knows (shared/datasets)
+JPEG_SIZE = 55_793_123
+JPEG_KEYS = ("classes", "train_jpeg", "train_offsets", "train_labels", "test_jpeg", "test_offsets", "test_labels")
+
+log = logging.getLogger(__name__)
+
+
+class DatasetError(RuntimeError):
+    """A dataset is missing, corrupt or of the wrong shape; the message names the file."""
+
+
+def default_data_dir() -> Path:
+    """``$RESNET_BOOK_DATA_DIR``, else ``data/datasets`` of the repository checkout, else ``~/.cache``."""
+    if env := os.environ.get("RESNET_BOOK_DATA_DIR"):
+        return Path(env)
+    if (REPO_ROOT / "data").is_dir() and (REPO_ROOT / "resnet_book").is_dir():
+        return REPO_ROOT / "data" / "datasets"
+    return Path.home() / ".cache" / "resnet_book" / "datasets"
 
 
 def _md5(path: Path) -> str:
@@ -402,63 +461,3 @@ def at_size(data: CIFAR10, size: int) -> CIFAR10:
         return pooled.round_().to(torch.uint8)
 
     return replace(data, train_images=shrink(data.train_images), test_images=shrink(data.test_images))
-
-
-def pad_for(size: int) -> int:
-    """Sec. 4.2's 4-pixel padding of a 32-pixel image, scaled with the image (2 pixels at 16)."""
-    return max(1, PAD * size // SIZE)
-
-
-# ---------------------------------------------------------------------------------------- augmentation
-
-
-@dataclass
-class SamplePlan:
-    """Which training image, crop offset and flip each sample of a run gets, from the seed alone.
-
-    Epochs are concatenated: sample ``p`` of the run is image ``perm_e[p % n]`` of epoch ``e = p // n``,
-    so every batch has exactly ``batch_size`` images and no image is dropped at an epoch's end.
-    """
-
-    index: torch.Tensor  # int64 (total,)
-    dy: torch.Tensor  # int64 (total,), crop offset 0..8 in the padded image
-    dx: torch.Tensor
-    flip: torch.Tensor  # bool (total,)
-
-    @classmethod
-    def make(cls, seed: int, n_train: int, total: int, device: str | torch.device = "cpu", pad: int = PAD) -> "SamplePlan":
-        g = torch.Generator().manual_seed(seed)
-        epochs = -(-total // n_train)
-        index = torch.cat([torch.randperm(n_train, generator=g) for _ in range(epochs)])[:total]
-        offsets = torch.randint(0, 2 * pad + 1, (2, total), generator=g)
-        flip = torch.randint(0, 2, (total,), generator=g).bool()
-        return cls(index.to(device), offsets[0].to(device), offsets[1].to(device), flip.to(device))
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-
-class Augmenter:
-    """Turns sample positions of a ``SamplePlan`` into a normalized, padded-cropped-flipped batch.
-
-    All batched tensor ops (one gather), so the same code runs on CPU tensors and inside a CUDA graph.
-    """
-
-    def __init__(self, data: CIFAR10) -> None:
-        self.size = size = data.train_images.shape[-1]  # 32, or a miniature's smaller side
-        pad = pad_for(size)
-        self.images = torch.nn.functional.pad(data.train_images, (pad,) * 4)  # uint8 (N, 3, 40, 40)
-        self.mean = torch.nn.functional.pad(data.mean, (pad,) * 4)  # zeros outside the image
-        self.labels = data.train_labels
-        device = data.device
-        self.ar = torch.arange(size, device=device)
-        self.channels = torch.arange(3, device=device)[None, :, None, None]
-
-    def __call__(self, plan: SamplePlan, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        ids = plan.index[positions]
-        rows = plan.dy[positions, None] + self.ar  # (B, 32)
-        cols = plan.dx[positions, None] + torch.where(plan.flip[positions, None], self.size - 1 - self.ar, self.ar)
-        r, c = rows[:, None, :, None], cols[:, None, None, :]
-        x = self.images[ids[:, None, None, None], self.channels, r, c].to(self.mean.dtype) / 255
-        x = x - self.mean[self.channels, r, c]
-        return x, self.labels[ids]

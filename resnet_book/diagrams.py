@@ -24,7 +24,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
 from torch import fx, nn
 
-from .models import GatedShortcut, Projection, ResNet, ScaledShortcut, ZeroPadShortcut, get_model
+from .models import ResNet, get_model, shortcut_kind
 
 # One colour per width (channels), shared by every diagram.
 WIDTH_COLORS = {16: "#fde0c5", 32: "#facba6", 64: "#f8b58b", 128: "#a6d96a", 256: "#74add1", 512: "#b2abd2"}
@@ -48,21 +48,6 @@ def conv_label(conv: nn.Conv2d) -> str:
 def _conv_kind(conv: nn.Conv2d) -> str:
     k1, k2 = conv.kernel_size
     return f"{k1}x{k2} conv"
-
-
-def shortcut_kind(block: nn.Module) -> str | None:
-    """None (plain), "identity", "zero-padding" (option A) or "projection" (options B, C); "scaled" or
-    "gated" for the sequel's variants (``models.shortcut_variant``)."""
-    s = getattr(block, "shortcut", None)
-    if s is None:
-        return None
-    if isinstance(s, ScaledShortcut):
-        return "scaled"
-    if isinstance(s, GatedShortcut):
-        return "gated"
-    if isinstance(s, (Projection, nn.Conv2d)):  # a pre-activation unit's projection is a bare 1x1 conv
-        return "projection"
-    return "zero-padding" if isinstance(s, ZeroPadShortcut) else "identity"
 
 
 def _box(ax: Axes, x: float, y: float, text: str, color: str, w: float = 2.2, h: float = 0.6) -> None:
@@ -140,7 +125,7 @@ def fig5() -> Figure:
 @dataclass(frozen=True)
 class Strip:
     """A network as a row of layers for Fig. 3: (label, width) per layer, shortcuts as (first, last, kind)
-    layer index spans; ``kind`` as :func:`shortcut_kind`."""
+    layer index spans; ``kind`` as :func:`models.shortcut_kind`."""
 
     name: str
     layers: tuple[tuple[str, int | None], ...]
@@ -312,7 +297,7 @@ def unit_steps(block: nn.Module) -> tuple[list[str], list[str]]:
 
     For the first paper's unit (the sequel's Fig. 4(a)): weight, BN, ReLU, weight, BN, then ReLU after the
     addition; for the full pre-activation unit (Fig. 4(e)): BN, ReLU, weight, BN, ReLU, weight, nothing after.
-    The shortcut is not listed (``shortcut_kind`` names it); where a pre-activation unit's projection starts
+    The shortcut is not listed (``models.shortcut_kind`` names it); where a pre-activation unit's projection starts
     after its first BN + ReLU, those two are listed all the same (the residual branch applies them)."""
     traced = fx.GraphModule(block, _UnitTracer().trace(block))
     nodes = list(traced.graph.nodes)

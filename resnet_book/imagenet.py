@@ -25,9 +25,9 @@ Rank 0 writes a checkpoint (atomically) at every evaluation; the same command, o
 restart, continues from it (several nodes need ``--checkpoint-dir`` on a filesystem they all see). The
 finished run is written once to ``data/runs/imagenet/<id>.json``: the fields of ``resnet_book.runs``,
 with ``family: "imagenet"``, top-5 and centre-crop errors in ``final``, world size, nodes and backend in
-``provenance``, validated as a CIFAR-10 record is. As ``python -m resnet_book train`` does, it refuses
-values out of range at the door (``--lr nan``, ``--iterations 0``), stops a run whose training loss
-diverges (``train.TrainingDiverged``: no record, the last checkpoint kept), and names a checkpoint it
+``provenance``, checked against the ImageNet family's spec (``runs.IMAGENET_SPEC``) before it is
+written. As ``python -m resnet_book train`` does, it refuses values out of range at the door (``--lr
+nan``, ``--iterations 0``), stops a run whose training loss diverges (``train.TrainingDiverged``: no record, the last checkpoint kept), and names a checkpoint it
 cannot read (``checkpoints.CheckpointError``), each in one line.
 """
 
@@ -35,10 +35,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import math
 import os
-import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -58,10 +56,11 @@ from .models import Net, get_model
 from .options import at_least, learning_rate, positive_int, seed
 from .provenance import REPO_ROOT, provenance
 from .recipe import SEEDS
+from .records import check_writable, write_atomically, write_json
 from .train import DIVERGED_LOSS, TrainingDiverged
 
-RUNS_DIR = runsmod.RUNS_DIR / "imagenet"
-CHECKPOINTS = REPO_ROOT / "data" / "checkpoints" / "imagenet"
+IMAGENET_RUNS = runsmod.RUNS_DIR / "imagenet"
+IMAGENET_CHECKPOINTS = REPO_ROOT / "data" / "checkpoints" / "imagenet"
 CHECKPOINT_FORMAT = "resnet_book.imagenet/1"
 LAYOUT = "<folder>/train/<class>/<image>.JPEG and <folder>/val/<class>/<image>.JPEG (torchvision's ImageFolder)"
 
@@ -323,7 +322,7 @@ def crop_logits(
         return torch.stack(logits).mean(0)
 
 
-def evaluate(model: nn.Module, loader, mean: torch.Tensor, cfg: Config, world: World, ten: bool) -> dict:
+def evaluate_crops(model: nn.Module, loader, mean: torch.Tensor, cfg: Config, world: World, ten: bool) -> dict:
     """Top-1 and top-5 error and loss on this process's share of the validation set, summed over all."""
     was_training = model.training
     model.eval()
@@ -355,21 +354,10 @@ def run_id(cfg: Config, shortcut: str | None) -> str:
     return Net.parse(cfg.model, shortcut, family="imagenet").record_id(cfg.preset, cfg.seed)
 
 
-def write_atomically(path: Path, save) -> None:
-    """``save(tmp)`` then rename: a crash leaves the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def train(
     cfg: Config,
-    out: Path = RUNS_DIR,
-    checkpoint_dir: Path = CHECKPOINTS,
+    out: Path = IMAGENET_RUNS,
+    checkpoint_dir: Path = IMAGENET_CHECKPOINTS,
     workers: int = 8,
     stop_after: int | None = None,
     device: str | None = None,
@@ -419,7 +407,7 @@ def open_data(cfg: Config, world: World, per_rank: int):
     return train_base, val_base
 
 
-def restore(path: Path, cfg: Config, world: World, model: nn.Module, opt, plateau) -> dict | None:
+def restore_checkpoint(path: Path, cfg: Config, world: World, model: nn.Module, opt, plateau) -> dict | None:
     """The checkpoint's state (``weights_only=True``) loaded into model, optimizer and plateau rule, if
     rank 0 sees one; every process must see it too (one disk, or a filesystem the nodes share)."""
     if not world.decide(int(path.exists())):
@@ -443,8 +431,8 @@ def restore(path: Path, cfg: Config, world: World, model: nn.Module, opt, platea
 
 def _train(cfg: Config, world: World, out: Path, checkpoint_dir: Path, workers: int, stop_after: int | None) -> Path | None:
     per_rank = check_config(cfg, world)
-    runsmod.check_writable(out, "run records")  # before hours of training, not after
-    runsmod.check_writable(checkpoint_dir, "checkpoint")
+    check_writable(out, "run records")  # before hours of training, not after
+    check_writable(checkpoint_dir, "checkpoint")
     train_base, val_base = open_data(cfg, world, per_rank)
     torch.manual_seed(cfg.seed)
     model = get_model(cfg.model, shortcut=cfg.shortcut, num_classes=len(train_base.classes), family="imagenet")
@@ -461,7 +449,7 @@ def _train(cfg: Config, world: World, out: Path, checkpoint_dir: Path, workers: 
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
         opt, mode="min", factor=0.1, patience=cfg.patience, threshold=1e-3, threshold_mode="abs"
     )
-    state = restore(ckpt, cfg, world, model, opt, plateau)
+    state = restore_checkpoint(ckpt, cfg, world, model, opt, plateau)
     if state is not None:
         mean = state["mean"].to(world.device)
     else:
@@ -509,7 +497,7 @@ def _train(cfg: Config, world: World, out: Path, checkpoint_dir: Path, workers: 
         sums.zero_()
         lr = opt.param_groups[0]["lr"]
         check_diverged(name, train_loss / n, len(train_base.classes), history, iteration, lr, ckpt)
-        test = evaluate(model, val_loader, mean, cfg, world, ten=False)
+        test = evaluate_crops(model, val_loader, mean, cfg, world, ten=False)
         if cfg.milestones is None:
             plateau.step(test["error"])
         seconds = state["wall_seconds"] + time.perf_counter() - t0
@@ -547,13 +535,13 @@ def _train(cfg: Config, world: World, out: Path, checkpoint_dir: Path, workers: 
             return None
 
     final = {
-        "ten_crop": evaluate(model, val_loader, mean, cfg, world, ten=True),
-        "center_crop": evaluate(model, val_loader, mean, cfg, world, ten=False),
+        "ten_crop": evaluate_crops(model, val_loader, mean, cfg, world, ten=True),
+        "center_crop": evaluate_crops(model, val_loader, mean, cfg, world, ten=False),
     }
     wall = state["wall_seconds"] + time.perf_counter() - t0
     if world.rank == 0:
-        record = runsmod.validate(make_record(cfg, shortcut, history, final, world, wall, resumed=start > 0, workers=workers))
-        write_atomically(record_path, lambda tmp: tmp.write_text(json.dumps(record, indent=1) + "\n"))
+        record = runsmod.validate(imagenet_record(cfg, shortcut, history, final, world, wall, resumed=start > 0, workers=workers))
+        write_json(record_path, record)
         ten = final["ten_crop"]
         print(f"{record_path}: val error 10-crop {ten['error']:.4f} (top-5 {ten['top5_error']:.4f})", flush=True)
     return record_path
@@ -575,7 +563,7 @@ def check_diverged(name: str, loss: float, classes: int, history: list[dict], it
     )
 
 
-def make_record(
+def imagenet_record(
     cfg: Config, shortcut: str | None, history: list[dict], final: dict, world: World, wall: float, resumed: bool, workers: int
 ) -> dict:
     """The run record: ``resnet_book.runs``'s fields; ``test_error`` is the 10-crop top-1 error (Table 2, 3)."""
@@ -632,7 +620,7 @@ def make_record(
 
 
 # ------------------------------------------------------------------ command line
-def make_config(args) -> Config:
+def config_from_args(args) -> Config:
     """The preset (``imagenette`` for Imagenette, ``paper`` otherwise), then any override makes it ``custom``."""
     name = args.preset or ("imagenette" if args.data == "imagenette" else "paper")
     cfg = Config(model=args.model, shortcut=args.shortcut, data=args.data, seed=args.seed, preset=name)
@@ -648,14 +636,8 @@ def make_config(args) -> Config:
     return replace(cfg, **overrides, preset="custom") if overrides else cfg
 
 
-def parser() -> argparse.ArgumentParser:
-    doc = __doc__.split("\n\n", 1)
-    p = argparse.ArgumentParser(
-        prog="python -m resnet_book imagenet",
-        description=doc[0],
-        epilog=doc[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of ``python -m resnet_book imagenet`` (a subcommand of the one command line, ``__main__``)."""
     p.add_argument("--model", default="resnet34", help="plain18/34, resnet18/34/50/101/152")
     p.add_argument("--shortcut", default=None, choices=["A", "B", "C"], help="Sec. 3.3 (default A; B from 50)")
     p.add_argument("--data", default="imagenette", help=f"'imagenette' or a folder: {LAYOUT}")
@@ -679,21 +661,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--workers", type=at_least(0), default=8, help="DataLoader workers per process (JPEG decoding)")
     p.add_argument("--device", default=None, choices=["cpu", "cuda"])
-    p.add_argument("--out", default=str(RUNS_DIR), help="where the record goes (default data/runs/imagenet)")
-    p.add_argument("--checkpoint-dir", default=str(CHECKPOINTS), help="on a disk every node shares")
+    p.add_argument("--out", default=str(IMAGENET_RUNS), help="where the record goes (default data/runs/imagenet)")
+    p.add_argument("--checkpoint-dir", default=str(IMAGENET_CHECKPOINTS), help="on a disk every node shares")
     p.add_argument("--stop-after", type=positive_int, default=None, help="stop (checkpointed) N iterations on")
     return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    try:
-        train(make_config(args), Path(args.out), Path(args.checkpoint_dir), args.workers, args.stop_after, args.device)
-    except (ValueError, OSError, DatasetError, TrainingDiverged) as err:  # each names its file or value
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

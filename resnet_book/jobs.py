@@ -34,7 +34,8 @@ from .checkpoints import RunLocked, lock_all
 from .checkpoints import lock as lock_run  # noqa: F401 - its name here before it moved to checkpoints
 from .provenance import REPO_ROOT
 from .recipe import Config
-from .runs import RUNS_DIR, TrainedRun, check_writable, make_record, remove_orphans, save_run
+from .records import check_writable, remove_orphans
+from .runs import RUNS_DIR, TrainedRun, make_record, save_run
 from .sweeps import job_cost, packs, run_pool
 from .train import Engine, Trainer, resolve_device
 
@@ -141,7 +142,7 @@ def sweep(
 
 
 # The longest job name a checkpoint takes: a file name has 255 bytes, and the checkpoint's temporary copy,
-# ".<name>.pt.<pid>-<12 hex>.tmp" (runs.write_atomically, a pid of up to 7 digits), adds 29 to the name.
+# ".<name>.pt.<pid>-<12 hex>.tmp" (records.write_atomically, a pid of up to 7 digits), adds 29 to the name.
 MAX_JOB_NAME = 255 - 29
 
 
@@ -206,7 +207,7 @@ def record_runs(trainer: Trainer, out: str | Path, overwrite: bool = False, weig
         path = save_run(record, out, overwrite=overwrite)
         print(f"{path}: train error {run.final()['train_error']:.4f}, test error {run.final()['test_error']:.4f}")
         if weights_dir is not None:
-            print(f"{weights.save(member.model, record, weights_dir)}: its final weights")
+            print(f"{weights.keep(member.model, record, weights_dir)}: its final weights")
         paths.append(path)
     return paths
 

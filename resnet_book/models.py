@@ -655,6 +655,23 @@ class GatedShortcut(nn.Module):
 SHORTCUT_VARIANTS = {"scaled": "Fig. 2(b)", "gated": "Fig. 2(d)", "1x1 conv": "Fig. 2(e)"}
 
 
+def shortcut_kind(block: nn.Module) -> str | None:
+    """What a block's shortcut is, in the one vocabulary the package uses (diagrams draw it, packs group by
+    it): None (a plain net's block: no shortcut), "identity", "zero-padding" (option A where the dimensions
+    increase) or "projection" (options B and C, Eqn. (2)); "scaled" or "gated" for the sequel's variants
+    (``shortcut_variant``)."""
+    s = getattr(block, "shortcut", None)
+    if s is None:
+        return None
+    if isinstance(s, ScaledShortcut):
+        return "scaled"
+    if isinstance(s, GatedShortcut):
+        return "gated"
+    if isinstance(s, (Projection, nn.Conv2d)):  # a pre-activation unit's projection is a bare 1x1 conv
+        return "projection"
+    return "zero-padding" if isinstance(s, ZeroPadShortcut) else "identity"
+
+
 def shortcut_variant(name: str, variant: str, *, scale: float = 0.5, gate_bias: float = 0.0, width: int | None = None) -> ResNet:
     """A CIFAR-10 ResNet of the first paper's units with every shortcut changed as in the sequel's Table 1.
 

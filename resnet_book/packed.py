@@ -29,7 +29,7 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from .models import BasicBlock, Net, Projection, ResNet, ZeroPadShortcut, get_model
+from .models import BasicBlock, Net, Projection, ResNet, get_model, shortcut_kind
 
 
 def _grouped_conv(c: nn.Conv2d, runs: int, shared_input: bool = False) -> nn.Conv2d:
@@ -40,16 +40,6 @@ def _grouped_conv(c: nn.Conv2d, runs: int, shared_input: bool = False) -> nn.Con
 
 def _packed_bn(bn: nn.BatchNorm2d, runs: int) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(bn.num_features * runs, bn.eps, bn.momentum)
-
-
-def _shortcut_kind(shortcut: nn.Module | None) -> str:
-    if shortcut is None:
-        return "none"
-    if isinstance(shortcut, Projection):
-        return "projection"
-    if isinstance(shortcut, ZeroPadShortcut):
-        return "zero-pad"
-    return "identity"
 
 
 class PackedBlock(nn.Module):
@@ -63,8 +53,10 @@ class PackedBlock(nn.Module):
         self.conv2, self.bn2 = _grouped_conv(b.conv2, self.groups), _packed_bn(b.bn2, self.groups)
         self.relu = nn.ReLU(inplace=True)
         self.in_planes, self.planes, self.stride = b.conv1.in_channels, b.conv2.out_channels, b.conv1.stride[0]
-        self.kinds = kinds = [_shortcut_kind(k.shortcut) for k in blocks]
-        uses_identity = [k in ("identity", "zero-pad") for k in kinds]
+        self.kinds = kinds = [shortcut_kind(k) for k in blocks]
+        if not set(kinds) <= {None, "identity", "zero-padding", "projection"}:  # the sequel's variants train alone
+            raise ValueError(f"a pack holds the paper's shortcuts (identity, zero-padding, projection) or none, not {kinds}")
+        uses_identity = [k in ("identity", "zero-padding") for k in kinds]
         uses_projection = [k == "projection" for k in kinds]
         self.adds_identity = any(uses_identity)
         self.projection = None
@@ -76,7 +68,7 @@ class PackedBlock(nn.Module):
         self.register_buffer("projection_mask", self._mask(uses_projection), persistent=False)
 
     def extra_repr(self) -> str:
-        return "shortcut per run: " + ", ".join(self.kinds)
+        return "shortcut per run: " + ", ".join(k or "none" for k in self.kinds)
 
     def _mask(self, uses: list[bool]) -> torch.Tensor | None:
         """1 on the channels of the runs that use a shortcut, 0 elsewhere; None if all or none use it."""

@@ -117,7 +117,7 @@ def live_curves(trainers: dict[str, object], ax: plt.Axes | None = None, colors:
     return fig
 
 
-def layer_responses(runs: Sequence[Runs], axes: Sequence[plt.Axes] | None = None) -> Figure:
+def draw_layer_responses(runs: Sequence[Runs], axes: Sequence[plt.Axes] | None = None) -> Figure:
     """Fig. 7: std of each 3x3 layer's response, in layer order (top) and sorted descending (bottom).
 
     An item of ``runs`` may be the seeds of one net: its curve is their mean, layer by layer
@@ -162,7 +162,7 @@ def twin_curves(
     return error_curves([group for group, _ in pairs], ax, ylim=ylim, colors=colors)
 
 
-def gradient_norms(norms: dict[str, Sequence[float]], ax: plt.Axes | None = None) -> Figure:
+def draw_gradient_norms(norms: dict[str, Sequence[float]], ax: plt.Axes | None = None) -> Figure:
     """Gradient norm of each weighted layer (``analysis.gradient_norms``), log scale; plain dashed, ResNet solid."""
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -178,6 +178,10 @@ def gradient_norms(norms: dict[str, Sequence[float]], ax: plt.Axes | None = None
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     return fig
+
+
+# chapter 1 (cell 0afa6bea) draws with this name; the computing function is analysis.gradient_norms
+gradient_norms = draw_gradient_norms
 
 
 class Caption:

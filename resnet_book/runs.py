@@ -26,12 +26,14 @@ Schema (``resnet_book.run/1``); errors are fractions in [0, 1], times in seconds
                   an ImageNet record's test errors are its evaluations after the last entry: 10-crop
                   (test_error, test_top5_error) and centre crop (center_crop_error, ..._top5_error)
     provenance    {gpu, torch, commit, wall_seconds, date, resnet_book, python, device, fast_path,
-                   resumed, trained_concurrently_with, threads?}
+                   resumed, trained_concurrently_with, threads?; an ImageNet record's also world_size,
+                   nodes and backend}
                   gpu is the GPU's name, or the CPU model for a CPU run (threads: torch's CPU threads); fast_path holds the speed
                   switches and packed_runs (1, or the runs trained as one network with this one);
                   wall_seconds is shared with the runs in trained_concurrently_with
 
-Every number is finite. ``load_run`` refuses, naming the file and the field, a record that breaks any of
+The schema is written as a spec (``SPEC``, ``IMAGENET_SPEC``: ``resnet_book.records``, as the benchmark
+records' is). Every number is finite. ``load_run`` refuses, naming the file and the field, a record that breaks any of
 this: a copy saved under another name, a record whose model disagrees with its id, a NaN or an infinite
 number (``1e999``), final errors that are not the history's last, a history that stops before the
 schedule's end, an unknown dataset, a file that is not UTF-8 JSON. A chapter never shows a record it
@@ -40,22 +42,15 @@ could not check.
 
 from __future__ import annotations
 
-import errno
-import glob
-import json
-import math
-import os
 import re
-import shutil
-import tempfile
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from .models import Net
 from .provenance import REPO_ROOT
+from .records import ANY, Kind, RecordError, finite, fraction, kind, whole, write_json
 
 if TYPE_CHECKING:
     import torch
@@ -64,14 +59,70 @@ if TYPE_CHECKING:
 
 SCHEMA = "resnet_book.run/1"
 RUNS_DIR = REPO_ROOT / "data" / "runs"
-SCHEDULE_KEYS = ("iterations", "batch_size", "lr", "milestones", "weight_decay", "momentum", "warmup")
-HISTORY_KEYS = ("iteration", "lr", "train_loss", "train_error", "test_error", "seconds")
-PROVENANCE_KEYS = ("gpu", "torch", "commit", "wall_seconds", "date", "resnet_book")
-RESTORE = "; restore the file (git checkout -- data/runs) or remove it"  # what to do with a broken record
 
 
-class RunRecordError(ValueError):
+class RunRecordError(RecordError):
     """A run record breaks the schema; the message names the file and the field."""
+
+
+KIND = Kind(SCHEMA, "run record", RunRecordError, "; restore the file (git checkout -- data/runs) or remove it")
+
+
+def _shortcut(value: Any) -> str | None:
+    return None if value in (None, "A", "B", "C") else f"must be 'A', 'B', 'C' or null, got {value!r}"
+
+
+def _seconds(value: Any) -> str | None:
+    return None if finite(0)(value) is None else f"must be a number of seconds >= 0, got {value!r}"
+
+
+TEXT, INT, FINITE, WHOLE = kind(str), kind(int), finite(), whole()
+# The schema above as a spec (resnet_book.records); "*": ANY leaves the rest of an object open (a schedule's
+# fields beyond these, an ImageNet record's provenance). validate() adds what relates fields to each other.
+SPEC = {
+    "schema?": TEXT,
+    "family?": TEXT,
+    "id": TEXT,
+    "model": TEXT,
+    "shortcut": _shortcut,
+    "dataset": TEXT,
+    "seed": INT,
+    "preset": TEXT,
+    "schedule": {
+        "iterations": WHOLE,
+        "batch_size": WHOLE,
+        "lr": finite(0, strict=True),
+        **{key: ANY for key in ("milestones", "weight_decay", "momentum", "warmup")},
+        "*": ANY,
+    },
+    "history": [
+        {
+            "iteration": WHOLE,
+            "lr": FINITE,
+            "train_loss": FINITE,
+            "train_error": fraction,
+            "test_loss?": FINITE,  # came after the first records
+            "test_error": fraction,
+            "seconds": FINITE,
+            "*": ANY,
+        }
+    ],
+    "final": {"train_error": fraction, "test_error": fraction, "train_loss?": FINITE, "layer_response_std?": [FINITE], "*": ANY},
+    "provenance": {
+        **{key: ANY for key in ("gpu", "torch", "commit", "date", "resnet_book")},
+        "wall_seconds": _seconds,
+        "*": ANY,
+    },
+    "*": ANY,
+}
+# An ImageNet record (resnet_book.imagenet): top-5 and centre-crop errors beside the 10-crop test error, and
+# the processes it ran on.
+IMAGENET_SPEC = {
+    **SPEC,
+    "final": {**SPEC["final"], **{f"{k}_error": fraction for k in ("test_top5", "center_crop", "center_crop_top5")}},
+    "provenance": {**SPEC["provenance"], "world_size": WHOLE, "nodes": WHOLE, "backend": ANY},
+}
+FAMILIES = {"cifar": SPEC, "imagenet": IMAGENET_SPEC}
 
 
 @dataclass(frozen=True)
@@ -121,37 +172,6 @@ class Run:
         )
 
 
-def _fail(where: str, field: str, problem: str) -> RunRecordError:
-    return RunRecordError(f"{where}: field '{field}' {problem}")
-
-
-def _fraction(where: str, field: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0.0 <= value <= 1.0):
-        raise _fail(where, field, f"must be a fraction in [0, 1], got {value!r}")
-
-
-def _finite(where: str, field: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _fail(where, field, f"must be a finite number, got {value!r}")
-
-
-def _all_finite(where: str, field: str, value: Any) -> None:
-    """Every number anywhere in ``value`` is finite (``json`` reads ``1e999`` as infinity)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise _fail(where, field, f"must be a finite number, got {value!r}")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _all_finite(where, f"{field}.{key}" if field else str(key), item)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _all_finite(where, f"{field}[{i}]", item)
-
-
-def _whole(where: str, field: str, value: Any, least: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise _fail(where, field, f"must be a whole number >= {least}, got {value!r}")
-
-
 # The datasets a record may name (``resnet_book.data``): real CIFAR-10, the offline JPEG copy, or the tests'
 # random images, optionally as a per-class subset or the paper's 45k/5k split; ImageNet records name
 # Imagenette or an image folder (``resnet_book.imagenet.dataset_name``).
@@ -172,122 +192,67 @@ def _check_dataset(where: str, record: dict, family: str) -> None:
             if family == "cifar"
             else "'imagenette-320px' or 'imagefolder:<folder>'"
         )
-        raise _fail(where, "dataset", f"is {name!r}, not a dataset this package trains on: {known}")
+        raise KIND.fail(where, "dataset", f"is {name!r}, not a dataset this package trains on: {known}")
     if family == "cifar" and match["train"] is not None:
         for side in ("train", "test"):
             key = f"{side}_per_class"
             if key in schedule and match[side] != str(schedule[key] or "all"):
-                raise _fail(where, "dataset", f"is {name!r}, but schedule.{key} is {schedule[key]!r}")
+                raise KIND.fail(where, "dataset", f"is {name!r}, but schedule.{key} is {schedule[key]!r}")
 
 
 def validate(record: Any, where: str = "run record") -> dict:
-    """Check a record against the schema; raise ``RunRecordError`` naming ``where`` and the field.
+    """Check a record against the schema (``SPEC``, or ``IMAGENET_SPEC`` for ``family: "imagenet"``); raise
+    ``RunRecordError`` naming ``where`` and the field.
 
     Beyond each field's type and range, a record must agree with itself: its id with its model, shortcut,
     preset and seed; its ``final`` errors with the history's last entry (where the trainer takes them);
     its history with the schedule's end (an unfinished run is a checkpoint, not a record)."""
     from .recipe import PRESETS, SEEDS
 
-    if not isinstance(record, dict):
-        raise RunRecordError(f"{where}: a run record must be a JSON object, got {type(record).__name__}")
-    for key, kind in (
-        ("id", str),
-        ("model", str),
-        ("dataset", str),
-        ("seed", int),
-        ("preset", str),
-        ("schedule", dict),
-        ("history", list),
-        ("final", dict),
-        ("provenance", dict),
-    ):
-        if key not in record:
-            raise _fail(where, key, "is missing")
-        if not isinstance(record[key], kind) or isinstance(record[key], bool):
-            raise _fail(where, key, f"must be {kind.__name__}, got {type(record[key]).__name__}")
+    family = record.get("family", "cifar") if isinstance(record, dict) else "cifar"  # CIFAR-10 records carry none
+    if not isinstance(family, str) or family not in FAMILIES:
+        raise KIND.fail(where, "family", f"must be 'cifar' or 'imagenet', got {family!r}")
+    KIND.check(FAMILIES[family], record, where)
     if record.get("schema", SCHEMA) != SCHEMA:
-        raise _fail(where, "schema", f"must be {SCHEMA!r}, got {record['schema']!r}")
-    _all_finite(where, "", record)
-    family = record.get("family", "cifar")  # CIFAR-10 records, the first, carry no family
-    if family not in ("cifar", "imagenet"):
-        raise _fail(where, "family", f"must be 'cifar' or 'imagenet', got {family!r}")
-    shortcut = record.get("shortcut", "missing")
-    if shortcut not in (None, "A", "B", "C"):
-        raise _fail(where, "shortcut", f"must be 'A', 'B', 'C' or null, got {shortcut!r}")
+        raise KIND.fail(where, "schema", f"must be {SCHEMA!r}, got {record['schema']!r}")
+    KIND.check_finite(record, where)
+    shortcut = record["shortcut"]
     try:
         net = Net.parse(record["model"], shortcut=shortcut, family=family)
     except ValueError as err:
-        raise _fail(where, "model", f"is not a valid network: {err}") from None
+        raise KIND.fail(where, "model", f"is not a valid network: {err}") from None
     if net.shortcut != shortcut:  # a ResNet always has one (the record names it); a plain net none
-        raise _fail(where, "shortcut", f"is null, but {record['model']} is a ResNet: name its shortcut ('A', 'B' or 'C')")
+        raise KIND.fail(where, "shortcut", f"is null, but {record['model']} is a ResNet: name its shortcut ('A', 'B' or 'C')")
     presets = (*(PRESETS if family == "cifar" else IMAGENET_PRESETS), "custom")
     if record["preset"] not in presets:
-        raise _fail(where, "preset", f"must be one of {', '.join(presets)}; got {record['preset']!r}")
+        raise KIND.fail(where, "preset", f"must be one of {', '.join(presets)}; got {record['preset']!r}")
     if record["seed"] not in SEEDS:
-        raise _fail(where, "seed", f"must be a 64-bit seed (torch.manual_seed's range), got {record['seed']}")
+        raise KIND.fail(where, "seed", f"must be a 64-bit seed (torch.manual_seed's range), got {record['seed']}")
     expected = net.record_id(record["preset"], record["seed"])
     if record["id"] != expected:
-        raise _fail(where, "id", f"is {record['id']!r} but model, shortcut, preset and seed make it {expected!r}")
+        raise KIND.fail(where, "id", f"is {record['id']!r} but model, shortcut, preset and seed make it {expected!r}")
     schedule = record["schedule"]
-    for key in SCHEDULE_KEYS:
-        if key not in schedule:
-            raise _fail(where, f"schedule.{key}", "is missing")
-    _whole(where, "schedule.iterations", schedule["iterations"])
-    _whole(where, "schedule.batch_size", schedule["batch_size"])
-    if isinstance(schedule["lr"], bool) or not isinstance(schedule["lr"], (int, float)) or not schedule["lr"] > 0:
-        raise _fail(where, "schedule.lr", f"must be a finite number > 0, got {schedule['lr']!r}")
     _check_dataset(where, record, family)
-    if not record["history"]:
-        raise _fail(where, "history", "is empty")
     last = 0
     for i, entry in enumerate(record["history"]):
-        if not isinstance(entry, dict):
-            raise _fail(where, f"history[{i}]", f"must be an object, got {type(entry).__name__}")
-        for key in HISTORY_KEYS:
-            if key not in entry:
-                raise _fail(where, f"history[{i}].{key}", "is missing")
-        for key in ("train_error", "test_error"):
-            _fraction(where, f"history[{i}].{key}", entry[key])
-        for key in ("lr", "train_loss", "test_loss", "seconds"):
-            if key in entry:  # test_loss came after the first records
-                _finite(where, f"history[{i}].{key}", entry[key])
-        _whole(where, f"history[{i}].iteration", entry["iteration"])
         if entry["iteration"] <= last:
-            raise _fail(where, f"history[{i}].iteration", "must increase")
+            raise KIND.fail(where, f"history[{i}].iteration", "must increase")
         last = entry["iteration"]
     if last != schedule["iterations"]:
-        raise _fail(
+        raise KIND.fail(
             where,
             "history",
             f"ends at iteration {last:,} of a {schedule['iterations']:,}-iteration schedule: the run did not "
             "finish (a finished run logs its last iteration), so it is no result",
         )
     final, end = record["final"], record["history"][-1]
-    for key in ("train_error", "test_error"):
-        if key not in final:
-            raise _fail(where, f"final.{key}", "is missing")
-        _fraction(where, f"final.{key}", final[key])
-    if "train_loss" in final:
-        _finite(where, "final.train_loss", final["train_loss"])
     # the trainer's final errors are its last history entry's (train._final); an ImageNet record's test
     # errors come from the evaluations after the last entry (10 crops, and the centre crop again)
     for key in ("train_error", "train_loss", "test_error") if family == "cifar" else ("train_error", "train_loss"):
         if key in final and final[key] != end[key]:
-            raise _fail(
+            raise KIND.fail(
                 where, f"final.{key}", f"is {final[key]!r}, but the history's last entry (iteration {last:,}) has {end[key]!r}"
             )
-    stds = record["final"].get("layer_response_std")
-    if stds is not None:
-        if not isinstance(stds, list):
-            raise _fail(where, "final.layer_response_std", f"must be a list of numbers, got {type(stds).__name__}")
-        for i, s in enumerate(stds):
-            _finite(where, f"final.layer_response_std[{i}]", s)
-    for key in PROVENANCE_KEYS:
-        if key not in record["provenance"]:
-            raise _fail(where, f"provenance.{key}", "is missing")
-    wall = record["provenance"]["wall_seconds"]
-    if isinstance(wall, bool) or not isinstance(wall, (int, float)) or not (0 <= wall < math.inf):
-        raise _fail(where, "provenance.wall_seconds", f"must be a number of seconds >= 0, got {wall!r}")
     return record
 
 
@@ -296,31 +261,15 @@ def load_run(path: str | Path) -> Run:
 
     The record's id must be the file's name: a copy saved as ``<id> (1).json`` is refused, not shown."""
     path = Path(path)
-    try:
-        record = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_no_constant)
-    except UnicodeDecodeError as err:
-        raise RunRecordError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}){RESTORE}") from None
-    except (json.JSONDecodeError, ValueError) as err:
-        raise RunRecordError(f"{path}: not valid JSON ({err}){RESTORE}") from None
-    except OSError as err:
-        raise RunRecordError(f"{path}: cannot be read ({err.strerror})") from None
-    try:
-        validate(record, str(path))
-    except RunRecordError as err:
-        raise RunRecordError(f"{err}{RESTORE}") from None
+    record = KIND.read(path, validate)
     if record["id"] != path.stem:
-        raise _fail(
+        raise KIND.fail(
             str(path),
             "id",
             f"is {record['id']!r}, not the file's name {path.stem!r}: a copy or a "
             "renamed record; remove it, or name the file <id>.json",
         )
     return Run(record, path)
-
-
-def _no_constant(name: str) -> None:
-    """``json`` reads NaN and Infinity, which JSON does not have; a record never holds them."""
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def list_runs(directory: str | Path = RUNS_DIR, **match: Any) -> list[Run]:
@@ -352,74 +301,6 @@ def find_run(
     """The record for ``model`` (option A by default for ResNets), lowest seed first; None if not recorded."""
     runs = [r for r in find_runs(model, shortcut, preset, directory) if seed is None or r.seed == seed]
     return runs[0] if runs else None
-
-
-def check_writable(folder: str | Path, what: str) -> Path:
-    """Create ``folder`` if needed and write a file into it, so a run learns before training, not at its
-    first save hours later, that its records or checkpoints cannot be written."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as err:
-        raise OSError(f"{folder}: the {what} folder is not writable ({err.strerror}); choose another one") from None
-    return folder
-
-
-class DiskFull(OSError):
-    """A file could not be written for want of space (``ENOSPC``, or a quota's ``EDQUOT``); the message names the
-    file, the space left, and what was kept."""
-
-
-def temporary_name(path: Path) -> Path:
-    """The temporary file ``write_atomically`` writes before renaming it to ``path``: a name of its own per
-    writer, ``.<name>.<pid>-<12 hex>.tmp`` beside it."""
-    return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
-
-
-def remove_orphans(path: Path) -> list[Path]:
-    """Remove the temporary files of saves of ``path`` that never finished (a process killed with ``kill -9``
-    while writing), saying so. Call it only while no other process may be writing ``path`` (its run's lock)."""
-    found = sorted(Path(p) for p in glob.glob(str(path.with_name(f".{glob.escape(path.name)}.*-*.tmp"))))
-    for tmp in found:
-        tmp.unlink(missing_ok=True)
-        print(f"{tmp}: removed, the temporary file of a save of {path.name} that never finished", flush=True)
-    return found
-
-
-def size_text(n: int) -> str:
-    """``'0 bytes'``, ``'812 KB'``, ``'3.4 GB'``: a size as a reader says it (powers of 1000)."""
-    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}" if n < 100 * size else f"{n / size:.0f} {unit}"
-    return f"{n} bytes"
-
-
-def write_atomically(path: Path, write: Callable[[Path], None], kept: str | None = None) -> None:
-    """``write(tmp)`` into a temporary file of its own beside ``path``, then rename it to ``path``: a reader
-    sees the old file or the new one, never half of one, and two writers never share a temporary name.
-
-    A full disk raises ``DiskFull`` naming ``path`` and the space left, the temporary file removed and the
-    earlier file kept (``kept`` says what that means for the reader)."""
-    # a name of its own, created with the file's usual mode (mkstemp's 0600 would hide records from others)
-    tmp = temporary_name(path)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        free = size_text(shutil.disk_usage(path.parent).free)
-        earlier = (kept or f"the earlier {path.name} is kept") if path.exists() else "nothing was written in its place"
-        raise DiskFull(
-            f"{path}: no space left to write it ({free} free in {path.parent}); {earlier}; free some space, then "
-            "run the same command again"
-        ) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 @dataclass
@@ -494,6 +375,4 @@ def save_run(record: dict, directory: str | Path = RUNS_DIR, overwrite: bool = F
     path = directory / f"{record['id']}.json"
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path}: already recorded; pass overwrite=True (--force on the command line) to record it again")
-    text = json.dumps(record, indent=1, allow_nan=False) + "\n"
-    write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    return path
+    return write_json(path, record)

@@ -3,8 +3,9 @@
 A *sweep* is a list of runs (model, shortcut), trained for one or more seeds. Runs of one depth go into
 packs (``resnet_book.packed``), and jobs start longest first so that the last to start is short
 (``packs``, ``job_cost``); ``run_pool`` trains several jobs at once, each on its own CUDA stream.
-``plan`` says before a GPU is spent what a sweep will cost on it, from the measured throughput in
-``data/benchmarks``, and, given a time budget of the user's, which sitting of that length each job falls in.
+``plan`` says before a GPU is spent what a sweep will cost on it (each job's time from
+``resnet_book.estimates``, which reads the measured throughput in ``data/benchmarks``), and, given a time
+budget of the user's, which sitting of that length each job falls in.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import sys
 import time
 from typing import Callable
 
+from .estimates import RunKey, depth, estimate_seconds
+from .estimates import on_t4 as on_t4  # where chapters 1 and 3 import it from
 from .models import Net
 from .recipe import warms_up
 from .train import Trainer, progress_bar, show
@@ -33,15 +36,8 @@ SWEEPS = {
 SWEEPS["fig6"] = [run for pair in zip(SWEEPS["fig6-resnet"], SWEEPS["fig6-plain"]) for run in pair] + [("resnet110", "A")]
 SWEEPS["all"] = SWEEPS["fig6"][:-1] + SWEEPS["shortcuts"] + SWEEPS["fig6"][-1:]
 
-Run = tuple  # (model, shortcut) or (model, shortcut, seed)
 
-
-def depth(model: str, shortcut: str | None) -> int:
-    """Layers of a CIFAR-10 net (the name is checked: an impossible depth is a clear error)."""
-    return Net.parse(model, shortcut, family="cifar").depth
-
-
-def packs(runs: list[Run], size: int) -> list[list[Run]]:
+def packs(runs: list[RunKey], size: int) -> list[list[RunKey]]:
     """Runs (model, shortcut[, seed]) of one depth go into packs of up to ``size`` (first-seen order), seeds
     too (each run then trains on its own batches); warm-up runs and the sequel's nets train alone."""
     groups: dict = {}
@@ -53,7 +49,7 @@ def packs(runs: list[Run], size: int) -> list[list[Run]]:
     return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
 
 
-def job_cost(runs: list[Run]) -> float:
+def job_cost(runs: list[RunKey]) -> float:
     """Relative time of a job: depth x runs**0.75. On the H100 a pack of 2 took 1.6x and a pack of 4
     2.8x the time per step of one run (``data/benchmarks``), so a pack of two ResNet-56s (94) is shorter
     than one ResNet-110 (110), and a pack of four (158) is longer."""
@@ -62,42 +58,9 @@ def job_cost(runs: list[Run]) -> float:
 
 # ------------------------------------------------------------------------------------------ the plan
 
-# a benchmark row's measured packs of different nets of one depth: runs in the pack -> its key in ``packed``
-PACKED_KEYS = {2: "twins", 4: "options"}
-
-
-def images_per_second(benchmark: dict) -> dict[int, dict[int, float]]:
-    """Measured images/s of all runs of a pack, ``{depth: {runs in the pack: img/s}}``, from a benchmark
-    record (``resnet_book.bench``, validated): one run alone, and packs of 2 and 4 where they were measured
-    (a pack that failed is absent from the record)."""
-    rates: dict[int, dict[int, float]] = {}
-    for model, row in benchmark["models"].items():
-        packed = row.get("packed", {})
-        rates[depth(model, None)] = {1: row["ours_img_s"]} | {k: packed[key] for k, key in PACKED_KEYS.items() if key in packed}
-    return rates
-
-
-def _between(points: dict[int, float], x: float) -> float:
-    """``points`` read at ``x``: linear between the measured points, the nearest two beyond them."""
-    xs = sorted(points)
-    if len(xs) == 1:
-        return points[xs[0]]
-    i = max(1, min(len(xs) - 1, sum(p <= x for p in xs)))
-    x0, x1 = xs[i - 1], xs[i]
-    return points[x0] + (points[x1] - points[x0]) * (x - x0) / (x1 - x0)
-
-
-def estimate_seconds(job: list[Run], rates: dict[int, dict[int, float]], iterations: int, batch_size: int = 128) -> float:
-    """Training time of a job (its runs packed) from measured throughput: the seconds per image of one
-    iteration of the pack, interpolated in the pack's size, then in depth (time grows about linearly
-    with depth). Test-set evaluations (128 of them in the paper's schedule) add a little on top."""
-    d, k = depth(*job[0][:2]), len(job)
-    per_depth = {dd: _between({kk: 1 / r for kk, r in by_k.items()}, k) for dd, by_k in rates.items()}
-    return iterations * batch_size * k * _between(per_depth, d)
-
 
 def plan(
-    jobs: list[list[Run]], rates: dict[int, dict[int, float]], iterations: int, budget_minutes: float | None = None
+    jobs: list[list[RunKey]], rates: dict[int, dict[int, float]], iterations: int, budget_minutes: float | None = None
 ) -> list[dict]:
     """The jobs in order with their estimated minutes; with a time budget of the user's (``--max-minutes``),
     the sitting of that many minutes each falls in (sittings filled in order) and whether it fits one at all
@@ -111,62 +74,6 @@ def plan(
         fits = budget_minutes is None or minutes <= budget_minutes
         rows.append({"job": job, "minutes": minutes, "sitting": sitting, "fits": fits})
     return rows
-
-
-def cost(model: str, iterations: int = 64_000, benchmark: dict | None = None) -> dict:
-    """What one run of ``model`` costs: GPU minutes estimated from the benchmark (``measured`` says whether
-    its depth was measured or is extrapolated from the measured depths) and the size of its checkpoint
-    (weights, momentum and BN statistics in float32), which must be kept if the run is stopped and continued."""
-    from .bench import load_benchmarks
-
-    benchmark = benchmark or load_benchmarks()[0]
-    rates = images_per_second(benchmark)
-    net = Net.parse(model, family="cifar").build()
-    floats = 2 * sum(p.numel() for p in net.parameters()) + sum(b.numel() for b in net.buffers())
-    return {
-        "gpu": benchmark["gpu"],
-        "minutes": estimate_seconds([(model, None)], rates, iterations) / 60,
-        "measured": net.arch.depth in rates,
-        "checkpoint_mb": 4 * floats / 1e6,
-    }
-
-
-# Peak float32 throughput without tensor cores (TFLOPS) and memory bandwidth (GB/s), from NVIDIA's
-# datasheets: the two GPUs the book meets, the benchmark's H100 and Colab's usual T4.
-GPU_SPECS = {
-    "NVIDIA H100 80GB HBM3": {"fp32_tflops": 67.0, "bandwidth_gb_s": 3350.0},  # H100 SXM5
-    "Tesla T4": {"fp32_tflops": 8.1, "bandwidth_gb_s": 320.0},
-}
-
-
-def on_t4(model: str, iterations: int, batch_size: int = 128, benchmark: dict | None = None) -> dict:
-    """An estimate, not a measurement, of how long ``iterations`` of ``model`` train on Colab's T4.
-
-    A T4 has no native bf16, so the fast path trains in float32 there (``train.amp_choice``). Start from
-    the float32 images/s our CUDA-graph step measured on the benchmark's GPU (lever ``graph_fp32``, read
-    at the net's depth as ``estimate_seconds`` does) and scale it by the *lower* of the T4's two ratios to
-    that GPU: peak float32 throughput and memory bandwidth (``GPU_SPECS``). That assumes the T4 reaches the
-    same share of its peak as the benchmark's GPU did; a small CIFAR-10 net is far from either peak, so
-    the real time may differ in either direction. Training steps only: evaluations add about a tenth."""
-    from .bench import load_benchmarks
-
-    benchmark = benchmark or load_benchmarks()[0]
-    measured = {
-        depth(m, None): row["levers"]["graph_fp32"]
-        for m, row in benchmark["models"].items()
-        if "graph_fp32" in row.get("levers", {})
-    }
-    if not measured or benchmark["gpu"] not in GPU_SPECS:
-        raise ValueError(f"no float32 measurement to scale from in the benchmark of {benchmark['gpu']}")
-    there, t4 = GPU_SPECS[benchmark["gpu"]], GPU_SPECS["Tesla T4"]
-    scale = min(t4[k] / there[k] for k in t4)
-    seconds_per_image = _between({d: 1 / r for d, r in measured.items()}, depth(model, None)) / scale
-    return {
-        "minutes": iterations * batch_size * seconds_per_image / 60,
-        "img_s": 1 / seconds_per_image,
-        "from_gpu": benchmark["gpu"],
-        "scale": scale,
-    }
 
 
 # ------------------------------------------------------------------------------------------ the pool

@@ -40,7 +40,8 @@ from . import checkpoints
 from . import data as datamod
 from .packed import PackedResNet
 from .recipe import Config, check_pack, preset, run_name
-from .runs import History, remove_orphans
+from .records import remove_orphans
+from .runs import History
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:

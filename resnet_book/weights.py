@@ -12,9 +12,9 @@ file of tensors and plain data, format ``resnet_book.weights/1``:
              against each other
     state    {name: tensor}: the net's state dict, floating tensors in float16 (half the size; BN's running
              statistics included)
-    sha256   str    of ``state`` (``checksum``): a flipped bit is found, not loaded
+    sha256   str    of ``state`` (``tensors_sha256``): a flipped bit is found, not loaded
 
-``load`` reads it with ``weights_only=True`` and refuses, naming the file, one that is not such a file,
+``kept_state`` reads it with ``weights_only=True`` and refuses, naming the file, one that is not such a file,
 fails its checksum, or no longer matches its record.
 """
 
@@ -29,18 +29,19 @@ import torch
 from torch import nn
 
 from .provenance import REPO_ROOT
-from .runs import RUNS_DIR, Run, check_writable, load_run, write_atomically
+from .records import check_writable, write_atomically
+from .runs import RUNS_DIR, Run, load_run
 
-FORMAT = "resnet_book.weights/1"
+WEIGHTS_FORMAT = "resnet_book.weights/1"
 WEIGHTS_DIR = REPO_ROOT / "data" / "weights"
-FIX = "train the run again with --keep-weights (and --force) to write it anew"
+REWRITE = "train the run again with --keep-weights (and --force) to write it anew"
 
 
 class WeightsError(ValueError):
     """A weights file cannot be read, fails its checksum or does not match its record; the message names it."""
 
 
-def checksum(state: Mapping[str, torch.Tensor]) -> str:
+def tensors_sha256(state: Mapping[str, torch.Tensor]) -> str:
     """SHA-256 over every tensor's name, dtype, shape and bytes, in name order (the same on any machine)."""
     digest = hashlib.sha256()
     for name in sorted(state):
@@ -50,55 +51,61 @@ def checksum(state: Mapping[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def _final(record: Mapping) -> dict[str, float]:
+def _record_errors(record: Mapping) -> dict[str, float]:
     return {key: record["final"][key] for key in ("train_error", "test_error")}
 
 
-def save(model: nn.Module, record: Mapping, directory: str | Path = WEIGHTS_DIR) -> Path:
+def keep(model: nn.Module, record: Mapping, directory: str | Path = WEIGHTS_DIR) -> Path:
     """Write ``model``'s weights as the end of run ``record`` (a run record's dict) to ``<directory>/<id>.pt``."""
     directory = check_writable(directory, "weights")
     state = {
         name: t.detach().to("cpu", torch.float16 if t.is_floating_point() else t.dtype) for name, t in model.state_dict().items()
     }
-    payload = {"format": FORMAT, "record": record["id"], "final": _final(record), "state": state, "sha256": checksum(state)}
+    payload = {
+        "format": WEIGHTS_FORMAT,
+        "record": record["id"],
+        "final": _record_errors(record),
+        "state": state,
+        "sha256": tensors_sha256(state),
+    }
     path = directory / f"{record['id']}.pt"
     write_atomically(path, lambda tmp: torch.save(payload, tmp))
     return path
 
 
-def load(run: Run | str, directory: str | Path = WEIGHTS_DIR, runs_dir: str | Path = RUNS_DIR) -> dict[str, torch.Tensor]:
+def kept_state(run: Run | str, directory: str | Path = WEIGHTS_DIR, runs_dir: str | Path = RUNS_DIR) -> dict[str, torch.Tensor]:
     """The state dict (float32) kept for ``run`` (a ``Run`` or a record id), checked against its checksum and
     its record; ``WeightsError`` naming the file otherwise."""
     if isinstance(run, str):
         run = load_run(Path(runs_dir) / f"{run}.json")
     path = Path(directory) / f"{run.id}.pt"
     if not path.is_file():
-        raise WeightsError(f"{path}: no weights kept for {run.id}; {FIX}")
+        raise WeightsError(f"{path}: no weights kept for {run.id}; {REWRITE}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, ValueError) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise WeightsError(f"{path}: not a readable weights file ({reason}); {FIX}") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise WeightsError(f"{path}: not a {FORMAT} file; {FIX}")
+        raise WeightsError(f"{path}: not a readable weights file ({reason}); {REWRITE}") from None
+    if not isinstance(payload, dict) or payload.get("format") != WEIGHTS_FORMAT:
+        raise WeightsError(f"{path}: not a {WEIGHTS_FORMAT} file; {REWRITE}")
     missing = [key for key in ("record", "final", "state", "sha256") if key not in payload]
     if missing:
-        raise WeightsError(f"{path}: field {missing[0]!r} is missing; {FIX}")
+        raise WeightsError(f"{path}: field {missing[0]!r} is missing; {REWRITE}")
     state = payload["state"]
-    if not isinstance(state, dict) or checksum(state) != payload["sha256"]:
-        raise WeightsError(f"{path}: its tensors fail their checksum (the file is corrupt); {FIX}")
-    if payload["record"] != run.id or payload["final"] != _final(run.record):
+    if not isinstance(state, dict) or tensors_sha256(state) != payload["sha256"]:
+        raise WeightsError(f"{path}: its tensors fail their checksum (the file is corrupt); {REWRITE}")
+    if payload["record"] != run.id or payload["final"] != _record_errors(run.record):
         raise WeightsError(
             f"{path}: the weights end another run than the record {run.path or run.id} describes "
-            f"(final errors {payload['final']} against {_final(run.record)}); {FIX}"
+            f"(final errors {payload['final']} against {_record_errors(run.record)}); {REWRITE}"
         )
     return {name: t.float() if t.is_floating_point() else t for name, t in state.items()}
 
 
 def trained_model(run: Run | str, directory: str | Path = WEIGHTS_DIR, runs_dir: str | Path = RUNS_DIR) -> nn.Module:
-    """The net ``run`` trained, at its end, in eval mode: built from its record, weights from ``load``."""
+    """The net ``run`` trained, at its end, in eval mode: built from its record, weights from ``kept_state``."""
     if isinstance(run, str):
         run = load_run(Path(runs_dir) / f"{run}.json")
     model = run.net.build(width=run.schedule.get("width"))
-    model.load_state_dict(load(run, directory, runs_dir))
+    model.load_state_dict(kept_state(run, directory, runs_dir))
     return model.eval()

@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from resnet_book import bench
+from resnet_book import bench, benchmarks
 from resnet_book import data as datamod
 
 H100 = "NVIDIA H100 80GB HBM3"
@@ -17,19 +17,19 @@ H100 = "NVIDIA H100 80GB HBM3"
 @pytest.fixture(scope="module")
 def record() -> dict:
     """The committed H100 record, as loaded (a copy to break)."""
-    (current,) = [r for r in bench.load_benchmarks() if r["gpu"] == H100]
+    (current,) = [r for r in benchmarks.load_benchmarks() if r["gpu"] == H100]
     return copy.deepcopy(current)
 
 
 def load_broken(tmp_path, record: dict | str | bytes) -> str:
     """Write ``record`` alone in a folder, named as an H100's record is, load it: the error message."""
-    path = tmp_path / bench.record_name(H100)
+    path = tmp_path / benchmarks.record_name(H100)
     if isinstance(record, bytes):
         path.write_bytes(record)
     else:
         path.write_text(record if isinstance(record, str) else json.dumps(record))
-    with pytest.raises(bench.BenchmarkRecordError) as err:
-        bench.load_benchmarks(tmp_path)
+    with pytest.raises(benchmarks.BenchmarkRecordError) as err:
+        benchmarks.load_benchmarks(tmp_path)
     assert str(path) in str(err.value)  # the file is named
     return str(err.value)
 
@@ -38,9 +38,9 @@ def load_broken(tmp_path, record: dict | str | bytes) -> str:
 
 
 def test_the_recorded_benchmark_loads_with_its_provenance(record):
-    assert record["schema"] == bench.SCHEMA and record["dataset"] == "cifar10-jpeg" and record["batch_size"] == 128
+    assert record["schema"] == benchmarks.SCHEMA and record["dataset"] == "cifar10-jpeg" and record["batch_size"] == 128
     assert record["commit"].startswith("edac31d") and record["failures"] == {}
-    assert (bench.OUT / bench.record_name(record["gpu"])).is_file()  # one record per GPU, named after it
+    assert (benchmarks.OUT / benchmarks.record_name(record["gpu"])).is_file()  # one record per GPU, named after it
     for model in ("resnet20", "resnet56", "resnet110"):
         row = record["models"][model]
         assert row["ours_img_s"] > row["reference_img_s"]  # the engine is faster than the plain loop
@@ -52,10 +52,10 @@ def test_the_recorded_benchmark_loads_with_its_provenance(record):
 def test_the_earlier_record_is_kept_apart_with_its_provenance():
     """The speed appendix compares the plain loop with an earlier run (commit fb6e0eb): its record is read
     from data/benchmarks/earlier/ only on purpose, never mixed with the current one of the same GPU."""
-    (earlier,) = bench.load_benchmarks(bench.EARLIER)
+    (earlier,) = benchmarks.load_benchmarks(benchmarks.EARLIER)
     assert earlier["commit"].startswith("fb6e0eb") and earlier["gpu"] == H100
-    assert (bench.EARLIER / bench.record_name(H100, earlier["commit"])).is_file()
-    assert [r["commit"][:7] for r in bench.load_benchmarks() if r["gpu"] == H100] == ["edac31d"]
+    assert (benchmarks.EARLIER / benchmarks.record_name(H100, earlier["commit"])).is_file()
+    assert [r["commit"][:7] for r in benchmarks.load_benchmarks() if r["gpu"] == H100] == ["edac31d"]
     assert round(earlier["models"]["resnet20"]["reference_img_s"]) == 10_120  # what the page once typed by hand
 
 
@@ -102,10 +102,12 @@ def test_a_failed_measurement_is_in_failures_not_in_a_number_s_place(tmp_path, r
     assert "named in 'failures'" in message
     del r["models"]["resnet20"]["levers"]["graph_bf16_channels_last_inductor"]
     r["failures"] = {lever: "RuntimeError: no triton"}
-    (tmp_path / bench.record_name(H100)).write_text(json.dumps(r))
-    (loaded,) = bench.load_benchmarks(tmp_path)
-    assert bench.measured(loaded, lever) is None and loaded["failures"][lever] == "RuntimeError: no triton"
-    assert bench.measured(loaded, "models.resnet20.levers.graph_fp32") == record["models"]["resnet20"]["levers"]["graph_fp32"]
+    (tmp_path / benchmarks.record_name(H100)).write_text(json.dumps(r))
+    (loaded,) = benchmarks.load_benchmarks(tmp_path)
+    assert benchmarks.measured(loaded, lever) is None and loaded["failures"][lever] == "RuntimeError: no triton"
+    assert (
+        benchmarks.measured(loaded, "models.resnet20.levers.graph_fp32") == record["models"]["resnet20"]["levers"]["graph_fp32"]
+    )
     # a failure must name a field of the schema that holds nothing
     r["failures"] = {"models.resnet20.levers.graph_fp32": "RuntimeError"}
     assert "failed or measured, not both" in load_broken(tmp_path, r)
@@ -124,11 +126,11 @@ def test_a_failing_measurement_is_recorded_apart_and_the_record_stays_valid(reco
     assert bench._measure(r, "models.resnet56.packed.twins", lambda: 123.0) == 123.0
     assert r["models"]["resnet56"]["packed"] == {"twins": 123.0}  # the failed one left out
     assert r["failures"] == {"models.resnet56.packed.options_inductor": "RuntimeError: inductor needs triton"}
-    bench.validate(r)
+    benchmarks.validate(r)
 
 
 def test_the_plan_reads_packs_by_key_and_skips_a_failed_one(record):
-    from resnet_book.sweeps import images_per_second
+    from resnet_book.estimates import images_per_second
 
     rates = images_per_second(record)
     assert rates[56] == {
@@ -139,14 +141,14 @@ def test_the_plan_reads_packs_by_key_and_skips_a_failed_one(record):
     r = copy.deepcopy(record)
     del r["models"]["resnet56"]["packed"]["options"]
     r["failures"] = {"models.resnet56.packed.options": "RuntimeError: out of memory"}
-    assert set(images_per_second(bench.validate(r))[56]) == {1, 2}
+    assert set(images_per_second(benchmarks.validate(r))[56]) == {1, 2}
 
 
 def test_every_key_a_page_shows_has_a_label():
-    assert list(bench.LABELS["levers"]) == [k.rstrip("?") for k in bench._ROW["levers?"]]
-    assert list(bench.LABELS["packed"]) == [k.rstrip("?") for k in bench._ROW["packed?"]]
-    assert set(bench.LABELS["curves"]) == set(bench.PATHS)
-    assert {kind for kind, _ in bench.KERNEL_KINDS} | {"other"} == set(bench.LABELS["kernels"])
+    assert list(benchmarks.LABELS["levers"]) == [k.rstrip("?") for k in benchmarks._ROW["levers?"]]
+    assert list(benchmarks.LABELS["packed"]) == [k.rstrip("?") for k in benchmarks._ROW["packed?"]]
+    assert set(benchmarks.LABELS["curves"]) == set(bench.PATHS)
+    assert {kind for kind, _ in bench.KERNEL_KINDS} | {"other"} == set(benchmarks.LABELS["kernels"])
 
 
 # ---------------------------------------------------------------------------------- the command line
@@ -173,7 +175,10 @@ def test_bench_options_reach_the_library_and_bad_ones_are_refused(monkeypatch, c
     assert seen == [((["resnet20"], 100, str(tmp_path)), {"levers": False, "inductor": []})]
     assert capsys.readouterr().out == f"wrote {tmp_path / 'gpu.json'}\n"
     assert cli.main(["bench"]) == 0  # the defaults: three depths, 300 steps, levers, inductor on ResNet-20
-    assert seen[1] == ((["resnet20", "resnet56", "resnet110"], 300, str(bench.OUT)), {"levers": True, "inductor": ["resnet20"]})
+    assert seen[1] == (
+        (["resnet20", "resnet56", "resnet110"], 300, str(benchmarks.OUT)),
+        {"levers": True, "inductor": ["resnet20"]},
+    )
     monkeypatch.undo()
     assert cli.main(["bench", "--models", "resnet21"]) == 2  # checked before a GPU is asked for
     assert "unknown model 'resnet21'" in capsys.readouterr().err
@@ -239,7 +244,7 @@ def test_profile_finds_each_convolution_of_a_step_and_sorts_time_by_kind(record)
     assert "busy" not in result  # a CPU has no kernels: no number rather than a null
     r = copy.deepcopy(record)
     r["models"]["resnet20"]["profile"] = {"graph": result}
-    bench.validate(r)  # what profile() returns is what the schema takes
+    benchmarks.validate(r)  # what profile() returns is what the schema takes
 
 
 def test_kernels_are_sorted_by_what_they_do():

@@ -18,8 +18,10 @@ import pytest
 import torch
 from PIL import Image
 
+import resnet_book.__main__ as cli
 from resnet_book import imagenet, runs
 from resnet_book.models import get_model
+from resnet_book.records import write_atomically
 
 REPO = Path(__file__).resolve().parent.parent
 CLASSES, TRAIN_PER_CLASS, VAL_PER_CLASS = 3, 12, 4
@@ -88,6 +90,11 @@ def launch(args: list[str], nproc: int = 1) -> subprocess.CompletedProcess:
     )
 
 
+def imagenet_main(argv: list[str]) -> int:
+    """``python -m resnet_book imagenet ARGV`` in this process: the subcommand of the one command line."""
+    return cli.main(["imagenet", *argv])
+
+
 def train(folder: Path, out: Path, nproc: int, *extra: str) -> subprocess.CompletedProcess:
     args = [*SMALL, "--data", str(folder), "--out", str(out / "runs"), "--checkpoint-dir", str(out / "ckpt"), *extra]
     result = launch(args, nproc)
@@ -100,7 +107,7 @@ def train_here(folder: Path, out: Path, capsys, *extra: str) -> str:
     args = [*SMALL, "--data", str(folder), "--out", str(out / "runs"), "--checkpoint-dir", str(out / "ckpt"), *extra]
     assert "WORLD_SIZE" not in os.environ
     capsys.readouterr()
-    assert imagenet.main(args) == 0, capsys.readouterr().err
+    assert imagenet_main(args) == 0, capsys.readouterr().err
     return capsys.readouterr().out
 
 
@@ -238,14 +245,14 @@ def test_stop_after_then_the_same_command_records_what_one_run_does(folder, tmp_
 def test_a_checkpoint_cut_off_while_written_leaves_the_previous_one_whole(tmp_path):
     """A job killed while rank 0 writes its checkpoint resumes from the one before."""
     path = tmp_path / "run.pt"
-    imagenet.write_atomically(path, lambda tmp: torch.save({"iteration": 2}, tmp))
+    write_atomically(path, lambda tmp: torch.save({"iteration": 2}, tmp))
 
     def killed(tmp):
         tmp.write_bytes(b"half a checkpoint")
         raise KeyboardInterrupt  # what a signal raises in Python
 
     with pytest.raises(KeyboardInterrupt):
-        imagenet.write_atomically(path, killed)
+        write_atomically(path, killed)
     assert torch.load(path, weights_only=True) == {"iteration": 2}
     assert [p.name for p in tmp_path.iterdir()] == ["run.pt"]  # no half-written file left beside it
 
@@ -311,12 +318,12 @@ def test_clear_errors(folder, tmp_path, capsys, monkeypatch, setup, args, messag
         "--checkpoint-dir",
         str(tmp_path / "ckpt"),
     ]
-    assert imagenet.main(argv) == 2
+    assert imagenet_main(argv) == 2
     assert message in capsys.readouterr().err
 
 
 def test_presets_follow_the_data_and_any_override_is_custom():
-    parse = lambda *argv: imagenet.make_config(imagenet.parser().parse_args(list(argv)))  # noqa: E731
+    parse = lambda *argv: imagenet.config_from_args(cli.parser().parse_args(["imagenet", *argv]))  # noqa: E731
     paper = parse("--data", "/data/imagenet")
     assert (paper.preset, paper.iterations, paper.batch_size, paper.milestones) == ("paper", 600_000, 256, None)
     assert (paper.scale, paper.crop, paper.test_size, paper.lr, paper.weight_decay) == ((256, 480), 224, 256, 0.1, 1e-4)
@@ -350,7 +357,7 @@ def test_world_size_must_divide_the_batch():
 )
 def test_bad_values_are_refused_by_the_parser(capsys, args, says):
     with pytest.raises(SystemExit) as exit:
-        imagenet.main([*SMALL, *args])
+        imagenet_main([*SMALL, *args])
     err = capsys.readouterr().err
     assert exit.value.code == 2 and says in err and "Traceback" not in err
 
@@ -367,7 +374,7 @@ def test_a_diverged_run_stops_in_one_line_with_no_record(folder, tmp_path, capsy
     """lr 1000: the loss explodes within the first window of 2 iterations; the run stops there, as a CIFAR-10
     run does (``train.TrainingDiverged``), before that window is logged, checkpointed or recorded."""
     argv = [*SMALL, "--data", str(folder), "--out", str(tmp_path / "runs"), "--checkpoint-dir", str(tmp_path / "ckpt")]
-    assert imagenet.main([*argv, "--lr", "1000"]) == 2
+    assert imagenet_main([*argv, "--lr", "1000"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: resnet18-A-custom-seed0: diverged, the training loss became") and "\n" not in err
     assert "chance level is 1.10" in err and "no checkpoint was written" in err  # 3 classes: ln 3
@@ -379,7 +386,7 @@ def test_an_unreadable_checkpoint_is_refused_by_name(folder, tmp_path, capsys):
     (path,) = (tmp_path / "ckpt").glob("*.pt")
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # cut off while copied
     args = [*SMALL, "--data", str(folder), "--out", str(tmp_path / "runs"), "--checkpoint-dir", str(tmp_path / "ckpt")]
-    assert imagenet.main(args) == 2
+    assert imagenet_main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {path}: not a readable checkpoint") and "delete it to start the run over" in err
     assert "\n" not in err and "Traceback" not in err

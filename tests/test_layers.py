@@ -12,18 +12,21 @@ import pytest
 LOWER_THAN = {
     "resnet_book.provenance": ["resnet_book.models", "resnet_book.runs", "resnet_book.train"],
     "resnet_book.recipe": ["resnet_book.train", "resnet_book.runs", "resnet_book.packed", "resnet_book.data"],
-    "resnet_book.runs": ["resnet_book.train", "resnet_book.packed", "resnet_book.plots"],
+    "resnet_book.records": ["resnet_book.models", "resnet_book.runs", "resnet_book.train", "resnet_book.recipe"],
+    "resnet_book.runs": ["resnet_book.train", "resnet_book.packed", "resnet_book.plots", "resnet_book.bench"],
+    "resnet_book.benchmarks": ["resnet_book.train", "resnet_book.packed", "resnet_book.bench", "resnet_book.runs"],
+    "resnet_book.estimates": ["resnet_book.train", "resnet_book.sweeps", "resnet_book.bench", "resnet_book.runs"],
 }
 
 
 @pytest.mark.parametrize("module", sorted(LOWER_THAN))
 def test_a_lower_layer_loads_without_the_higher_ones(module):
     """Importing ``module`` and using it as records do (validate a record) loads none of the layers above."""
-    use = (
-        "from resnet_book.runs import RUNS_DIR, load_run; load_run(sorted(RUNS_DIR.glob('*.json'))[0]); "
-        if module.endswith("runs")
-        else ""
-    )
+    use = {
+        "resnet_book.runs": "from resnet_book.runs import RUNS_DIR, load_run; load_run(sorted(RUNS_DIR.glob('*.json'))[0]); ",
+        "resnet_book.benchmarks": "from resnet_book.benchmarks import load_benchmarks; load_benchmarks(); ",
+        "resnet_book.estimates": "from resnet_book.estimates import cost, on_t4; cost('resnet56'); on_t4('resnet20', 10); ",
+    }.get(module, "")
     code = f"import sys, {module}; {use}print(' '.join(sorted(m for m in sys.modules if m.startswith('resnet_book'))))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert module in loaded
@@ -34,7 +37,7 @@ def test_a_lower_layer_loads_without_the_higher_ones(module):
 LAYERS = [
     {"paper", "models", "flops", "data", "provenance", "tables"},  # facts
     {"recipe", "options"},
-    {"runs", "weights"},  # records
+    {"records", "runs", "benchmarks", "estimates", "weights"},  # records, and what they let us estimate
     {"train", "checkpoints", "packed", "sweeps", "bench", "imagenet"},  # engine
     {"analysis", "report", "diagrams", "plots", "widgets", "live"},  # pages
     {"jobs"},  # a run from its name to its record
@@ -61,3 +64,30 @@ def test_a_module_imports_only_its_own_layer_or_the_ones_above(module):
     level = next(i for i, layer in enumerate(LAYERS) if module in layer)
     allowed = set().union(*LAYERS[: level + 1])
     assert package_imports(PACKAGE / f"{module}.py") <= allowed, f"{module} imports a layer below its own"
+
+
+# Top-level names that two modules define for two different things, still to be resolved (issue #28): the
+# ImageNet recipe's Config and PRESETS beside the CIFAR-10 one's, and imagenet.train beside jobs.train and
+# train.train; live.summary and report.summary; plots.gradient_norms is an alias of plots.draw_gradient_norms
+# that chapter 1 still calls. SCHEMA, SPEC, KIND and validate mean one thing in each records module: its own.
+SHARED_ON_PURPOSE = {"SCHEMA", "SPEC", "KIND", "validate"}
+NOT_YET_ONE_MEANING = {"Config", "PRESETS", "train", "summary", "gradient_norms"}
+
+
+def test_no_new_top_level_name_means_two_things():
+    defined: dict[str, set[str]] = {}
+    for path in PACKAGE.glob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names = [node.name]
+            elif isinstance(node, ast.Assign):
+                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                names = [node.target.id]
+            else:
+                names = []
+            for name in names:
+                defined.setdefault(name, set()).add(path.stem)
+    twice = {name for name, modules in defined.items() if len(modules) > 1}
+    assert twice - SHARED_ON_PURPOSE - NOT_YET_ONE_MEANING == set(), "a name defined in two modules"
+    assert NOT_YET_ONE_MEANING <= twice, "resolved: take it off NOT_YET_ONE_MEANING"

@@ -120,3 +120,16 @@ def test_seeds_packed_each_train_like_that_seed_alone(tmp_path):
     assert histories[0] != histories[1]  # another seed: another run, not a copy
     member = pack.members()[1]
     assert member.trained_with[:3] == ["resnet8-A-seed0", "resnet8-A-seed2", "plain8-plain-seed1"]
+
+
+def test_a_pack_refuses_the_sequel_s_shortcut_variants():
+    """A pack adds the identity or a projection per run (``models.shortcut_kind``); a scaled or gated
+    shortcut is neither, and would be trained as a plain identity if it were packed."""
+    from resnet_book.models import shortcut_kind, shortcut_variant
+    from resnet_book.packed import PackedBlock
+
+    scaled, gated = (shortcut_variant("resnet8", v).stages[0][0] for v in ("scaled", "gated"))
+    assert (shortcut_kind(scaled), shortcut_kind(gated)) == ("scaled", "gated")
+    for block in (scaled, gated):
+        with pytest.raises(ValueError, match="a pack holds the paper's shortcuts"):
+            PackedBlock([block, block])

@@ -30,7 +30,7 @@ def test_twin_curves_grey_plain_and_coloured_resnet():
 
 def test_layer_responses_in_order_and_sorted():
     run = runs.find_run("resnet32")
-    fig = plots.layer_responses([run])
+    fig = plots.draw_layer_responses([run])
     ordered, sorted_ = fig.axes[0].lines[0].get_ydata(), fig.axes[1].lines[0].get_ydata()
     assert list(ordered) == run.final["layer_response_std"] and list(sorted_) == sorted(ordered, reverse=True)
     plt.close(fig)
@@ -81,7 +81,7 @@ def test_twin_curves_and_fig7_take_the_seeds_of_a_net(tmp_path):
     fig = plots.twin_curves(runs.find_run("plain20"), seeds)
     assert len(fig.axes[0].collections) == 2 and [c.get_label() for c in fig.axes[0].lines][3] == "ResNet-20 (A), mean of 2"
     plt.close(fig)
-    fig = plots.layer_responses([seeds])
+    fig = plots.draw_layer_responses([seeds])
     stds = seeds[0].final["layer_response_std"]  # seed 1's are 1.1 times seed 0's (fakes.write_seeds)
     assert list(fig.axes[0].lines[0].get_ydata()) == pytest.approx([1.05 * s for s in stds])
     assert len(fig.axes[0].lines) == 1

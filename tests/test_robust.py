@@ -25,7 +25,7 @@ import pytest
 import torch
 
 import resnet_book.__main__ as cli
-from resnet_book import checkpoints, jobs, runs, sweeps
+from resnet_book import checkpoints, jobs, records, runs, sweeps
 from resnet_book import data as datamod
 from resnet_book import train as trainmod
 from resnet_book.checkpoints import CheckpointError, RunLocked
@@ -179,19 +179,19 @@ def test_a_record_that_contradicts_itself_is_refused(good, tmp_path, change, fie
 
 def test_every_recorded_run_and_benchmark_passes_the_consistency_rules():
     """The rules above describe what the trainer writes: every committed record keeps passing them."""
-    from resnet_book import bench
+    from resnet_book import benchmarks
 
-    assert len(runs.list_runs()) >= 11 and len(bench.load_benchmarks()) >= 1
-    assert len(bench.load_benchmarks(bench.EARLIER)) >= 1
+    assert len(runs.list_runs()) >= 11 and len(benchmarks.load_benchmarks()) >= 1
+    assert len(benchmarks.load_benchmarks(benchmarks.EARLIER)) >= 1
     for record in runs.RUNS_DIR.glob("**/*.json"):  # ImageNet records too, once there are some
         assert load_run(record).id == record.stem
 
 
 def _slowed_copy(folder, name: str) -> dict:
     """The H100 benchmark with every speed cut tenfold, saved in ``folder`` under ``name``."""
-    from resnet_book import bench
+    from resnet_book import benchmarks
 
-    (record,) = [r for r in bench.load_benchmarks() if r["gpu"] == "NVIDIA H100 80GB HBM3"]
+    (record,) = [r for r in benchmarks.load_benchmarks() if r["gpu"] == "NVIDIA H100 80GB HBM3"]
     slowed = json.loads(json.dumps(record), parse_float=lambda x: float(x) / 10)
     (folder / name).parent.mkdir(parents=True, exist_ok=True)
     (folder / name).write_text(json.dumps(slowed))
@@ -212,14 +212,16 @@ def _slowed_copy(folder, name: str) -> dict:
 def test_a_benchmark_copy_under_another_name_is_refused_by_the_chapters_and_the_plan(tmp_path, monkeypatch, capsys, name, says):
     """Issue #29: a copy of the H100 record with its speeds cut tenfold made ResNet-110's estimate 114.6
     minutes instead of 11.5; a benchmark record must be named after its GPU (and commit, among earlier ones)."""
-    from resnet_book import bench
+    from resnet_book import benchmarks
 
     _slowed_copy(tmp_path, name)
     folder = (tmp_path / name).parent
-    with pytest.raises(bench.BenchmarkRecordError, match=re.escape(f"{tmp_path / name}: field 'gpu' ") + ".*" + re.escape(says)):
-        bench.load_benchmarks(folder)
-    original = bench.load_benchmarks
-    monkeypatch.setattr(bench, "load_benchmarks", lambda directory=folder: original(directory))
+    with pytest.raises(
+        benchmarks.BenchmarkRecordError, match=re.escape(f"{tmp_path / name}: field 'gpu' ") + ".*" + re.escape(says)
+    ):
+        benchmarks.load_benchmarks(folder)
+    original = benchmarks.load_benchmarks
+    monkeypatch.setattr(benchmarks, "load_benchmarks", lambda directory=folder: original(directory))
     assert cli.main(["sweep", "fig6", "--dry-run", "--out", str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {tmp_path / name}: field 'gpu'") and "\n" not in err
@@ -455,7 +457,7 @@ def _no_space(*args, **kwargs):
 
 
 def test_a_full_disk_names_the_file_and_keeps_the_earlier_checkpoint(tiny, tmp_path, monkeypatch):
-    """Issue #29: a raw torch traceback before; now runs.DiskFull (an OSError) with the file and the space left,
+    """Issue #29: a raw torch traceback before; now records.DiskFull (an OSError) with the file and the space left,
     the earlier checkpoint intact and no temporary file, whether the disk fills in torch.save or in the write."""
     state, path = _state(tiny, tmp_path)
     before = path.read_bytes()
@@ -468,7 +470,7 @@ def test_a_full_disk_names_the_file_and_keeps_the_earlier_checkpoint(tiny, tmp_p
     for where, patch in (("torch.save", lambda: monkeypatch.setattr(torch, "save", _no_space)),
                          ("the write", lambda: monkeypatch.setattr(Path, "write_bytes", half_then_full))):  # fmt: skip
         patch()
-        with pytest.raises(runs.DiskFull) as err:
+        with pytest.raises(records.DiskFull) as err:
             checkpoints.save(path, state)
         monkeypatch.undo()
         assert isinstance(err.value, OSError), where
@@ -504,7 +506,7 @@ def test_a_full_disk_ends_a_command_in_one_line_and_the_run_continues_after(caps
 
 def test_a_full_disk_while_recording_names_the_record(good, tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "write_text", _no_space)
-    with pytest.raises(runs.DiskFull, match=re.escape("seed0.json: no space left to write it (")) as err:
+    with pytest.raises(records.DiskFull, match=re.escape("seed0.json: no space left to write it (")) as err:
         runs.save_run(good, tmp_path)
     assert "nothing was written in its place" in str(err.value) and list(tmp_path.iterdir()) == []
 
@@ -514,8 +516,8 @@ def test_saves_cut_short_by_kill_9_are_cleaned_up_at_the_next_start(capsys, offl
     checkpoint = tmp_path / "ckpt" / "resnet8-A-custom-seed0.pt"
     record = tmp_path / "runs" / "resnet8-A-custom-seed0.json"
     others = [tmp_path / "ckpt" / "plain8-plain-custom-seed0.pt", tmp_path / "runs" / "resnet8-A-custom-seed00.json"]
-    orphans = [runs.temporary_name(p) for p in (checkpoint, record, checkpoint)]
-    kept = [runs.temporary_name(p) for p in others]  # another run's: it may be being written right now
+    orphans = [records.temporary_name(p) for p in (checkpoint, record, checkpoint)]
+    kept = [records.temporary_name(p) for p in others]  # another run's: it may be being written right now
     for tmp in orphans + kept:
         tmp.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(b"half a file")

@@ -116,3 +116,47 @@ def test_a_run_of_a_net_given_as_model_is_not_recorded():
     own = Trainer(config, data, "cpu", model=shortcut_variant("resnet8", "scaled")).run(progress=False)
     with pytest.raises(ValueError, match="resnet8, own net: trained a net given as model=.*not recorded"):
         jobs.trained_runs(own)
+
+
+def imagenet_record() -> dict:
+    """An ImageNet record as ``resnet_book.imagenet`` writes it (two evaluations of a 4-iteration run)."""
+    import torch
+
+    from resnet_book import imagenet
+
+    cfg = imagenet.Config(model="resnet18", iterations=4, eval_every=2, preset="custom")
+    entry = {"lr": 0.1, "train_loss": 2.2, "train_error": 0.9, "test_loss": 2.3, "test_error": 0.88, "seconds": 1.0}
+    history = [{"iteration": i, **entry} for i in (2, 4)]
+    final = {"ten_crop": {"error": 0.87, "top5_error": 0.5}, "center_crop": {"error": 0.88, "top5_error": 0.52}}
+    world = imagenet.World(device=torch.device("cpu"))
+    return imagenet.imagenet_record(cfg, "A", history, final, world, 2.0, resumed=False, workers=0)
+
+
+def test_an_imagenet_record_validates_as_its_own_family(tmp_path):
+    """One schema, two families: an ImageNet record is checked against ``IMAGENET_SPEC`` (its 10-crop test
+    error apart from the history's centre crop, top-5 errors, the processes it ran on)."""
+    record = imagenet_record()
+    assert validate(record)["family"] == "imagenet"
+    path = runs.save_run(record, tmp_path)
+    assert load_run(path).net.family == "imagenet" and load_run(path).label == "ResNet-18 (A)"
+    for field, change in (
+        ("final.test_top5_error", lambda r: r["final"].pop("test_top5_error")),
+        ("final.center_crop_error", lambda r: r["final"].update(center_crop_error=1.5)),
+        ("provenance.world_size", lambda r: r["provenance"].update(world_size=0)),
+        ("preset", lambda r: r.update(preset="mini", id="resnet18-A-mini-seed0")),  # a CIFAR-10 preset
+        ("family", lambda r: r.update(family="coco")),
+    ):
+        broken = copy.deepcopy(record)
+        change(broken)
+        with pytest.raises(RunRecordError, match=f"field '{field}'"):
+            validate(broken)
+
+
+def test_the_record_kinds_share_one_machinery():
+    """Run records (both families) and benchmark records: one spec style, one reader, one error family."""
+    from resnet_book import benchmarks, records
+
+    for module in (runs, benchmarks):
+        assert isinstance(module.KIND, records.Kind) and issubclass(module.KIND.error, records.RecordError)
+        assert module.KIND.schema == module.SCHEMA
+    assert runs.SPEC["history"][0]["train_error"] is records.fraction

@@ -3,8 +3,9 @@
 import pytest
 
 from resnet_book import data as datamod
-from resnet_book.bench import load_benchmarks
-from resnet_book.sweeps import SWEEPS, estimate_seconds, images_per_second, job_cost, packs, plan, run_pool
+from resnet_book.benchmarks import load_benchmarks
+from resnet_book.estimates import estimate_seconds, images_per_second
+from resnet_book.sweeps import SWEEPS, job_cost, packs, plan, run_pool
 from resnet_book.train import Config, Trainer
 
 
@@ -84,31 +85,3 @@ def test_the_plan_reads_the_measured_speed_and_says_which_jobs_fit_a_budget():
     assert [r["sitting"] for r in rows] == [1, 2, 2] and all(r["fits"] for r in rows)
     assert not plan([[("resnet110", "A", 1)]], rates, 256_000, 25)[0]["fits"]  # 4x the schedule: over the budget
     assert [r["sitting"] for r in plan(jobs, rates, 64_000)] == [1, 1, 1]  # no budget: one sitting
-
-
-def test_resnet_1202_s_cost_is_extrapolated_and_says_so():
-    """Issue #13: the page says why ResNet-1202 is not recorded, from the measured speed, not a typed number."""
-    from resnet_book.sweeps import cost
-
-    (h100,) = [r for r in load_benchmarks() if r["gpu"] == "NVIDIA H100 80GB HBM3"]
-    measured, deep = cost("resnet110", benchmark=h100), cost("resnet1202", benchmark=h100)
-    assert measured["measured"] and measured["minutes"] == pytest.approx(
-        64_000 * 128 / h100["models"]["resnet110"]["ours_img_s"] / 60
-    )
-    assert not deep["measured"] and 90 < deep["minutes"] < 180  # about 2 hours: far beyond a 25-minute session
-    assert 150 < deep["checkpoint_mb"] < 160  # 19.4M weights and as many momentum values, float32
-
-
-def test_the_t4_estimate_scales_the_measured_float32_speed_by_the_tighter_of_two_ratios():
-    """Issue #12: Colab's T4 (float32, no bf16) minutes are estimated from the H100 benchmark, never typed."""
-    from resnet_book.sweeps import GPU_SPECS, on_t4
-
-    bench = load_benchmarks()[0]
-    t4, h100 = GPU_SPECS["Tesla T4"], GPU_SPECS[bench["gpu"]]
-    r20 = on_t4("resnet20", 8_000, benchmark=bench)
-    assert r20["scale"] == min(t4["fp32_tflops"] / h100["fp32_tflops"], t4["bandwidth_gb_s"] / h100["bandwidth_gb_s"])
-    assert r20["img_s"] == pytest.approx(bench["models"]["resnet20"]["levers"]["graph_fp32"] * r20["scale"])
-    assert r20["minutes"] == pytest.approx(8_000 * 128 / r20["img_s"] / 60)
-    assert on_t4("plain56", 8_000, benchmark=bench)["minutes"] > 2 * r20["minutes"]  # deeper, slower
-    with pytest.raises(ValueError, match="no float32 measurement"):
-        on_t4("resnet20", 8_000, benchmark=dict(bench, gpu="Some Other GPU"))

@@ -38,7 +38,7 @@ def test_kept_weights_rebuild_the_net_that_ended_the_run(kept, tiny):
     # float16 weights round each weight by at most 2^-11 of itself: on 50 test images the error may move
     # by a prediction or two, not more
     assert abs(errors - run.final["test_error"]) <= 2 / len(tiny.test_labels)
-    assert all(t.dtype != torch.float16 for t in weights.load(run, folder).values())
+    assert all(t.dtype != torch.float16 for t in weights.kept_state(run, folder).values())
 
 
 def test_a_flipped_bit_or_another_run_s_record_is_refused_naming_the_file(kept, tmp_path):
@@ -49,23 +49,23 @@ def test_a_flipped_bit_or_another_run_s_record_is_refused_naming_the_file(kept, 
     payload["state"][name].view(torch.int16).view(-1)[0] ^= 1  # one bit of one weight
     torch.save(payload, path)
     with pytest.raises(weights.WeightsError, match=f"{path}: its tensors fail their checksum"):
-        weights.load(run, folder)
+        weights.kept_state(run, folder)
 
     run.record["final"]["test_error"] += 0.02  # the record of another run under the same id
     payload = torch.load(path, weights_only=True)
     payload["state"][name].view(torch.int16).view(-1)[0] ^= 1  # the bit back: the file is whole again
     torch.save(payload, path)
     with pytest.raises(weights.WeightsError, match="end another run than the record"):
-        weights.load(run, folder)
+        weights.kept_state(run, folder)
 
 
 def test_missing_or_foreign_weights_are_named(kept, tmp_path):
     run, folder = kept
     with pytest.raises(weights.WeightsError, match="no weights kept for resnet8-A-custom-seed0"):
-        weights.load(run, tmp_path / "elsewhere")
+        weights.kept_state(run, tmp_path / "elsewhere")
     (folder / f"{run.id}.pt").write_bytes(b"not a torch file")
     with pytest.raises(weights.WeightsError, match="not a readable weights file"):
-        weights.load(run, folder)
+        weights.kept_state(run, folder)
 
 
 def test_the_surface_is_centred_on_the_trained_net_and_leaves_its_weights_unchanged():
