@@ -260,7 +260,10 @@ def draw_shortcuts(ax: Axes, model: ResNet) -> None:
         x += 0.6
     ax.set(xlim=(-0.3, x - 0.3), ylim=(-0.55, 1.05), aspect="equal")
     ax.axis("off")
-    handles = [Line2D([], [], color=c, linestyle=ls, linewidth=w, label=lab) for c, ls, w, lab in SHORTCUT_STYLE.values()]
+    # the legend: Sec. 3.3's three kinds, and the sequel's only where this net has them
+    drawn = {shortcut_kind(block) for stage in model.stages for block in stage}
+    kinds = [k for k in SHORTCUT_STYLE if k in ("identity", "zero-padding", "projection") or k in drawn]
+    handles = [Line2D([], [], color=c, linestyle=ls, linewidth=w, label=lab) for c, ls, w, lab in map(SHORTCUT_STYLE.get, kinds)]
     ax.legend(handles=handles, loc="upper center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, 1.45), frameon=False)
 
 

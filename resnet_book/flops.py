@@ -4,9 +4,10 @@ How the counts meet Table 1. fvcore counts one multiply-add as one flop for conv
 and also counts batch norm and average pooling (a few per element). For the paper's nets (projection
 shortcuts where dimensions increase, option B; bottlenecks strided on their first 1x1 conv) fvcore gives
 1.819, 3.671, 3.879, 7.602, 11.327 x 10^9 at 224x224; Table 1 prints 1.8, 3.6, 3.8, 7.6, 11.3. The paper
-*truncates* to one decimal: rounding would print 3.7 for ResNet-34 and 3.9 for ResNet-50, and the
-convolution-only counts (3.86 for ResNet-50, 7.57 for ResNet-101) meet Table 1 under neither rule.
-``paper_precision`` therefore truncates, and the chapters show the unrounded counts beside it.
+does not say how it rounded. Truncating to one decimal reproduces all five; rounding would print 3.7 for
+ResNet-34 and 3.9 for ResNet-50, and the convolution-only counts (3.86 for ResNet-50, 7.57 for ResNet-101)
+meet Table 1 under neither rule. Truncation is thus inferred from this agreement, not stated by the paper:
+``paper_precision`` truncates, and the chapters show the unrounded counts beside it.
 
 Why torchvision's numbers differ (4.1, 7.8, 11.5 for ResNet-50/101/152): torchvision's ``Bottleneck``
 strides the 3x3 conv of a down-sampling block instead of the first 1x1 ("ResNet v1.5"), so the first 1x1,

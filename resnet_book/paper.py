@@ -131,6 +131,10 @@ TABLE6_OTHERS = {
     "Highway": 7.54,  # 7.72 +- 0.16
 }
 
+# Sec. 4.2: the CIFAR-10 nets' layout, the small table in its text (n blocks of two 3x3 layers per stage; the
+# first layer, a 3x3 conv, counts in the first stage's "1+2n"; then global average pooling and a 10-way fc).
+CIFAR_LAYOUT = {"output map size": ("32x32", "16x16", "8x8"), "# layers": ("1+2n", "2n", "2n"), "# filters": (16, 32, 64)}
+
 # Sec. 4.2: the CIFAR-10 training recipe.
 CIFAR_RECIPE = {
     "source": "Sec. 4.2",

@@ -39,10 +39,11 @@ def color_for(model: str) -> str:
     return DEPTH_COLORS.get(depth_of(model), "#666666")
 
 
-def _draw_pair(ax: plt.Axes, xs: list[float], entries: Sequence[dict], color: str, label: str) -> None:
-    """One net as in Fig. 6: training error dashed and thin, test error bold, in %."""
-    ax.plot(xs, [100 * e["train_error"] for e in entries], "--", color=color, linewidth=1)
-    ax.plot(xs, [100 * e["test_error"] for e in entries], "-", color=color, linewidth=2, label=label)
+def _draw_pair(ax: plt.Axes, xs: list[float], entries: Sequence[dict], color: str, label: str, marker: str | None = None) -> None:
+    """One net as in Fig. 6: training error dashed and thin, test error bold, in %; ``marker`` on every
+    evaluation (a curve of one point is drawn only by its marker)."""
+    ax.plot(xs, [100 * e["train_error"] for e in entries], "--", color=color, linewidth=1, marker=marker, markersize=3)
+    ax.plot(xs, [100 * e["test_error"] for e in entries], "-", color=color, linewidth=2, label=label, marker=marker, markersize=4)
 
 
 def _draw_seeds(ax: plt.Axes, group: Sequence[Run], color: str, per: float = 1e4) -> None:
@@ -97,7 +98,8 @@ def error_curves(
 
 
 def live_curves(trainers: dict[str, object], ax: plt.Axes | None = None, colors: dict[str, str] | None = None) -> Figure:
-    """The same drawing for trainers still running (their ``history.entries``), for live cells.
+    """The same drawing for trainers still running (their ``history.entries``), for live cells, with a marker
+    on every evaluation: a run stopped after its first one still shows where it stood.
 
     Each trainer in its depth's colour, or in ``colors[label]`` (nets of one depth that differ otherwise)."""
     if ax is None:
@@ -108,7 +110,7 @@ def live_curves(trainers: dict[str, object], ax: plt.Axes | None = None, colors:
         entries = trainer.history.entries
         color = (colors or {}).get(label) or color_for(trainer.config.model)
         if entries:
-            _draw_pair(ax, [e["iteration"] for e in entries], entries, color, label)
+            _draw_pair(ax, [e["iteration"] for e in entries], entries, color, label, marker="o")
     ax.set_xlabel("iteration")
     ax.set_ylabel("error (%)")
     ax.grid(alpha=0.3)

@@ -6,8 +6,9 @@ has several recorded seeds (``runs.find_runs``), its number is the mean over the
 between seeds is printed beside every "A beats B" (``compare``, ``spread_note``): a gap smaller than the
 spread does not order two nets. The cells of the chapters' tables come from here too, so that a missing
 record reads "not recorded yet" everywhere (``number``, ``summary``, ``record_ids``, ``how_trained``), and
-so do the costs set beside each other (``increase``, ``beside``, ``shortcut_cost_rows``). Also the package's
-own source, shown in a chapter where it is the subject (``show_source``).
+so do the costs set beside each other (``increase``, ``beside``, ``shortcut_cost_rows``) and the rows of the
+paper's own tables as the paper names them (``paper_row``). Also the package's own source, shown in a chapter
+where it is the subject (``show_source``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .models import Net
 from .runs import Run, as_seeds
 
 if TYPE_CHECKING:
@@ -33,6 +35,18 @@ FIRST_LR_WINDOW = (5_000, 32_000)
 def percent(run: Run | None, key: str = "test_error") -> str:
     """A final error of a record in % with two decimals, or "not recorded yet"."""
     return NOT_RECORDED if run is None else f"{100 * run.final[key]:.2f}"
+
+
+def paper_row(key: str) -> str:
+    """A row of the paper's ImageNet tables (``paper.TABLE3``, ``paper.TABLE4``) as the paper writes it:
+    "resnet34 A" -> "ResNet-34 (A)", "plain34" -> "plain-34"; a method this book does not build ("VGG-16",
+    "PReLU-net") as it is."""
+    name, _, option = key.partition(" ")
+    try:
+        label = Net.parse(name).label
+    except ValueError:
+        return key
+    return f"{label} ({option})" if option else label
 
 
 def number(value: float | None, spec: str, missing: str = NOT_RECORDED) -> str:

@@ -96,6 +96,8 @@ def test_draw_shortcuts_colours_each_arc_by_the_blocks_shortcut(option, kinds):
     expected = matplotlib.colors.to_rgba(diagrams.SHORTCUT_STYLE[kinds[0]][0])
     assert len(other) == len(kinds) and all(a.get_edgecolor() == expected for a in other)
     assert "stage 2: 16x16, 32 channels" in [t.get_text() for t in ax.texts]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]  # Sec. 3.3's kinds only: no sequel in chapter 3
+    assert legend == [diagrams.SHORTCUT_STYLE[k][3] for k in ("identity", "zero-padding", "projection")]
     plt.close(fig)
 
 
@@ -149,4 +151,5 @@ def test_the_sequels_variants_are_drawn_as_scaled_and_gated_not_as_identities():
         assert diagrams.shortcut_kind(net.stages[0][1]) == variant
         fig, ax = plt.subplots()
         diagrams.draw_shortcuts(ax, net)
+        assert diagrams.SHORTCUT_STYLE[variant][3] in [t.get_text() for t in ax.get_legend().get_texts()]
         plt.close(fig)

@@ -204,6 +204,18 @@ def test_live_curves_take_a_colour_per_label_for_nets_of_one_depth():
     plt.close(fig)
 
 
+def test_a_live_run_stopped_at_its_first_evaluation_still_shows_a_point():
+    """A line through one point draws nothing: every evaluation of a live run carries a marker."""
+    from types import SimpleNamespace
+
+    entries = [{"iteration": 50, "train_error": 0.9, "test_error": 0.8}]
+    trainer = SimpleNamespace(config=SimpleNamespace(model="plain56"), history=SimpleNamespace(entries=entries))
+    fig = plots.live_curves({"plain-56": trainer})
+    assert [line.get_marker() for line in fig.axes[0].lines] == ["o", "o"]
+    assert [list(line.get_ydata()) for line in fig.axes[0].lines] == [[90.0], [80.0]]
+    plt.close(fig)
+
+
 def test_the_miniature_s_recorded_seeds_share_a_live_run_s_axis_of_iterations():
     seeds = runs.find_runs("plain56", preset="mini")
     assert len(seeds) >= 5  # the verdict a page prints needs them

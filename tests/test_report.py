@@ -231,3 +231,17 @@ def test_seedwise_pairs_the_same_seeds_and_counts_where_the_order_holds(seeds, t
     mixed = report.seedwise(runs.find_runs("resnet44", directory=tmp_path / "other"), seeds[44], "test_error", names=("a", "b"))
     assert mixed.above == 1 and mixed.sentence.startswith("a ends above b in 1 of 3 seeds, by 0.1 points")
     assert report.seedwise([], seeds[44], names=("a", "b")).sentence == "a against b: not recorded yet"
+
+
+def test_paper_rows_read_as_the_paper_writes_them_not_as_keys():
+    """Chapter 3's Table 3 and chapter 5's Table 4 print these labels, never "resnet34 A"."""
+    assert [report.paper_row(k) for k in paper.TABLE3][:5] == [
+        "plain-34",
+        "ResNet-34 (A)",
+        "ResNet-34 (B)",
+        "ResNet-34 (C)",
+        "ResNet-50",
+    ]
+    assert report.paper_row("VGG-16") == "VGG-16" and report.paper_row("VGG (ILSVRC'14)") == "VGG (ILSVRC'14)"
+    rows = [report.paper_row(k) for k in [*paper.TABLE3, *paper.TABLE4]]
+    assert not any(row.startswith("resnet") or row == "plain34" for row in rows), rows
