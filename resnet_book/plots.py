@@ -182,10 +182,6 @@ def draw_gradient_norms(norms: dict[str, Sequence[float]], ax: plt.Axes | None =
     return fig
 
 
-# chapter 1 (cell 0afa6bea) draws with this name; the computing function is analysis.gradient_norms
-gradient_norms = draw_gradient_norms
-
-
 class Caption:
     """The caption under a recorded figure: one "Source:" line per run, then what is not recorded yet."""
 

@@ -15,7 +15,6 @@ import time
 from typing import Callable
 
 from .estimates import RunKey, depth, estimate_seconds
-from .estimates import on_t4 as on_t4  # where chapters 1 and 3 import it from
 from .models import Net
 from .recipe import warms_up
 from .train import Trainer, progress_bar, show

@@ -68,10 +68,9 @@ def test_a_module_imports_only_its_own_layer_or_the_ones_above(module):
 
 # Top-level names that two modules define for two different things, still to be resolved (issue #28): the
 # ImageNet recipe's Config and PRESETS beside the CIFAR-10 one's, and imagenet.train beside jobs.train and
-# train.train; live.summary and report.summary; plots.gradient_norms is an alias of plots.draw_gradient_norms
-# that chapter 1 still calls. SCHEMA, SPEC, KIND and validate mean one thing in each records module: its own.
+# train.train; live.summary and report.summary. SCHEMA, SPEC, KIND and validate mean one thing in each records module: its own.
 SHARED_ON_PURPOSE = {"SCHEMA", "SPEC", "KIND", "validate"}
-NOT_YET_ONE_MEANING = {"Config", "PRESETS", "train", "summary", "gradient_norms"}
+NOT_YET_ONE_MEANING = {"Config", "PRESETS", "train", "summary"}
 
 
 def test_no_new_top_level_name_means_two_things():
