@@ -3,6 +3,7 @@ shortcut options cost (Sec. 3.3), and the loss surface around a trained net (Li 
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -160,7 +161,22 @@ class LossSurface:
 
     @property
     def centre(self) -> float:
+        """The loss of the trained net itself."""
         return self.loss[len(self.coords) // 2][len(self.coords) // 2]
+
+    @property
+    def highest(self) -> float:
+        """The highest loss on the grid: how far the walls rise within the same filter-normalised square."""
+        return max(map(max, self.loss))
+
+    @property
+    def median(self) -> float:
+        """The median loss over the grid."""
+        return statistics.median(value for row in self.loss for value in row)
+
+    def line(self) -> list[float]:
+        """The loss along direction 1 through the trained net (``b = 0``)."""
+        return self.loss[len(self.coords) // 2]
 
 
 @torch.no_grad()

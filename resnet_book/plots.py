@@ -356,21 +356,31 @@ def block_costs(blocks: Mapping[str, Sequence[tuple[str, int, int]]], title: str
     return fig
 
 
-def loss_surfaces(surfaces: Mapping[str, LossSurface], levels: int = 12) -> Figure:
-    """Li et al.'s Fig. 1 for our nets: each net's loss surface (``analysis.loss_surface``) as contours on one
-    shared scale of levels, so a steeper, more chaotic surface shows as more and more crowded lines; the
+def loss_surfaces(surfaces: Mapping[str, LossSurface]) -> Figure:
+    """Li et al.'s Fig. 1 for our nets: each net's loss surface (``analysis.loss_surface``) filled on one shared
+    log scale, so a surface whose walls rise faster shows more colour bands within the same square; the
     trained net is the cross at the centre."""
+    from matplotlib.colors import LogNorm
+    from matplotlib.ticker import LogFormatterSciNotation
+
     low = min(min(map(min, s.loss)) for s in surfaces.values())
-    high = max(max(map(max, s.loss)) for s in surfaces.values())
-    bounds = np.geomspace(max(low, 1e-3), high, levels)  # log-spaced: the basin and the walls both show
-    fig, axes = plt.subplots(1, len(surfaces), figsize=(3.4 * len(surfaces), 3.4), squeeze=False, sharey=True)
+    high = max(s.highest for s in surfaces.values())
+    levels = np.geomspace(low, high, 14)  # log-spaced: the basin and the walls both show
+    fig, axes = plt.subplots(1, len(surfaces), figsize=(3.2 * len(surfaces) + 1.2, 3.4), layout="constrained", squeeze=False)
     for ax, (label, surface) in zip(axes[0], surfaces.items()):
-        drawn = ax.contour(surface.coords, surface.coords, surface.loss, levels=bounds, cmap="viridis", linewidths=1)
-        ax.clabel(drawn, fontsize=6, fmt="%.2g")
-        ax.plot(0, 0, "k+", markersize=9)
+        filled = ax.contourf(surface.coords, surface.coords, surface.loss, levels=levels, norm=LogNorm(low, high), cmap="viridis")
+        ax.contour(surface.coords, surface.coords, surface.loss, levels=levels, colors="white", linewidths=0.4)
+        ax.plot(0, 0, "w+", markersize=10, markeredgewidth=2)
         ax.set_title(f"{label}: loss {surface.centre:.2f} at the centre", fontsize=9)
         ax.set_xlabel("direction 1")
         ax.set_aspect("equal")
     axes[0][0].set_ylabel("direction 2")
-    fig.tight_layout()
+    fig.colorbar(
+        filled,
+        ax=list(axes[0]),
+        shrink=0.9,
+        label="training loss",
+        format=LogFormatterSciNotation(),
+        ticks=np.geomspace(1, 1e6, 7),
+    )
     return fig
