@@ -13,10 +13,12 @@ only VGG-19, which the package does not build, is typed here, from Fig. 3 of the
 
 from __future__ import annotations
 
+import copy
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import matplotlib.pyplot as plt
+import torch
 import torch.nn.functional as F
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -25,6 +27,7 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangl
 from torch import fx, nn
 
 from .models import ResNet, get_model, shortcut_kind
+from .paper import TABLE1_FLOPS, TABLE1_OTHER_FLOPS
 
 # One colour per width (channels), shared by every diagram.
 WIDTH_COLORS = {16: "#fde0c5", 32: "#facba6", 64: "#f8b58b", 128: "#a6d96a", 256: "#74add1", 512: "#b2abd2"}
@@ -72,7 +75,8 @@ def draw_block(ax: Axes, block: nn.Module, title: str = "", input_label: str | N
     ax.text(x, y + 0.35, input_label or f"x ({layers[0].in_channels}-d)", ha="center", va="bottom", fontsize=9)
     top = y
     for i, conv in enumerate(layers):
-        _arrow(ax, (x, y + 0.3), (x, y - step + 0.3))
+        # from the input label, or from the bottom edge of the layer above: no arrow crosses a box's label
+        _arrow(ax, (x, y + 0.3 if i == 0 else y), (x, y - step + 0.3))
         y -= step
         _box(ax, x, y, "weight layer\n" + conv_label(conv), WIDTH_COLORS.get(conv.out_channels, OTHER_COLOR))
         if i < len(layers) - 1:
@@ -119,17 +123,34 @@ def fig5() -> Figure:
     basic, bottleneck = get_model("resnet34").stages[0][1], get_model("resnet50").stages[0][1]
     draw_block(axes[0], basic, "basic block (ResNet-34)", f"{basic.conv1.in_channels}-d")
     draw_block(axes[1], bottleneck, "bottleneck block (ResNet-50)", f"{bottleneck.conv1.in_channels}-d")
+    widths = sorted({c.out_channels for block in (basic, bottleneck) for c in convs(block)})
+    handles = [
+        Rectangle((0, 0), 1, 1, facecolor=WIDTH_COLORS[w], edgecolor="black", label=f"{w} output channels") for w in widths
+    ]
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.06),
+        ncol=len(handles),
+        fontsize=8,
+        frameon=False,
+        title="box colour: the layer's width, as in Fig. 3",
+        title_fontsize=8,
+    )
     return fig
 
 
 @dataclass(frozen=True)
 class Strip:
     """A network as a row of layers for Fig. 3: (label, width) per layer, shortcuts as (first, last, kind)
-    layer index spans; ``kind`` as :func:`models.shortcut_kind`."""
+    layer index spans (``kind`` as :func:`models.shortcut_kind`), each layer's output map size in pixels
+    at a 224x224 input (``None`` for an fc), and the net's FLOPs (Table 1, x10^9) where given."""
 
     name: str
     layers: tuple[tuple[str, int | None], ...]
     shortcuts: tuple[tuple[int, int, str], ...] = ()
+    sizes: tuple[int | None, ...] = ()
+    flops: float | None = None
 
     @property
     def weighted(self) -> int:
@@ -140,44 +161,78 @@ class Strip:
 def vgg19_strip() -> Strip:
     """VGG-19 (Fig. 3 left): 16 3x3 convs in five stages, each followed by a max pool, then three fc."""
     layers: list[tuple[str, int | None]] = []
+    sizes: list[int | None] = []
+    size = 224  # "same" 3x3 convs keep the map; each 2x2 max pool halves it
     for count, width in VGG19_STAGES:
         layers += [("3x3 conv", width)] * count + [("pool", None)]
+        sizes += [size] * count + [size // 2]
+        size //= 2
     layers += [("fc 4096", None), ("fc 4096", None), ("fc 1000", None)]
-    return Strip("VGG-19", tuple(layers))
+    sizes += [None] * 3
+    return Strip("VGG-19", tuple(layers), sizes=tuple(sizes), flops=TABLE1_OTHER_FLOPS["vgg19"])
+
+
+def _map_sizes(model: nn.Module, modules: list[nn.Module], input_size: int = 224) -> list[int]:
+    """The output map size (pixels) of each of ``modules`` in a pass of one image (meta device: shapes only)."""
+    names = {id(m): name for name, m in model.named_modules()}
+    net = copy.deepcopy(model).to("meta").eval()
+    out: dict[str, int] = {}
+    hooks = [
+        net.get_submodule(names[id(m)]).register_forward_hook(lambda _m, _i, o, k=names[id(m)]: out.__setitem__(k, o.shape[-1]))
+        for m in modules
+    ]
+    try:
+        net(torch.zeros(1, 3, input_size, input_size, device="meta"))
+    finally:
+        for h in hooks:
+            h.remove()
+    return [out[names[id(m)]] for m in modules]
 
 
 def model_strip(model: ResNet, name: str) -> Strip:
     """An ImageNet net of ``resnet_book.models`` as a strip: stem, every block's convs, pool, fc."""
     stem = model.stem.conv
     layers: list[tuple[str, int | None]] = [(_conv_kind(stem) + ", /2", stem.out_channels), ("pool", None)]
+    modules: list[nn.Module] = [stem, model.stem.maxpool]
     shortcuts = []
     for stage in model.stages:
         for block in stage:
             first = len(layers)
             layers += [(_conv_kind(c), c.out_channels) for c in convs(block)]
+            modules += convs(block)
             kind = shortcut_kind(block)
             if kind is not None:
                 shortcuts.append((first, len(layers) - 1, kind))
     layers += [("pool", None), (f"fc {model.fc.out_features}", None)]
-    return Strip(name, tuple(layers), tuple(shortcuts))
+    sizes = (*_map_sizes(model, [*modules, model.avgpool]), None)
+    return Strip(name, tuple(layers), tuple(shortcuts), sizes)
 
 
 def fig3_strips() -> list[Strip]:
     """The three nets of Fig. 3: VGG-19, plain-34 and ResNet-34 (option A), the last two from ``get_model``."""
-    return [
-        vgg19_strip(),
-        model_strip(get_model("plain34"), "34-layer plain"),
-        model_strip(get_model("resnet34"), "34-layer residual"),
-    ]
+    plain = replace(model_strip(get_model("plain34"), "34-layer plain"), flops=TABLE1_OTHER_FLOPS["plain34"])
+    residual = replace(model_strip(get_model("resnet34"), "34-layer residual"), flops=TABLE1_FLOPS["resnet34"])
+    return [vgg19_strip(), plain, residual]
 
 
 def fig3(strips: list[Strip] | None = None) -> Figure:
     """Fig. 3, compact: each net a row of layers coloured by width; ResNet-34's shortcuts as arcs, solid for
-    identities, dashed for zero-padding (option A, where the dimensions increase) or projections (B, C)."""
+    identities, dashed for zero-padding (option A, where the dimensions increase) or projections (B, C).
+    Under each row, the output map size of each run of layers (224, 112, 56, 28, 14, 7 pixels), as the
+    paper's Fig. 3 gives it: VGG-19 runs its first convolutions on the full 224x224 map, the 34-layer nets
+    halve it twice before their first block, which is where their FLOPs (beside each name) are saved."""
     strips = fig3_strips() if strips is None else strips
-    fig, ax = plt.subplots(figsize=(12, 0.9 + 1.0 * len(strips)))
+    gap = 1.5
+    fig, ax = plt.subplots(figsize=(12, 1.2 + 1.25 * len(strips)))
     for row, strip in enumerate(strips):
-        y = -1.2 * row
+        y = -gap * row
+        start = 0
+        for i in range(1, len(strip.sizes) + 1):  # runs of layers with one output size, labelled below
+            if i == len(strip.sizes) or strip.sizes[i] != strip.sizes[start]:
+                if strip.sizes[start] is not None:
+                    ax.plot([start - 0.4, i - 0.6], [y - 0.42, y - 0.42], color="#555555", linewidth=0.8)
+                    ax.text((start + i - 1) / 2, y - 0.47, str(strip.sizes[start]), ha="center", va="top", fontsize=7.5)
+                start = i
         for i, (label, width) in enumerate(strip.layers):
             w = 0.35 if label == "pool" else 0.8
             color = OTHER_COLOR if width is None else WIDTH_COLORS.get(width, OTHER_COLOR)
@@ -195,7 +250,10 @@ def fig3(strips: list[Strip] | None = None) -> Figure:
                     color="black",
                 )
             )
-        ax.text(-1.2, y, f"{strip.name}\n({strip.weighted} layers)", ha="right", va="center", fontsize=9)
+        cost = "" if strip.flops is None else f",\n{strip.flops} billion FLOPs"
+        ax.text(-1.2, y, f"{strip.name}\n({strip.weighted} layers{cost})", ha="right", va="center", fontsize=9)
+        if strip.sizes:
+            ax.text(-1.2, y - 0.47, "output size:", ha="right", va="top", fontsize=7.5, color="#555555")
     longest = max(len(s.layers) for s in strips)
     handles = [
         Rectangle((0, 0), 1, 1, facecolor=c, edgecolor="black", label=f"{w} channels") for w, c in WIDTH_COLORS.items() if w >= 64
@@ -206,9 +264,9 @@ def fig3(strips: list[Strip] | None = None) -> Figure:
         Line2D([], [], color="black", linestyle="--", label="zero-padding or projection"),
     ]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4, fontsize=8, frameon=False)
-    ax.set(xlim=(-6.5, longest + 0.5), ylim=(-1.2 * (len(strips) - 1) - 0.6, 1.1))
+    ax.set(xlim=(-6.5, longest + 0.5), ylim=(-gap * (len(strips) - 1) - 0.8, 1.1))
     ax.axis("off")
-    ax.set_title("Fig. 3, compact: one box per layer, coloured by width (channels)", fontsize=10)
+    ax.set_title("Fig. 3, compact: one box per layer, coloured by width (channels); under it, the output map size", fontsize=10)
     return fig
 
 

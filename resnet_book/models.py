@@ -603,6 +603,58 @@ def get_model(
     return net.build(num_classes=num_classes, stride_at=stride_at, width=width)
 
 
+@dataclass(frozen=True)
+class LayoutRow:
+    """One row of Table 1 (or of Sec. 4.2's table): a part of the net, the map it outputs, its layers."""
+
+    name: str  # Table 1's layer name (conv1, conv2_x, ...), or a CIFAR-10 net's stage
+    output: str  # the output map, e.g. "56x56"
+    layers: str  # the paper's notation, e.g. "[3x3, 64; 3x3, 64] x 2"
+    blocks: int  # blocks in this part (0 for the stem and the head)
+
+
+def layout(model: ResNet, input_size: int) -> list[LayoutRow]:
+    """Table 1's columns for one net, read from the built ``model``: each part's output map and layers.
+
+    The map sizes are those of a forward pass of one ``input_size`` x ``input_size`` image (on the meta
+    device: shapes only, no arithmetic); the layers are the kernel sizes and widths of each stage's first
+    block, "x n" its number of blocks.
+    """
+    import copy
+
+    net = copy.deepcopy(model).to("meta").eval()
+    outputs: dict[str, tuple[int, ...]] = {}
+    parts = {"conv1": net.stem.conv, "stem": net.stem, **{f"stage{i}": s for i, s in enumerate(net.stages)}}
+    hooks = [
+        m.register_forward_hook(lambda _m, _i, out, k=k: outputs.__setitem__(k, tuple(out.shape[1:]))) for k, m in parts.items()
+    ]
+    try:
+        net(torch.zeros(1, 3, input_size, input_size, device="meta"))
+    finally:
+        for h in hooks:
+            h.remove()
+
+    def size(key: str) -> str:
+        return "x".join(map(str, outputs[key][1:]))
+
+    def label(conv: nn.Conv2d) -> str:
+        return f"{conv.kernel_size[0]}x{conv.kernel_size[1]}, {conv.out_channels}"
+
+    stem = net.stem.conv
+    imagenet = net.arch.family == "imagenet"
+    first = f"{label(stem)}, stride {stem.stride[0]}"
+    rows = [LayoutRow("conv1", size("conv1"), first, 0)]
+    for i, stage in enumerate(net.stages):
+        block = stage[0]
+        convs = "; ".join(label(m) for m in block.children() if isinstance(m, nn.Conv2d))
+        text = f"[{convs}] x {len(stage)}"
+        if imagenet and i == 0:
+            text = f"3x3 max pool, stride 2; {text}"
+        rows.append(LayoutRow(f"conv{i + 2}_x" if imagenet else f"stage {i + 1}", size(f"stage{i}"), text, len(stage)))
+    rows.append(LayoutRow("", "1x1", f"average pool, {net.fc.out_features}-d fc, softmax", 0))
+    return rows
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of learned parameters (BN's running statistics are buffers, not parameters)."""
     return sum(p.numel() for p in model.parameters())

@@ -39,6 +39,45 @@ def test_fig5_draws_the_layers_of_the_models_blocks():
     plt.close(fig)
 
 
+def test_fig2_and_fig5_arrows_do_not_cross_a_box_label():
+    """Every vertical arrow of a block runs between boxes: none passes through a layer's label."""
+    for fig in (diagrams.fig2(), diagrams.fig5()):
+        for ax in fig.axes:
+            labels = [t.get_position()[1] for t in ax.texts if t.get_text().startswith("weight layer")]
+            for arrow in (p for p in ax.patches if type(p).__name__ == "FancyArrowPatch"):
+                (x0, y0), (x1, y1) = arrow._posA_posB
+                if x0 == x1:  # the main path (the shortcut's arrow is horizontal)
+                    # a box is 0.6 high, its label at its centre: the arrow may touch its edge, not enter it
+                    assert not any(min(y0, y1) < y + 0.29 and max(y0, y1) > y - 0.29 for y in labels), (y0, y1, labels)
+        plt.close(fig)
+
+
+def test_fig5_explains_its_colours():
+    fig = diagrams.fig5()
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["64 output channels", "256 output channels"]
+    assert "width" in legend.get_title().get_text()
+    plt.close(fig)
+
+
+def test_fig3_gives_the_output_map_sizes_of_table1():
+    vgg, plain, residual = diagrams.fig3_strips()
+
+    def runs(sizes):  # the sizes in order, each run once
+        return [s for i, s in enumerate(sizes) if s is not None and (i == 0 or sizes[i - 1] != s)]
+
+    assert runs(vgg.sizes) == [224, 112, 56, 28, 14, 7]
+    assert runs(plain.sizes) == runs(residual.sizes) == [112, 56, 28, 14, 7, 1]
+    assert len(residual.sizes) == len(residual.layers)
+    assert (vgg.flops, plain.flops, residual.flops) == (19.6, 3.6, 3.6)  # Table 1
+    fig = diagrams.fig3()
+    shown = texts(fig)
+    for size in ("224", "112", "56", "28", "14", "7"):
+        assert size in shown
+    assert any("19.6 billion FLOPs" in t for t in shown)
+    plt.close(fig)
+
+
 def test_draw_block_labels_a_projection_shortcut():
     block = get_model("resnet20", shortcut="B").stages[1][0]  # 16 -> 32 channels, stride 2
     fig, ax = plt.subplots()

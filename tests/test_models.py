@@ -305,3 +305,21 @@ def test_variant_parameters_scaling_adds_none_a_gate_adds_a_1x1_conv_per_unit_a_
 def test_impossible_variants_are_refused_by_name(name, variant, message):
     with pytest.raises(ValueError, match=message):
         shortcut_variant(name, variant)
+
+
+def test_layout_is_table1_and_sec42():
+    """models.layout reads Table 1's rows (output size, blocks per stage) and Sec. 4.2's back from the nets."""
+    from resnet_book.models import IMAGENET, layout
+
+    for depth, arch in IMAGENET.items():
+        rows = layout(get_model(f"resnet{depth}"), 224)
+        assert [r.output for r in rows] == ["112x112", "56x56", "28x28", "14x14", "7x7", "1x1"]
+        assert [r.name for r in rows[:5]] == ["conv1", "conv2_x", "conv3_x", "conv4_x", "conv5_x"]
+        assert tuple(r.blocks for r in rows[1:5]) == arch.blocks_per_stage
+    rows = layout(get_model("resnet50"), 224)
+    assert rows[0].layers == "7x7, 64, stride 2"
+    assert rows[1].layers == "3x3 max pool, stride 2; [1x1, 64; 3x3, 64; 1x1, 256] x 3"
+    assert rows[4].layers == "[1x1, 512; 3x3, 512; 1x1, 2048] x 3"
+    cifar = layout(get_model("resnet56"), 32)  # n = 9
+    assert [r.output for r in cifar] == ["32x32", "32x32", "16x16", "8x8", "1x1"]
+    assert [r.layers for r in cifar[1:4]] == [f"[3x3, {w}; 3x3, {w}] x 9" for w in (16, 32, 64)]
