@@ -171,7 +171,7 @@ def cmd_bench(args) -> int:
 def cmd_imagenet(args) -> int:
     """``imagenet``: the ImageNet recipe (Sec. 3.4), one GPU or many under torchrun (``resnet_book.imagenet``)."""
     cfg = imagenet.config_from_args(args)
-    imagenet.train(cfg, Path(args.out), Path(args.checkpoint_dir), args.workers, args.stop_after, args.device)
+    imagenet.train_imagenet(cfg, Path(args.out), Path(args.checkpoint_dir), args.workers, args.stop_after, args.device)
     return 0
 
 
