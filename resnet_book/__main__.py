@@ -68,7 +68,7 @@ def cmd_train(args) -> int:
         )
     if args.resume is not None:
         check_resumable(Path(args.resume))
-    result = jobs.train(
+    result = jobs.train_and_record(
         configs,
         engine,
         out=args.out,

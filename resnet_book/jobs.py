@@ -1,8 +1,9 @@
 """A run from its name to its record: what ``python -m resnet_book train`` and ``sweep`` do, callable from a
 notebook too.
 
-``train(configs, engine)`` trains one run of Sec. 4.2 (or several seeds of one net packed into one network,
-``resnet_book.packed``) and records it: it refuses a run already recorded, checks that records and
+``train_and_record(configs, engine)`` trains one run of Sec. 4.2 (or several seeds of one net packed into one
+network, ``resnet_book.packed``) and records it; ``train.train`` trains one and returns its trainer, recording
+nothing, hence the two names. It refuses a run already recorded, checks that records and
 checkpoints can be written (before hours of training, not after), takes the locks of the job and of each
 of its runs (one process per run, however it is packed; ``checkpoints.lock``), removes what saves cut short
 by ``kill -9`` left behind, loads CIFAR-10, trains under ``StopOnInterrupt`` (the first Ctrl-C or SIGTERM
@@ -44,19 +45,19 @@ CHECKPOINTS = REPO_ROOT / "data" / "checkpoints"
 
 @dataclass(frozen=True)
 class Outcome:
-    """How ``train`` or ``sweep`` ended: ``finished`` of ``jobs`` trained to the end and recorded; the others
+    """How ``train_and_record`` or ``sweep`` ended: ``finished`` of ``jobs`` trained to the end and recorded; the others
     stopped at a log point with a checkpoint (or never started), by Ctrl-C or SIGTERM (``interrupted``, and
     ``signal`` its number) or the time limit, or were skipped as another process was training them (``skipped``)."""
 
     jobs: int
     finished: int
     interrupted: bool
-    trainer: Trainer | None = None  # ``train``: the run's trainer, at the iteration it stopped
+    trainer: Trainer | None = None  # ``train_and_record``: the run's trainer, at the iteration it stopped
     signal: int | None = None  # the signal that stopped it: SIGINT (Ctrl-C) or SIGTERM
     skipped: int = 0  # ``sweep``: jobs another process holds the lock of
 
 
-def train(
+def train_and_record(
     configs: Sequence[Config],
     engine: Engine = Engine(),
     *,
@@ -123,8 +124,8 @@ def sweep(
     max_seconds: float | None = None,
 ) -> Outcome:
     """Train the jobs of ``queue``, up to ``concurrent`` at once on one GPU (``sweeps.run_pool``), each as
-    ``train`` does; after ``max_seconds``, Ctrl-C or SIGTERM the live ones stop with a checkpoint and no other
-    starts. A job whose lock another process holds is skipped, saying so, and the sweep goes on."""
+    ``train_and_record`` does; after ``max_seconds``, Ctrl-C or SIGTERM the live ones stop with a checkpoint and
+    no other starts. A job whose lock another process holds is skipped, saying so, and the sweep goes on."""
     device, data, skipped = resolve_device(device), {}, []
 
     def start(job: list[Config]) -> Trainer | None:
