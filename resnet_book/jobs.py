@@ -82,7 +82,6 @@ def train_and_record(
             raise FileExistsError(f"{record}: already recorded; pass --force to train and record it again")
     if keep_weights is not None:
         check_writable(keep_weights, "weights")  # now, not after the run
-    device = resolve_device(device)
     trainer = open_run(configs, engine, out, checkpoint_dir, device, {}, checkpoint)
     if trainer.device.type == "cpu":
         say_how_long(trainer)
@@ -165,7 +164,7 @@ def open_run(
     engine: Engine,
     out: str | Path,
     checkpoint_dir: str | Path,
-    device: torch.device,
+    device: str | torch.device | None,
     data: dict,
     checkpoint: str | Path | None = None,
 ) -> Trainer:
@@ -174,7 +173,8 @@ def open_run(
     locks: the job's checkpoint's, and each run's (``<checkpoint_dir>/<record id>.pt.lock``, the lock of the run
     trained alone), so that no run trains in two processes, whether alone or in packs of other sizes. A lock
     another process holds raises ``checkpoints.RunLocked`` with none taken. ``data`` caches CIFAR-10 by subset
-    for the jobs of a sweep."""
+    for the jobs of a sweep. A device this machine lacks is refused first (``train.resolve_device``)."""
+    device = resolve_device(device)
     cfg, folder = configs[0], Path(checkpoint_dir)
     checkpoint = Path(checkpoint) if checkpoint is not None else folder / f"{job_name(configs)}.pt"
     check_writable(out, "run records")  # before hours of training, not after
