@@ -44,20 +44,6 @@ def make_engine(args) -> Engine:
     return Engine(cuda_graph=False if args.no_cuda_graph else None, compile=args.inductor)
 
 
-def check_resumable(path: Path) -> None:
-    """What ``--resume`` is given: a file, and not a run record (a checkpoint is a zip of tensors; a record
-    is the JSON a finished run wrote, which stays as it is)."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such checkpoint to resume from; leave out --resume to start the run")
-    with path.open("rb") as f:
-        head = f.read(64).lstrip()
-    if head.startswith(b"{") or path.suffix == ".json":
-        raise ValueError(
-            f"{path}: a run record (JSON), not a checkpoint; --resume takes the checkpoint a stopped run wrote "
-            "(by default data/checkpoints/<id>.pt), and a finished run needs none"
-        )
-
-
 def cmd_train(args) -> int:
     engine = make_engine(args)
     configs = [make_config(args, args.model, args.shortcut, seed) for seed in dict.fromkeys(args.seed)]
@@ -67,7 +53,7 @@ def cmd_train(args) -> int:
             "train alone: one --seed per command"
         )
     if args.resume is not None:
-        check_resumable(Path(args.resume))
+        jobs.check_resumable(Path(args.resume))
     result = jobs.train_and_record(
         configs,
         engine,

@@ -93,6 +93,20 @@ def train_and_record(
     return Outcome(1, int(finished), interrupted(), trainer, interrupted.signal)
 
 
+def check_resumable(path: Path) -> None:
+    """What ``--resume`` is given, the checkpoint a run continues from: a file, and not a run record (a
+    checkpoint is a zip of tensors; a record is the JSON a finished run wrote, which stays as it is)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint to resume from; leave out --resume to start the run")
+    with path.open("rb") as f:
+        head = f.read(64).lstrip()
+    if head.startswith(b"{") or path.suffix == ".json":
+        raise ValueError(
+            f"{path}: a run record (JSON), not a checkpoint; --resume takes the checkpoint a stopped run wrote "
+            "(by default data/checkpoints/<id>.pt), and a finished run needs none"
+        )
+
+
 def in_order(configs: Sequence[Config]) -> list[Config]:
     """The runs of a job in order of their seeds (runs of one seed as they came): ``--seed 1 0`` and
     ``--seed 0 1`` are one job, with one checkpoint and one lock."""
