@@ -44,20 +44,6 @@ def make_engine(args) -> Engine:
     return Engine(cuda_graph=False if args.no_cuda_graph else None, compile=args.inductor)
 
 
-def check_resumable(path: Path) -> None:
-    """What ``--resume`` is given: a file, and not a run record (a checkpoint is a zip of tensors; a record
-    is the JSON a finished run wrote, which stays as it is)."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such checkpoint to resume from; leave out --resume to start the run")
-    with path.open("rb") as f:
-        head = f.read(64).lstrip()
-    if head.startswith(b"{") or path.suffix == ".json":
-        raise ValueError(
-            f"{path}: a run record (JSON), not a checkpoint; --resume takes the checkpoint a stopped run wrote "
-            "(by default data/checkpoints/<id>.pt), and a finished run needs none"
-        )
-
-
 def cmd_train(args) -> int:
     engine = make_engine(args)
     configs = [make_config(args, args.model, args.shortcut, seed) for seed in dict.fromkeys(args.seed)]
@@ -67,8 +53,8 @@ def cmd_train(args) -> int:
             "train alone: one --seed per command"
         )
     if args.resume is not None:
-        check_resumable(Path(args.resume))
-    result = jobs.train(
+        jobs.check_resumable(Path(args.resume))
+    result = jobs.train_and_record(
         configs,
         engine,
         out=args.out,
@@ -171,7 +157,7 @@ def cmd_bench(args) -> int:
 def cmd_imagenet(args) -> int:
     """``imagenet``: the ImageNet recipe (Sec. 3.4), one GPU or many under torchrun (``resnet_book.imagenet``)."""
     cfg = imagenet.config_from_args(args)
-    imagenet.train(cfg, Path(args.out), Path(args.checkpoint_dir), args.workers, args.stop_after, args.device)
+    imagenet.train_imagenet(cfg, Path(args.out), Path(args.checkpoint_dir), args.workers, args.stop_after, args.device)
     return 0
 
 

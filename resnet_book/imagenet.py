@@ -55,7 +55,7 @@ from .data import DatasetError, default_data_dir
 from .models import Net, get_model
 from .options import at_least, learning_rate, positive_int, seed
 from .provenance import REPO_ROOT, provenance
-from .recipe import SEEDS
+from .recipe import IMAGENET_PRESETS, SEEDS, ImageNetConfig  # the recipe, beside CIFAR-10's (Sec. 3.4)
 from .records import check_writable, write_atomically, write_json
 from .train import DIVERGED_LOSS, TrainingDiverged
 
@@ -70,38 +70,6 @@ LAYOUT = "<folder>/train/<class>/<image>.JPEG and <folder>/val/<class>/<image>.J
 PCA_EIGVAL = torch.tensor([0.2175, 0.0188, 0.0045])
 PCA_EIGVEC = torch.tensor([[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]])
 LIGHTING_STD = 0.1
-
-
-@dataclass
-class Config:
-    """One ImageNet run. Defaults: Sec. 3.4; ``PRESETS`` holds the Imagenette schedule."""
-
-    model: str = "resnet34"
-    shortcut: str | None = None  # None: the paper's default (A for 18/34, B for 50/101/152; Table 3)
-    data: str = "imagenette"  # "imagenette" (torchvision, 10 ImageNet classes) or a folder (LAYOUT)
-    preset: str = "paper"
-    seed: int = 0
-    batch_size: int = 256  # in all, over every GPU
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    iterations: int = 600_000  # "up to 60 x 10^4 iterations"
-    milestones: tuple[int, ...] | None = None  # None: the plateau rule below
-    patience: int = 5  # plateau rule: evaluations without a 0.1-point gain before lr / 10
-    eval_every: int = 5_000  # about one ImageNet epoch at batch 256
-    scale: tuple[int, int] = (256, 480)  # shorter side, scale augmentation
-    crop: int = 224
-    test_size: int = 256  # 10-crop: the crops come from the centre test_size x test_size of the image
-    mean_images: int = 10_000  # training images averaged into the per-pixel mean
-    freeze_bn: bool = False  # not the recipe: BN on its running statistics (see --freeze-bn)
-
-
-PRESETS = {
-    "paper": {},
-    # Imagenette (9,469 training images): 5,000 iterations of 256 (135 epochs), fixed steps at half and
-    # three quarters, so that plain-18, plain-34 and ResNet-34 fit in about an hour on one fast GPU.
-    "imagenette": {"iterations": 5_000, "milestones": (2_500, 3_750), "eval_every": 250, "mean_images": 2_000},
-}
 
 
 # ------------------------------------------------------------------ processes
@@ -214,7 +182,7 @@ class TrainView(Dataset):
     shorter side random in ``scale``, a random ``crop`` x ``crop`` crop, flipped with probability 1/2.
     Its random numbers come from (seed, epoch, index) alone."""
 
-    def __init__(self, base, cfg: Config) -> None:
+    def __init__(self, base, cfg: ImageNetConfig) -> None:
         self.base, self.cfg = base, cfg
 
     def __len__(self) -> int:
@@ -275,7 +243,7 @@ class GlobalBatches(Sampler):
             iteration += 1
 
 
-def per_pixel_mean(base, cfg: Config, workers: int) -> torch.Tensor:
+def per_pixel_mean(base, cfg: ImageNetConfig, workers: int) -> torch.Tensor:
     """Sec. 3.4's per-pixel mean (3 x crop x crop, pixels in [0, 1]): the centre crops of
     ``cfg.mean_images`` training images spread evenly over the set."""
     n = min(cfg.mean_images, len(base))
@@ -322,7 +290,7 @@ def crop_logits(
         return torch.stack(logits).mean(0)
 
 
-def evaluate_crops(model: nn.Module, loader, mean: torch.Tensor, cfg: Config, world: World, ten: bool) -> dict:
+def evaluate_crops(model: nn.Module, loader, mean: torch.Tensor, cfg: ImageNetConfig, world: World, ten: bool) -> dict:
     """Top-1 and top-5 error and loss on this process's share of the validation set, summed over all."""
     was_training = model.training
     model.eval()
@@ -350,12 +318,12 @@ def set_train(model: nn.Module, training: bool, freeze_bn: bool) -> None:
 
 
 # ------------------------------------------------------------------ the run
-def run_id(cfg: Config, shortcut: str | None) -> str:
+def run_id(cfg: ImageNetConfig, shortcut: str | None) -> str:
     return Net.parse(cfg.model, shortcut, family="imagenet").record_id(cfg.preset, cfg.seed)
 
 
-def train(
-    cfg: Config,
+def train_imagenet(
+    cfg: ImageNetConfig,
     out: Path = IMAGENET_RUNS,
     checkpoint_dir: Path = IMAGENET_CHECKPOINTS,
     workers: int = 8,
@@ -371,7 +339,7 @@ def train(
             dist.destroy_process_group()
 
 
-def check_config(cfg: Config, world: World) -> int:
+def check_config(cfg: ImageNetConfig, world: World) -> int:
     """Each process's share of the batch; sizes that cannot work and unknown nets are refused at once."""
     for key in ("batch_size", "iterations", "eval_every", "crop", "test_size", "mean_images"):
         value = getattr(cfg, key)
@@ -391,7 +359,7 @@ def check_config(cfg: Config, world: World) -> int:
     return per_rank
 
 
-def open_data(cfg: Config, world: World, per_rank: int):
+def open_data(cfg: ImageNetConfig, world: World, per_rank: int):
     """Train and val splits, checked: the same classes, and at least one batch of training images."""
     train_base, val_base = open_split(cfg.data, "train", world), open_split(cfg.data, "val", world)
     if val_base.classes != train_base.classes:
@@ -407,7 +375,7 @@ def open_data(cfg: Config, world: World, per_rank: int):
     return train_base, val_base
 
 
-def restore_checkpoint(path: Path, cfg: Config, world: World, model: nn.Module, opt, plateau) -> dict | None:
+def restore_checkpoint(path: Path, cfg: ImageNetConfig, world: World, model: nn.Module, opt, plateau) -> dict | None:
     """The checkpoint's state (``weights_only=True``) loaded into model, optimizer and plateau rule, if
     rank 0 sees one; every process must see it too (one disk, or a filesystem the nodes share)."""
     if not world.decide(int(path.exists())):
@@ -429,7 +397,9 @@ def restore_checkpoint(path: Path, cfg: Config, world: World, model: nn.Module, 
     return state
 
 
-def _train(cfg: Config, world: World, out: Path, checkpoint_dir: Path, workers: int, stop_after: int | None) -> Path | None:
+def _train(
+    cfg: ImageNetConfig, world: World, out: Path, checkpoint_dir: Path, workers: int, stop_after: int | None
+) -> Path | None:
     per_rank = check_config(cfg, world)
     check_writable(out, "run records")  # before hours of training, not after
     check_writable(checkpoint_dir, "checkpoint")
@@ -564,7 +534,14 @@ def check_diverged(name: str, loss: float, classes: int, history: list[dict], it
 
 
 def imagenet_record(
-    cfg: Config, shortcut: str | None, history: list[dict], final: dict, world: World, wall: float, resumed: bool, workers: int
+    cfg: ImageNetConfig,
+    shortcut: str | None,
+    history: list[dict],
+    final: dict,
+    world: World,
+    wall: float,
+    resumed: bool,
+    workers: int,
 ) -> dict:
     """The run record: ``resnet_book.runs``'s fields; ``test_error`` is the 10-crop top-1 error (Table 2, 3)."""
     last = history[-1]
@@ -620,11 +597,11 @@ def imagenet_record(
 
 
 # ------------------------------------------------------------------ command line
-def config_from_args(args) -> Config:
+def config_from_args(args) -> ImageNetConfig:
     """The preset (``imagenette`` for Imagenette, ``paper`` otherwise), then any override makes it ``custom``."""
     name = args.preset or ("imagenette" if args.data == "imagenette" else "paper")
-    cfg = Config(model=args.model, shortcut=args.shortcut, data=args.data, seed=args.seed, preset=name)
-    cfg = replace(cfg, **PRESETS[name])
+    cfg = ImageNetConfig(model=args.model, shortcut=args.shortcut, data=args.data, seed=args.seed, preset=name)
+    cfg = replace(cfg, **IMAGENET_PRESETS[name])
     keys = ("batch_size", "lr", "iterations", "eval_every", "patience", "crop", "test_size", "mean_images")
     overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if args.milestones is not None:
@@ -641,7 +618,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--model", default="resnet34", help="plain18/34, resnet18/34/50/101/152")
     p.add_argument("--shortcut", default=None, choices=["A", "B", "C"], help="Sec. 3.3 (default A; B from 50)")
     p.add_argument("--data", default="imagenette", help=f"'imagenette' or a folder: {LAYOUT}")
-    p.add_argument("--preset", default=None, choices=list(PRESETS), help="default: imagenette or paper")
+    p.add_argument("--preset", default=None, choices=list(IMAGENET_PRESETS), help="default: imagenette or paper")
     p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--batch-size", type=positive_int, default=None, help="in all, over every process (paper: 256)")
     p.add_argument("--lr", type=learning_rate, default=None)

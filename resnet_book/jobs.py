@@ -1,8 +1,9 @@
 """A run from its name to its record: what ``python -m resnet_book train`` and ``sweep`` do, callable from a
 notebook too.
 
-``train(configs, engine)`` trains one run of Sec. 4.2 (or several seeds of one net packed into one network,
-``resnet_book.packed``) and records it: it refuses a run already recorded, checks that records and
+``train_and_record(configs, engine)`` trains one run of Sec. 4.2 (or several seeds of one net packed into one
+network, ``resnet_book.packed``) and records it; ``train.train`` trains one and returns its trainer, recording
+nothing, hence the two names. It refuses a run already recorded, checks that records and
 checkpoints can be written (before hours of training, not after), takes the locks of the job and of each
 of its runs (one process per run, however it is packed; ``checkpoints.lock``), removes what saves cut short
 by ``kill -9`` left behind, loads CIFAR-10, trains under ``StopOnInterrupt`` (the first Ctrl-C or SIGTERM
@@ -44,19 +45,19 @@ CHECKPOINTS = REPO_ROOT / "data" / "checkpoints"
 
 @dataclass(frozen=True)
 class Outcome:
-    """How ``train`` or ``sweep`` ended: ``finished`` of ``jobs`` trained to the end and recorded; the others
+    """How ``train_and_record`` or ``sweep`` ended: ``finished`` of ``jobs`` trained to the end and recorded; the others
     stopped at a log point with a checkpoint (or never started), by Ctrl-C or SIGTERM (``interrupted``, and
     ``signal`` its number) or the time limit, or were skipped as another process was training them (``skipped``)."""
 
     jobs: int
     finished: int
     interrupted: bool
-    trainer: Trainer | None = None  # ``train``: the run's trainer, at the iteration it stopped
+    trainer: Trainer | None = None  # ``train_and_record``: the run's trainer, at the iteration it stopped
     signal: int | None = None  # the signal that stopped it: SIGINT (Ctrl-C) or SIGTERM
     skipped: int = 0  # ``sweep``: jobs another process holds the lock of
 
 
-def train(
+def train_and_record(
     configs: Sequence[Config],
     engine: Engine = Engine(),
     *,
@@ -81,7 +82,6 @@ def train(
             raise FileExistsError(f"{record}: already recorded; pass --force to train and record it again")
     if keep_weights is not None:
         check_writable(keep_weights, "weights")  # now, not after the run
-    device = resolve_device(device)
     trainer = open_run(configs, engine, out, checkpoint_dir, device, {}, checkpoint)
     if trainer.device.type == "cpu":
         say_how_long(trainer)
@@ -91,6 +91,20 @@ def train(
     if finished:
         record_runs(trainer, out, overwrite=force, weights_dir=keep_weights)
     return Outcome(1, int(finished), interrupted(), trainer, interrupted.signal)
+
+
+def check_resumable(path: Path) -> None:
+    """What ``--resume`` is given, the checkpoint a run continues from: a file, and not a run record (a
+    checkpoint is a zip of tensors; a record is the JSON a finished run wrote, which stays as it is)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint to resume from; leave out --resume to start the run")
+    with path.open("rb") as f:
+        head = f.read(64).lstrip()
+    if head.startswith(b"{") or path.suffix == ".json":
+        raise ValueError(
+            f"{path}: a run record (JSON), not a checkpoint; --resume takes the checkpoint a stopped run wrote "
+            "(by default data/checkpoints/<id>.pt), and a finished run needs none"
+        )
 
 
 def in_order(configs: Sequence[Config]) -> list[Config]:
@@ -123,8 +137,8 @@ def sweep(
     max_seconds: float | None = None,
 ) -> Outcome:
     """Train the jobs of ``queue``, up to ``concurrent`` at once on one GPU (``sweeps.run_pool``), each as
-    ``train`` does; after ``max_seconds``, Ctrl-C or SIGTERM the live ones stop with a checkpoint and no other
-    starts. A job whose lock another process holds is skipped, saying so, and the sweep goes on."""
+    ``train_and_record`` does; after ``max_seconds``, Ctrl-C or SIGTERM the live ones stop with a checkpoint and
+    no other starts. A job whose lock another process holds is skipped, saying so, and the sweep goes on."""
     device, data, skipped = resolve_device(device), {}, []
 
     def start(job: list[Config]) -> Trainer | None:
@@ -164,7 +178,7 @@ def open_run(
     engine: Engine,
     out: str | Path,
     checkpoint_dir: str | Path,
-    device: torch.device,
+    device: str | torch.device | None,
     data: dict,
     checkpoint: str | Path | None = None,
 ) -> Trainer:
@@ -173,7 +187,8 @@ def open_run(
     locks: the job's checkpoint's, and each run's (``<checkpoint_dir>/<record id>.pt.lock``, the lock of the run
     trained alone), so that no run trains in two processes, whether alone or in packs of other sizes. A lock
     another process holds raises ``checkpoints.RunLocked`` with none taken. ``data`` caches CIFAR-10 by subset
-    for the jobs of a sweep."""
+    for the jobs of a sweep. A device this machine lacks is refused first (``train.resolve_device``)."""
+    device = resolve_device(device)
     cfg, folder = configs[0], Path(checkpoint_dir)
     checkpoint = Path(checkpoint) if checkpoint is not None else folder / f"{job_name(configs)}.pt"
     check_writable(out, "run records")  # before hours of training, not after

@@ -93,7 +93,7 @@ def iterations_text(trainers: list[Trainer]) -> str:
     return f"{done[0]:,}" if len(done) == 1 else f"{done[0]:,} to {done[-1]:,}"
 
 
-def summary(trainers: Mapping[str, Trainer]) -> str:
+def timing(trainers: Mapping[str, Trainer]) -> str:
     """A live cell's last line, its iterations and seconds: ``'plain-20, plain-56: 700 iterations each in 71 s'``."""
     runs = list(trainers.values())
     each = " each" if len(runs) > 1 else ""

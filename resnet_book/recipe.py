@@ -1,11 +1,13 @@
-"""The paper's CIFAR-10 recipe (Sec. 4.2) as a value: ``Config``, the named schedules, what a run *is*.
+"""The paper's CIFAR-10 recipe (Sec. 4.2) as a value: ``Config``, the named schedules, what a run *is*;
+and its ImageNet recipe (Sec. 3.4) beside it: ``ImageNetConfig`` and ``IMAGENET_PRESETS``.
 
 Its numbers come from ``paper.CIFAR_RECIPE`` (one source); ``preset`` gives a named schedule (``paper``,
 ``quick``, ``colab``, and ``mini``: the miniature a CPU shows the paper's effects with) for a model, scaled as a whole when its length changes. ``Config.identity`` is what a
 run is (every field but checkpoint spacing and the preset's name; the speed switches are not in a
 ``Config`` at all but in ``train.Engine``): a checkpoint resumes only into the same identity,
 and runs of a pack share all of it but model, shortcut and seed (``check_pack``). The trainer
-(``resnet_book.train``) runs a ``Config``; the records (``resnet_book.runs``) store its schedule.
+(``resnet_book.train``) runs a ``Config``; the records (``resnet_book.runs``) store its schedule. The
+ImageNet engine (``resnet_book.imagenet``) runs an ``ImageNetConfig``, its numbers from ``paper.IMAGENET_RECIPE``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Sequence
 
 from .models import Net
 from .paper import CIFAR_RECIPE as PAPER
+from .paper import IMAGENET_RECIPE as PAPER_IMAGENET
 
 # The longest schedule a Config accepts: 4x the paper's 64k iterations (its sample plan alone, three int64s
 # and a flag per sample, is then 0.8 GB); a typo such as 1000000000000 is refused instead of filling memory.
@@ -251,3 +254,36 @@ def run_name(cfg: Config, seed: bool = False) -> str:
     """``model-shortcut`` (``plain`` for a plain net; a CIFAR ResNet's default is option A), ``-seedN`` added
     with ``seed``."""
     return cfg.net.run_name(cfg.seed if seed else None)
+
+
+# ------------------------------------------------------------------ ImageNet (Sec. 3.4)
+@dataclass
+class ImageNetConfig:
+    """One ImageNet run (``resnet_book.imagenet``). Defaults: Sec. 3.4; ``IMAGENET_PRESETS`` holds the Imagenette schedule."""
+
+    model: str = "resnet34"
+    shortcut: str | None = None  # None: the paper's default (A for 18/34, B for 50/101/152; Table 3)
+    data: str = "imagenette"  # "imagenette" (torchvision, 10 ImageNet classes) or a folder (imagenet.LAYOUT)
+    preset: str = "paper"
+    seed: int = 0
+    batch_size: int = PAPER_IMAGENET["batch_size"]  # 256 in all, over every GPU
+    lr: float = PAPER_IMAGENET["lr"]  # 0.1
+    momentum: float = PAPER_IMAGENET["momentum"]  # 0.9
+    weight_decay: float = PAPER_IMAGENET["weight_decay"]  # 1e-4
+    iterations: int = PAPER_IMAGENET["iterations"]  # "up to 60 x 10^4 iterations"
+    milestones: tuple[int, ...] | None = None  # None: the plateau rule, lr / 10 when the error plateaus
+    patience: int = 5  # plateau rule: evaluations without a 0.1-point gain before lr / 10
+    eval_every: int = 5_000  # about one ImageNet epoch at batch 256
+    scale: tuple[int, int] = (256, 480)  # shorter side, scale augmentation
+    crop: int = 224
+    test_size: int = 256  # 10-crop: the crops come from the centre test_size x test_size of the image
+    mean_images: int = 10_000  # training images averaged into the per-pixel mean
+    freeze_bn: bool = False  # not the recipe: BN on its running statistics (see --freeze-bn)
+
+
+IMAGENET_PRESETS: dict[str, dict] = {
+    "paper": {},
+    # Imagenette (9,469 training images): 5,000 iterations of 256 (135 epochs), fixed steps at half and
+    # three quarters, so that plain-18, plain-34 and ResNet-34 fit in about an hour on one fast GPU.
+    "imagenette": {"iterations": 5_000, "milestones": (2_500, 3_750), "eval_every": 250, "mean_images": 2_000},
+}

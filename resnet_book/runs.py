@@ -179,7 +179,6 @@ CIFAR_DATASET = re.compile(
     r"(cifar10|cifar10-jpeg|synthetic)(\[(?P<train>\d+|all)/(?P<test>\d+|all) per class\]|\[45k/5k val\])?", re.ASCII
 )
 IMAGENET_DATASET = re.compile(r"imagenette-320px|imagefolder:.+")
-IMAGENET_PRESETS = ("paper", "imagenette")  # resnet_book.imagenet.PRESETS (a test checks they agree)
 
 
 def _check_dataset(where: str, record: dict, family: str) -> None:
@@ -207,7 +206,7 @@ def validate(record: Any, where: str = "run record") -> dict:
     Beyond each field's type and range, a record must agree with itself: its id with its model, shortcut,
     preset and seed; its ``final`` errors with the history's last entry (where the trainer takes them);
     its history with the schedule's end (an unfinished run is a checkpoint, not a record)."""
-    from .recipe import PRESETS, SEEDS
+    from .recipe import IMAGENET_PRESETS, PRESETS, SEEDS
 
     family = record.get("family", "cifar") if isinstance(record, dict) else "cifar"  # CIFAR-10 records carry none
     if not isinstance(family, str) or family not in FAMILIES:

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from PIL import Image
 import resnet_book.__main__ as cli
 from resnet_book import imagenet, runs
 from resnet_book.models import get_model
+from resnet_book.recipe import IMAGENET_PRESETS, ImageNetConfig
 from resnet_book.records import write_atomically
 
 REPO = Path(__file__).resolve().parent.parent
@@ -285,7 +287,7 @@ def test_ten_crop_logits_are_the_mean_of_the_ten_crops(float64):
 def test_training_view_depends_on_seed_epoch_and_image_only(folder):
     from torchvision.datasets import ImageFolder
 
-    cfg = imagenet.Config(scale=(36, 44), crop=32)
+    cfg = ImageNetConfig(scale=(36, 44), crop=32)
     view = imagenet.TrainView(ImageFolder(str(folder / "train")), cfg)
     x, label, alpha = view[(0, 5)]
     assert x.shape == (3, 32, 32) and x.dtype == torch.uint8 and label == 0
@@ -330,7 +332,7 @@ def test_presets_follow_the_data_and_any_override_is_custom():
     nette = parse()
     assert (nette.preset, nette.iterations, nette.milestones) == ("imagenette", 5_000, (2_500, 3_750))
     assert parse("--data", "/data/imagenet", "--iterations", "10").preset == "custom"
-    assert set(runs.IMAGENET_PRESETS) == set(imagenet.PRESETS)  # what a record's preset is checked against
+    assert nette == replace(ImageNetConfig(preset="imagenette"), **IMAGENET_PRESETS["imagenette"])  # the one recipe
 
 
 def test_world_size_must_divide_the_batch():
@@ -363,11 +365,11 @@ def test_bad_values_are_refused_by_the_parser(capsys, args, says):
 
 
 def test_a_config_out_of_range_is_refused_before_the_data(tmp_path):
-    """``imagenet.train(Config(...))`` from Python meets the same checks as the command line."""
+    """``imagenet.train_imagenet(ImageNetConfig(...))`` from Python meets the same checks as the command line."""
     world = imagenet.World()
     for change, says in [({"lr": float("nan")}, "--lr must be a finite number > 0"), ({"eval_every": 0}, "--eval-every must be")]:
         with pytest.raises(ValueError, match=says):
-            imagenet.check_config(imagenet.Config(data=str(tmp_path), **change), world)
+            imagenet.check_config(ImageNetConfig(data=str(tmp_path), **change), world)
 
 
 def test_a_diverged_run_stops_in_one_line_with_no_record(folder, tmp_path, capsys):

@@ -66,11 +66,9 @@ def test_a_module_imports_only_its_own_layer_or_the_ones_above(module):
     assert package_imports(PACKAGE / f"{module}.py") <= allowed, f"{module} imports a layer below its own"
 
 
-# Top-level names that two modules define for two different things, still to be resolved (issue #28): the
-# ImageNet recipe's Config and PRESETS beside the CIFAR-10 one's, and imagenet.train beside jobs.train and
-# train.train; live.summary and report.summary. SCHEMA, SPEC, KIND and validate mean one thing in each records module: its own.
+# One meaning per name (issue #28): a top-level name is defined in one module only. SCHEMA, SPEC, KIND and
+# validate mean one thing in each records module: its own.
 SHARED_ON_PURPOSE = {"SCHEMA", "SPEC", "KIND", "validate"}
-NOT_YET_ONE_MEANING = {"Config", "PRESETS", "train", "summary"}
 
 
 def test_no_new_top_level_name_means_two_things():
@@ -88,5 +86,5 @@ def test_no_new_top_level_name_means_two_things():
             for name in names:
                 defined.setdefault(name, set()).add(path.stem)
     twice = {name for name, modules in defined.items() if len(modules) > 1}
-    assert twice - SHARED_ON_PURPOSE - NOT_YET_ONE_MEANING == set(), "a name defined in two modules"
-    assert NOT_YET_ONE_MEANING <= twice, "resolved: take it off NOT_YET_ONE_MEANING"
+    assert twice - SHARED_ON_PURPOSE == set(), "a name defined in two modules"
+    assert SHARED_ON_PURPOSE <= twice, "no longer shared: take it off SHARED_ON_PURPOSE"

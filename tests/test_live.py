@@ -60,6 +60,6 @@ def test_one_helper_decides_every_chapter_s_live_run(monkeypatch):
 
 def test_a_live_cell_ends_with_its_iterations_and_seconds(tiny):
     done = {"a": live.run(Trainer(config(), tiny, "cpu"), seconds=None), "b": live.run(Trainer(config(), tiny, "cpu"), seconds=0)}
-    text = live.summary(done)
+    text = live.timing(done)
     assert text.startswith("a, b: 2 to 8 iterations each in ") and text.endswith(" s")
-    assert live.summary({"a": done["a"]}).startswith("a: 8 iterations in ")
+    assert live.timing({"a": done["a"]}).startswith("a: 8 iterations in ")

@@ -536,7 +536,9 @@ def test_every_way_to_train_a_run_takes_its_lock(tiny, tmp_path, monkeypatch):
     ways = {
         "Trainer": lambda: Trainer(tiny_config(), tiny, "cpu", checkpoint=path),
         "train.train": lambda: trainmod.train(tiny_config(), data=tiny, device="cpu", checkpoint=path, progress=False),
-        "jobs.train": lambda: jobs.train([tiny_config()], out=tmp_path / "runs", checkpoint_dir=tmp_path, device="cpu"),
+        "jobs.train_and_record": lambda: jobs.train_and_record(
+            [tiny_config()], out=tmp_path / "runs", checkpoint_dir=tmp_path, device="cpu"
+        ),
     }
     with held_lock(path) as pid:
         for way, start in ways.items():
@@ -797,7 +799,7 @@ def test_a_sweep_meeting_a_run_trained_elsewhere_skips_it_and_finishes_the_other
     again = jobs.sweep(jobs.queue([long, short, elsewhere], out=where["out"]), concurrent=2, **where)
     assert (again.jobs, again.finished, again.skipped) == (1, 1, 0)
     for cfg in (long, short, elsewhere):
-        jobs.train([cfg], out=tmp_path / "alone", checkpoint_dir=tmp_path / "alone-ckpt", device="cpu")
+        jobs.train_and_record([cfg], out=tmp_path / "alone", checkpoint_dir=tmp_path / "alone-ckpt", device="cpu")
         name = f"{cfg.record_id()}.json"
         assert history_of(where["out"] / name) == history_of(tmp_path / "alone" / name), name
 

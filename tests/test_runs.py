@@ -123,8 +123,9 @@ def imagenet_record() -> dict:
     import torch
 
     from resnet_book import imagenet
+    from resnet_book.recipe import ImageNetConfig
 
-    cfg = imagenet.Config(model="resnet18", iterations=4, eval_every=2, preset="custom")
+    cfg = ImageNetConfig(model="resnet18", iterations=4, eval_every=2, preset="custom")
     entry = {"lr": 0.1, "train_loss": 2.2, "train_error": 0.9, "test_loss": 2.3, "test_error": 0.88, "seconds": 1.0}
     history = [{"iteration": i, **entry} for i in (2, 4)]
     final = {"ten_crop": {"error": 0.87, "top5_error": 0.5}, "center_crop": {"error": 0.88, "top5_error": 0.52}}
@@ -137,6 +138,8 @@ def test_an_imagenet_record_validates_as_its_own_family(tmp_path):
     error apart from the history's centre crop, top-5 errors, the processes it ran on)."""
     record = imagenet_record()
     assert validate(record)["family"] == "imagenet"
+    # its presets are the ImageNet recipe's (recipe.IMAGENET_PRESETS), not a copy
+    assert validate({**record, "preset": "imagenette", "id": "resnet18-A-imagenette-seed0"})["preset"] == "imagenette"
     path = runs.save_run(record, tmp_path)
     assert load_run(path).net.family == "imagenet" and load_run(path).label == "ResNet-18 (A)"
     for field, change in (
