@@ -144,9 +144,20 @@ def say_plan(queue: list[list[Config]], budget_minutes: float | None = None) -> 
 
 def cmd_bench(args) -> int:
     """``bench``: our trainer against a plain PyTorch loop on this GPU, one record per GPU in
-    ``data/benchmarks`` (``resnet_book.bench.run_benchmark``)."""
+    ``data/benchmarks`` (``resnet_book.bench.run_benchmark``); with ``--cpu`` on this CPU, the nets a reader
+    trains live there, in ``data/benchmarks/cpu`` (``run_cpu_benchmark``)."""
+    if args.cpu:
+        nets = bench.CPU_NETS if args.models is None else tuple((m, "mini") for m in args.models)
+        compiled = tuple((m, "mini") for m in (args.inductor or ()))
+        path = bench.run_cpu_benchmark(nets, args.steps or 30, out=args.out or str(bench.CPU_OUT), compile_nets=compiled)
+        print(f"wrote {path}")
+        return 0
+    models = args.models or ["resnet20", "resnet56", "resnet110"]
+    inductor = ["resnet20"] if args.inductor is None else args.inductor
     try:
-        path = bench.run_benchmark(args.models, args.steps, args.out, levers=not args.skip_levers, inductor=args.inductor)
+        path = bench.run_benchmark(
+            models, args.steps or 300, args.out or str(bench.OUT), levers=not args.skip_levers, inductor=inductor
+        )
     except bench.NoGPU as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -205,12 +216,21 @@ def parser() -> argparse.ArgumentParser:
         "--pack", type=positive_int, default=1, help="up to P runs of one depth trained as one network (resnet_book.packed)"
     )
     s.set_defaults(func=cmd_sweep)
-    b = sub.add_parser("bench", help="measure the trainer's speed on this GPU against a plain PyTorch loop")
-    b.add_argument("--models", nargs="+", default=["resnet20", "resnet56", "resnet110"], help="CIFAR-10 nets measured")
-    b.add_argument("--steps", type=positive_int, default=300, help="timed iterations per measurement")
-    b.add_argument("--out", default=str(bench.OUT), help="where the record goes (default data/benchmarks)")
+    b = sub.add_parser("bench", help="measure the trainer's speed on this GPU (or --cpu) against a plain PyTorch loop")
+    b.add_argument(
+        "--cpu",
+        action="store_true",
+        help="measure on this CPU instead: the nets trained live on a CPU (the mini preset) and ResNet-20 (data/benchmarks/cpu)",
+    )
+    b.add_argument("--models", nargs="+", default=None, help="CIFAR-10 nets measured (default resnet20 resnet56 resnet110)")
+    b.add_argument(
+        "--steps", type=positive_int, default=None, help="timed iterations per measurement (default 300; 30 with --cpu)"
+    )
+    b.add_argument("--out", default=None, help="where the record goes (default data/benchmarks, or data/benchmarks/cpu)")
     b.add_argument("--skip-levers", action="store_true", help="leave out each speed switch alone")
-    b.add_argument("--inductor", nargs="*", default=["resnet20"], help="models whose inductor lever is measured")
+    b.add_argument(
+        "--inductor", nargs="*", default=None, help="models whose inductor lever is measured (default resnet20; none with --cpu)"
+    )
     b.set_defaults(func=cmd_bench)
     doc = imagenet.__doc__.split("\n\n", 1)
     i = sub.add_parser(

@@ -27,6 +27,7 @@ import json
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -34,8 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data as datamod
-from .benchmarks import OUT, SCHEMA, record_name, validate
-from .benchmarks import load_benchmarks as load_benchmarks  # where chapter 6 (identity mappings) reads them
+from .benchmarks import CPU_OUT, CPU_SCHEMA, OUT, SCHEMA, cpu_record_name, record_name, validate, validate_cpu
 from .models import Net, get_model
 from .provenance import machine_name, provenance
 from .records import check_writable, write_json
@@ -438,4 +438,162 @@ def run_benchmark(
     _measure(record, "sweep_estimate.packed", sweep_estimate, data, 200, pack=True)
     print("nine-run sweep, estimated:", json.dumps(record["sweep_estimate"]), flush=True)
     save()
+    return path
+
+
+# ------------------------------------------------------------------------------------------ on a CPU
+
+# The nets a reader trains live on a CPU (the miniature of chapters 1-3 and 6), and ResNet-20 at the paper's size
+CPU_NETS: tuple[tuple[str, str], ...] = (
+    ("plain20", "mini"),
+    ("plain56", "mini"),
+    ("resnet56", "mini"),
+    ("resnet20", "mini"),
+    ("resnet20", "paper"),
+)
+CPU_LEVERS: dict[str, dict[str, bool]] = {
+    "eager_fp32": {},
+    "channels_last": {"channels_last": True},
+    "bf16": {"amp": True},
+    "bf16_channels_last": {"amp": True, "channels_last": True},
+}
+
+
+def cpu_slice(model: str, preset_name: str, iterations: int) -> Config:
+    """``iterations`` of ``preset_name``'s recipe for ``model`` at its first learning rate, no warm-up: the work
+    per step of a live run on a CPU (``mini``) or of the paper's (``paper``)."""
+    return preset(preset_name, model, iterations=iterations, milestones=(), warmup_iterations=0, warmup_lr=None)
+
+
+def reference_cpu_loop(cfg: Config, data: datamod.CIFAR10, steps: int, warmup: int = 5) -> float:
+    """Images/s of the plain PyTorch loop on a CPU: a ``DataLoader`` without workers (two cores have none to
+    spare) over PIL images with ``RandomCrop`` (Sec. 4.2's padding, scaled with the image), ``RandomHorizontalFlip``,
+    ``ToTensor`` and ``Normalize``; float32, eager; ``torch.optim.SGD``. ``data`` at ``cfg.image_size``."""
+    import torchvision.transforms as T
+
+    transform = T.Compose(
+        [
+            T.RandomCrop(cfg.image_size, padding=datamod.pad_for(cfg.image_size)),
+            T.RandomHorizontalFlip(),
+            T.ToTensor(),
+            T.Normalize((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+        ]
+    )
+    dataset = _PILDataset(data.train_images.cpu(), data.train_labels.cpu(), transform)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, num_workers=0, drop_last=True)
+    torch.manual_seed(0)
+    model = get_model(cfg.model, shortcut=cfg.shortcut, width=cfg.width)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    model.train()
+    done, start = 0, time.perf_counter()
+    while done < warmup + steps:
+        for x, y in loader:
+            if done == warmup:
+                start = time.perf_counter()
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            done += 1
+            if done == warmup + steps:
+                break
+    return steps * cfg.batch_size / (time.perf_counter() - start)
+
+
+def ours_cpu(cfg: Config, data: datamod.CIFAR10, steps: int, warmup: int = 5, **switches) -> tuple[float, float]:
+    """(images/s, seconds of the first ``warmup`` steps) of ``Trainer.advance`` on a CPU with ``switches``;
+    with ``compile`` the warm-up seconds are mostly compiling."""
+    trainer = Trainer(replace(cfg, iterations=warmup + steps + 1), data, "cpu", engine=Engine(**switches))
+    start = time.perf_counter()
+    trainer.advance(warmup)
+    warm = time.perf_counter() - start
+    return _images_per_second(trainer, steps, 0), warm
+
+
+def run_cpu_benchmark(
+    nets: Sequence[tuple[str, str]] = CPU_NETS,
+    steps: int = 30,
+    repeats: int = 3,
+    out: str | Path = CPU_OUT,
+    compile_nets: Sequence[tuple[str, str]] = (),
+    bf16_check: tuple[str, str] | None = ("resnet56", "mini"),
+) -> Path:
+    """Our trainer against the plain CPU loop (``reference_cpu_loop``), side by side in one process: for each
+    net, ``repeats`` rounds of (reference, ours, each lever) over ``steps`` timed steps, the median of each kept,
+    so a machine that slows down mid-run slows both. ``compile_nets``: also time ``torch.compile`` (its compile
+    seconds recorded apart). ``bf16_check``: train that net to the end in float32 and in bf16 autocast from one
+    seed and record both curves (bf16 is a lever only if it ends where float32 does). Writes
+    ``<out>/<cpu>-<threads>-threads.json``, validated."""
+    import statistics
+
+    for model, preset_name in (*nets, *compile_nets):
+        Net.parse(model, family="cifar")
+        preset(preset_name, model)  # an unknown preset is an error before anything is measured
+    if steps < 2 or repeats < 1:
+        raise ValueError(f"steps must be >= 2 and repeats >= 1, got {steps} and {repeats}")
+    check_writable(out, "benchmark records")
+    where = provenance(torch.device("cpu"))
+    threads = torch.get_num_threads()
+    record: dict = {
+        "schema": CPU_SCHEMA,
+        "cpu": where["gpu"],
+        "threads": threads,
+        **{key: where[key] for key in ("torch", "commit", "resnet_book", "date")},
+        "dataset": "",
+        "batch_size": 128,
+        "steps_timed": steps,
+        "repeats": repeats,
+        "models": {},
+        "failures": {},
+    }
+    path = Path(out) / cpu_record_name(record["cpu"], threads)
+    loaded: dict[str, datamod.CIFAR10] = {}
+    for model, preset_name in nets:
+        cfg = cpu_slice(model, preset_name, steps + 6)
+        key = f"{cfg.train_per_class}-{cfg.image_size}"
+        if key not in loaded:
+            loaded[key] = datamod.at_size(
+                datamod.load_cifar10(train_per_class=cfg.train_per_class, test_per_class=cfg.test_per_class), cfg.image_size
+            )
+        data = loaded[key]
+        record["dataset"] = data.name.split("[")[0]
+        times: dict[str, list[float]] = {"reference": [], **{lever: [] for lever in CPU_LEVERS}}
+        for _ in range(repeats):
+            times["reference"].append(reference_cpu_loop(cfg, data, steps))
+            for lever, switches in CPU_LEVERS.items():
+                times[lever].append(ours_cpu(cfg, data, steps, **switches)[0])
+        median = {k: statistics.median(v) for k, v in times.items()}
+        row = record["models"][f"{model} {preset_name}"] = {
+            "preset": preset_name,
+            "width": cfg.width,
+            "image_size": cfg.image_size,
+            "reference_img_s": median["reference"],
+            "ours_img_s": median["eager_fp32"],
+            "speedup": median["eager_fp32"] / median["reference"],
+            "levers": {lever: median[lever] for lever in CPU_LEVERS},
+        }
+        if (model, preset_name) in compile_nets:
+            try:
+                row["levers"]["compile"], row["compile_seconds"] = ours_cpu(cfg, data, steps, compile=True)
+            except Exception as err:  # inductor needs a C++ compiler; say what failed, keep the rest
+                record["failures"][f"models.{model} {preset_name}.levers.compile"] = f"{type(err).__name__}: {str(err)[:200]}"
+        print(f"{model} ({preset_name}): {json.dumps(row)}", flush=True)
+        write_json(path, validate_cpu(record, str(path)))
+    if bf16_check is not None:
+        model, preset_name = bf16_check
+        cfg = preset(preset_name, model)
+        data = datamod.load_cifar10(train_per_class=cfg.train_per_class, test_per_class=cfg.test_per_class)
+        runs = {
+            name: Trainer(cfg, data, "cpu", engine=Engine(amp=amp)).run(progress=False)
+            for name, amp in (("fp32", False), ("bf16", True))
+        }
+        record["bf16_check"] = {
+            "model": model,
+            "preset": preset_name,
+            "iterations": cfg.iterations,
+            "final_train_error": {name: t.final()["train_error"] for name, t in runs.items()},
+            "curves": {name: [e["train_error"] for e in t.history.entries] for name, t in runs.items()},
+        }
+        print(f"bf16 check: {json.dumps(record['bf16_check']['final_train_error'])}", flush=True)
+    write_json(path, validate_cpu(record, str(path)))
     return path

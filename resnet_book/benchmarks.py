@@ -233,3 +233,104 @@ def record_name(gpu: str, commit: str | None = None) -> str:
     ``EARLIER``, the short commit it was measured at: ``nvidia-h100-80gb-hbm3-fb6e0eb.json``)."""
     slug = re.sub(r"[^A-Za-z0-9]+", "-", gpu).strip("-").lower()
     return f"{slug}-{commit[:7]}.json" if commit else f"{slug}.json"
+
+
+# -------------------------------------------------------------------------------- CPU benchmark records
+
+CPU_SCHEMA = "resnet_book.cpu-benchmark/1"
+CPU_OUT = OUT / "cpu"  # apart from the GPU records, which the estimates read
+
+CPU_LABELS: dict[str, str] = {
+    "eager_fp32": "float32 (the CPU default)",
+    "channels_last": "float32 + channels_last",
+    "bf16": "bf16 autocast",
+    "bf16_channels_last": "bf16 autocast + channels_last",
+    "compile": "float32 + torch.compile",
+}
+
+
+class CPUBenchmarkRecordError(RecordError):
+    """A CPU benchmark record breaks its schema; the message names the file and the field."""
+
+
+CPU_KIND = Kind(
+    CPU_SCHEMA,
+    "CPU benchmark record",
+    CPUBenchmarkRecordError,
+    "; restore the file (git checkout -- data/benchmarks) or remove it",
+)
+_CPU_ROW = {
+    "preset": TEXT,
+    "width": COUNT,
+    "image_size": COUNT,
+    "reference_img_s": POSITIVE,
+    "ours_img_s": POSITIVE,
+    "speedup": POSITIVE,
+    "levers": {f"{k}?": POSITIVE for k in CPU_LABELS},
+    "compile_seconds?": POSITIVE,
+}
+CPU_SPEC = {
+    "schema": TEXT,
+    "cpu": TEXT,
+    "threads": COUNT,
+    "torch": TEXT,
+    "commit": TEXT,
+    "resnet_book": TEXT,
+    "date": TEXT,
+    "dataset": TEXT,
+    "batch_size": COUNT,
+    "steps_timed": COUNT,
+    "repeats": COUNT,
+    "models": {"*": _CPU_ROW},
+    "bf16_check?": {
+        "model": TEXT,
+        "preset": TEXT,
+        "iterations": COUNT,
+        "final_train_error": {"fp32": finite(0), "bf16": finite(0)},
+        "curves": {"fp32": [finite(0)], "bf16": [finite(0)]},
+    },
+    "failures": {"*": TEXT},
+}
+
+
+def validate_cpu(record: Any, where: str = "CPU benchmark record") -> dict:
+    """Check a record against ``resnet_book.cpu-benchmark/1``: the trainer's images/s against a plain PyTorch
+    CPU loop (``bench.run_cpu_benchmark``), per net and preset (``"<model> <preset>"``), each lever alone."""
+    if isinstance(record, dict) and "schema" not in record:
+        raise CPU_KIND.fail(where, "schema", f"is missing: not a {CPU_SCHEMA} record")
+    CPU_KIND.check(CPU_SPEC, record, where)
+    if record["schema"] != CPU_SCHEMA:
+        raise CPU_KIND.fail(where, "schema", f"must be {CPU_SCHEMA!r}, got {record['schema']!r}")
+    if not record["models"]:
+        raise CPU_KIND.fail(where, "models", "is empty: a record measures at least one net")
+    for key, row in record["models"].items():
+        model, _, preset = key.partition(" ")
+        try:
+            Net.parse(model, family="cifar")
+        except ValueError as err:
+            raise CPU_KIND.fail(where, f"models.{key}", f"is not a CIFAR-10 net: {err}") from None
+        if preset != row["preset"]:
+            raise CPU_KIND.fail(where, f"models.{key}", f"must be named '<model> <preset>' ({model} {row['preset']})")
+        if abs(row["speedup"] - row["ours_img_s"] / row["reference_img_s"]) > 1e-6 * row["speedup"]:
+            raise CPU_KIND.fail(where, f"models.{key}.speedup", "is not ours_img_s / reference_img_s")
+    for field, reason in record["failures"].items():
+        if not reason:
+            raise CPU_KIND.fail(where, f"failures.{field}", "must say why the measurement failed")
+    return record
+
+
+def cpu_record_name(cpu: str, threads: int) -> str:
+    """``amd-epyc-2-threads.json``: a CPU record's file name, from its CPU and torch's threads."""
+    return f"{re.sub(r'[^A-Za-z0-9]+', '-', cpu).strip('-').lower()}-{threads}-threads.json"
+
+
+def load_cpu_benchmarks(directory: str | Path = CPU_OUT) -> list[dict]:
+    """Every CPU benchmark record in ``directory``, checked and named after its CPU and threads, by file name."""
+    records = []
+    for path in sorted(Path(directory).glob("*.json")):
+        record = CPU_KIND.read(path, validate_cpu)
+        name = cpu_record_name(record["cpu"], record["threads"])
+        if path.name != name:
+            raise CPU_KIND.fail(str(path), "cpu", f"names the record {name}, not {path.name}: a copy or a renamed record")
+        records.append(record)
+    return records

@@ -254,3 +254,50 @@ def test_kernels_are_sorted_by_what_they_do():
     assert bench.kernel_kind("ampere_bf16_s16816gemm_bf16_64x64_ldg8_f2f_stages_64x5_tn") == "fc"
     assert bench.kernel_kind("void at::native::multi_tensor_apply_kernel<...>") == "sgd_update"
     assert bench.kernel_kind("aten::index") == "other"
+
+
+# ------------------------------------------------------------------------------------------- on a CPU
+
+
+@pytest.fixture
+def cpu_record(monkeypatch, tmp_path):
+    """A CPU benchmark of one small net, two timed steps, on synthetic data: (its path, the record)."""
+    tiny = datamod.synthetic_cifar10(train_per_class=26, test_per_class=2)
+    monkeypatch.setattr(datamod, "load_cifar10", lambda **kw: tiny)
+    path = bench.run_cpu_benchmark((("resnet8", "mini"),), steps=2, repeats=1, out=tmp_path, bf16_check=None)
+    return path, json.loads(path.read_text())
+
+
+def test_the_cpu_benchmark_times_our_trainer_beside_the_plain_loop(cpu_record):
+    path, record = cpu_record
+    assert path.name == benchmarks.cpu_record_name(record["cpu"], record["threads"]) and path.name.endswith("-threads.json")
+    row = record["models"]["resnet8 mini"]
+    assert (row["width"], row["image_size"]) == (8, 16)  # the miniature's net, on its 16x16 images
+    assert set(row["levers"]) == set(bench.CPU_LEVERS) and row["ours_img_s"] == row["levers"]["eager_fp32"]
+    assert row["speedup"] == row["ours_img_s"] / row["reference_img_s"]
+    assert benchmarks.load_cpu_benchmarks(path.parent) == [record]
+
+
+def test_a_cpu_record_that_contradicts_itself_or_its_name_is_refused(cpu_record, tmp_path):
+    path, record = cpu_record
+    record["models"]["resnet8 mini"]["speedup"] *= 10  # a speed-up its own numbers do not give
+    path.write_text(json.dumps(record))
+    with pytest.raises(benchmarks.CPUBenchmarkRecordError, match="'models.resnet8 mini.speedup' is not ours_img_s / reference_img_s"):
+        benchmarks.load_cpu_benchmarks(path.parent)
+    record["models"]["resnet8 mini"]["speedup"] /= 10
+    path.unlink()
+    (tmp_path / "copy.json").write_text(json.dumps(record))
+    with pytest.raises(benchmarks.CPUBenchmarkRecordError, match="a copy or a renamed record"):
+        benchmarks.load_cpu_benchmarks(tmp_path)
+
+
+def test_bench_cpu_measures_the_live_nets_by_default(monkeypatch, capsys, tmp_path):
+    import resnet_book.__main__ as cli
+
+    seen = []
+    monkeypatch.setattr(bench, "run_cpu_benchmark", lambda *a, **kw: seen.append((a, kw)) or tmp_path / "cpu.json")
+    assert cli.main(["bench", "--cpu"]) == 0
+    assert seen == [((bench.CPU_NETS, 30), {"out": str(benchmarks.CPU_OUT), "compile_nets": ()})]
+    assert ("plain56", "mini") in bench.CPU_NETS and ("resnet20", "paper") in bench.CPU_NETS
+    assert cli.main(["bench", "--cpu", "--models", "resnet56", "--inductor", "resnet56", "--steps", "5"]) == 0
+    assert seen[1] == (((("resnet56", "mini"),), 5), {"out": str(benchmarks.CPU_OUT), "compile_nets": (("resnet56", "mini"),)})
