@@ -282,7 +282,9 @@ def test_a_cpu_record_that_contradicts_itself_or_its_name_is_refused(cpu_record,
     path, record = cpu_record
     record["models"]["resnet8 mini"]["speedup"] *= 10  # a speed-up its own numbers do not give
     path.write_text(json.dumps(record))
-    with pytest.raises(benchmarks.CPUBenchmarkRecordError, match="'models.resnet8 mini.speedup' is not ours_img_s / reference_img_s"):
+    with pytest.raises(
+        benchmarks.CPUBenchmarkRecordError, match="'models.resnet8 mini.speedup' is not ours_img_s / reference_img_s"
+    ):
         benchmarks.load_cpu_benchmarks(path.parent)
     record["models"]["resnet8 mini"]["speedup"] /= 10
     path.unlink()

@@ -92,3 +92,11 @@ def test_a_direction_has_each_filter_s_norm_and_leaves_bn_alone():
         else:
             norms = torch.linalg.vector_norm(direction[name], dim=tuple(range(1, w.dim())))
             torch.testing.assert_close(norms, torch.linalg.vector_norm(w.detach(), dim=tuple(range(1, w.dim()))))
+
+
+def test_every_kept_weights_file_matches_its_committed_record():
+    kept = sorted(weights.WEIGHTS_DIR.glob("*.pt"))
+    assert {p.stem for p in kept} >= {"plain56-plain-mini-seed0", "resnet56-A-mini-seed0"}  # chapter 2's surface
+    for path in kept:
+        state = weights.kept_state(path.stem)  # checksum and the record's final errors checked
+        assert state and all(t.dtype in (torch.float32, torch.int64) for t in state.values()), path.name
