@@ -280,22 +280,30 @@ SHORTCUT_STYLE = {
 }
 
 
-def draw_shortcuts(ax: Axes, model: ResNet) -> None:
+def draw_shortcuts(ax: Axes, model: ResNet, stacked: bool = False) -> None:
     """A CIFAR-10 ResNet as its blocks in stages, each shortcut an arc over its block, coloured by kind
-    (Sec. 3.3: identity, zero-padding for option A, projection for B and C); read from ``model``."""
-    x = 0.0
+    (Sec. 3.3: identity, zero-padding for option A, projection for B and C); read from ``model``.
+    ``stacked``: one stage under the other, a drawing narrow enough to stay legible in a phone's column."""
+    x, y, right = 0.0, 0.0, 0.0
     for i, stage in enumerate(model.stages):
+        if stacked:
+            x, y = 0.0, -1.5 * i
         start = x
         for block in stage:
-            ax.add_patch(Rectangle((x, 0), 0.8, 0.5, facecolor="#e8e8e8", edgecolor="black"))
+            ax.add_patch(Rectangle((x, y), 0.8, 0.5, facecolor="#e8e8e8", edgecolor="black"))
             ax.text(
-                x + 0.4, 0.25, "\n".join(conv_label(c).split(",")[0] for c in convs(block)), ha="center", va="center", fontsize=7
+                x + 0.4,
+                y + 0.25,
+                "\n".join(conv_label(c).split(",")[0] for c in convs(block)),
+                ha="center",
+                va="center",
+                fontsize=7,
             )
             color, style, width, _ = SHORTCUT_STYLE[shortcut_kind(block)]
             ax.add_patch(
                 FancyArrowPatch(
-                    (x - 0.05, 0.5),
-                    (x + 0.85, 0.5),
+                    (x - 0.05, y + 0.5),
+                    (x + 0.85, y + 0.5),
                     connectionstyle="arc3,rad=-0.8",
                     arrowstyle="-|>",
                     mutation_scale=9,
@@ -309,20 +317,24 @@ def draw_shortcuts(ax: Axes, model: ResNet) -> None:
         size = 32 // 2**i
         ax.text(
             (start + x - 0.2) / 2,
-            -0.15,
+            y - 0.15,
             f"stage {i + 1}: {size}x{size}, {first.out_channels} channels",
             ha="center",
             va="top",
             fontsize=8,
         )
         x += 0.6
-    ax.set(xlim=(-0.3, x - 0.3), ylim=(-0.55, 1.05), aspect="equal")
+        right = max(right, x)
+    ax.set(xlim=(-0.3, right - 0.3), ylim=(y - 0.55, 1.05), aspect="equal")
     ax.axis("off")
     # the legend: Sec. 3.3's three kinds, and the sequel's only where this net has them
     drawn = {shortcut_kind(block) for stage in model.stages for block in stage}
     kinds = [k for k in SHORTCUT_STYLE if k in ("identity", "zero-padding", "projection") or k in drawn]
     handles = [Line2D([], [], color=c, linestyle=ls, linewidth=w, label=lab) for c, ls, w, lab in map(SHORTCUT_STYLE.get, kinds)]
-    ax.legend(handles=handles, loc="upper center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, 1.45), frameon=False)
+    if stacked:  # one kind a line, just above the drawing
+        ax.legend(handles=handles, loc="lower center", ncol=1, fontsize=8, bbox_to_anchor=(0.5, 1.0), frameon=False)
+    else:
+        ax.legend(handles=handles, loc="upper center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, 1.45), frameon=False)
 
 
 # The sequel's Fig. 4: one colour per kind of layer in a unit.

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from .models import Net
 from .runs import Run, as_seeds
-from .tables import Table  # noqa: F401  (chapters and report cells use plots.Table)
+from .tables import Table  # chapters and report cells use plots.Table
 
 if TYPE_CHECKING:
     from .analysis import LossSurface, ShortcutCost
@@ -183,23 +183,39 @@ def draw_gradient_norms(norms: dict[str, Sequence[float]], ax: plt.Axes | None =
 
 
 class Caption:
-    """The caption under a recorded figure: one "Source:" line per run, then what is not recorded yet."""
+    """The caption under a recorded figure: one line that counts its sources (and names the nets not
+    recorded yet), with the full list of sources folded under it, one "Source:" line per run (an HTML
+    ``<details>`` in a notebook; as text, the summary line and then the list)."""
 
     def __init__(self, runs: Sequence[Runs], not_recorded: Sequence[str] = ()) -> None:
-        self.lines = ["Source: " + run.caption() for group in runs for run in as_seeds(group)]
+        from .report import NOT_RECORDED
+
+        sources = [run for group in runs for run in as_seeds(group)]
+        self.lines = ["Source: " + run.caption() for run in sources]
+        datasets = sorted({run.record["dataset"] for run in sources})
+        summary = []
+        if sources:
+            n = len(sources)
+            summary.append(f"Sources: {n} recorded run{'s' if n > 1 else ''} in data/runs ({', '.join(datasets)})")
         if not_recorded:
-            self.lines.append("Not recorded yet: " + ", ".join(not_recorded))
+            summary.append(f"{NOT_RECORDED}: " + ", ".join(not_recorded))
+        self.summary = "; ".join(summary)
+        if summary and not sources:
+            self.summary = self.summary[0].upper() + self.summary[1:]  # "Not recorded yet: ..."
 
     def __str__(self) -> str:
-        return "\n".join(self.lines)
+        return "\n".join([self.summary, *("  " + line for line in self.lines)])
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
         from html import escape
 
+        style = 'style="font-size: 0.8em; color: #555; margin: 0"'
+        if not self.lines:
+            return f"<p {style}>{escape(self.summary)}</p>"
         body = "<br>".join(escape(line) for line in self.lines)
-        return f'<p style="font-size: 0.8em; color: #555; margin: 0">{body}</p>'
+        return f"<details {style}><summary>{escape(self.summary)}</summary>{body}</details>"
 
 
 def fig1(shallow: Run, deep: Run, ylim: tuple[float, float] = (0, 20)) -> Figure:
@@ -264,22 +280,24 @@ def not_recorded(ax: plt.Axes, what: str, paper: str = "") -> None:
     ax.set_yticks([])
 
 
-def shortcut_option(option: str, seeds: Runs | None, costs: Mapping[tuple[str, str], ShortcutCost]) -> Figure:
-    """Chapter 3's figure of one shortcut option (Sec. 3.3): ResNet-20's shortcuts drawn from the model
-    (``diagrams.draw_shortcuts``); the recorded curves of ResNet-20 with that option (``seeds``: mean and
-    band), or "not recorded yet" beside what the paper measured with it on ImageNet (Table 3, ResNet-34);
-    and what its shortcuts cost, stage by stage in ResNet-20 and 56 and in all of ResNet-34 over option A
-    (``costs[name, option]``, from ``analysis.shortcut_cost``)."""
+def shortcut_option(option: str, seeds: Runs | None, costs: Mapping[tuple[str, str], ShortcutCost]) -> list[Figure | Table]:
+    """Chapter 3's view of one shortcut option (Sec. 3.3), in three parts that stay legible one under the
+    other in a narrow column: ResNet-20's shortcuts drawn from the model (``diagrams.draw_shortcuts``); the
+    recorded curves of ResNet-20 with that option (``seeds``: mean and band), or "not recorded yet" beside
+    what the paper measured with it on ImageNet (Table 3, ResNet-34); and a ``Table`` (HTML, so it reflows)
+    of what its shortcuts cost, stage by stage in ResNet-20 and 56, with what they add to all of ResNet-34
+    over option A in its caption (``costs[name, option]``, from ``analysis.shortcut_cost``)."""
     from . import diagrams, paper, report
     from .models import get_model
 
-    fig = plt.figure(figsize=(8.5, 5.4))
-    grid = fig.add_gridspec(2, 2, height_ratios=[1, 2.3], width_ratios=[1, 1.15], hspace=0.25)
-    diagrams.draw_shortcuts(fig.add_subplot(grid[0, :]), get_model("resnet20", shortcut=option))
-    ax, seeds = fig.add_subplot(grid[1, 0]), as_seeds(seeds)
+    drawing, ax = plt.subplots(figsize=(3.7, 3.4))
+    diagrams.draw_shortcuts(ax, get_model("resnet20", shortcut=option), stacked=True)
+    ax.set_title(f"Option {option}: ResNet-20's shortcuts", fontsize=10, pad=52)
+    curves, ax = plt.subplots(figsize=(5, 3.4))
+    seeds = as_seeds(seeds)
     if seeds:
         error_curves([seeds], ax, colors=[OPTION_COLORS[option]])
-        ax.set_title(f"ResNet-20 ({option}), recorded on {seeds[0].dataset}:\ntest err. (%) {report.summary(seeds)}", fontsize=9)
+        ax.set_title(f"ResNet-20 ({option}), recorded on {seeds[0].dataset}:\ntest err. (%) {report.summary(seeds)}", fontsize=10)
     else:
         top1, top5 = paper.TABLE3[f"resnet34 {option}"]
         not_recorded(
@@ -287,23 +305,14 @@ def shortcut_option(option: str, seeds: Runs | None, costs: Mapping[tuple[str, s
             f"ResNet-20 ({option}) on CIFAR-10",
             f"Paper, Table 3\n(ImageNet, ResNet-34 {option}):\ntop-1 {top1:.2f} %, top-5 {top5:.2f} %",
         )
-    tax = fig.add_subplot(grid[1, 1])
-    tax.axis("off")
-    tax.set_title("what the shortcuts cost (FLOPs: multiply-adds)", fontsize=9)
     rows = report.shortcut_cost_rows({f"ResNet-{d}": costs[f"resnet{d}", option] for d in (20, 56)})
-    table = tax.table(
-        cellText=rows,
-        colLabels=["", "stage 1", "stage 2", "stage 3", "total"],
-        bbox=[0, 0.35, 1, 0.6],
-        cellLoc="center",
-        colWidths=[0.33, 0.15, 0.15, 0.15, 0.22],
-    )
-    table.auto_set_font_size(False)
-    table.set_fontsize(8)
     note = report.shortcut_cost_note(costs["resnet34", option], costs["resnet34", "A"])
-    tax.text(0.5, 0.12, note, ha="center", va="center", fontsize=8, transform=tax.transAxes)
-    fig.suptitle(f"Shortcut option {option}", fontsize=13, y=1.0)
-    return fig
+    table = Table(
+        ["", "stage 1", "stage 2", "stage 3", "total"],
+        rows,
+        f"What option {option}'s shortcuts cost (FLOPs: multiply-adds). " + " ".join(note.split()),
+    )
+    return [drawing, curves, table]
 
 
 def grouped_bars(

@@ -158,12 +158,13 @@ def seed_stats(runs: Run | Sequence[Run] | None, key: Key = "test_error") -> See
 
 def summary(runs: Run | Sequence[Run] | None, key: Key = "test_error", digits: int = 2) -> str:
     """Table 6's "best (mean ± std)" over the seeds of one net, with their number:
-    "6.43 (6.61 ± 0.16, 5 runs)"; "7.03 (1 run: spread unknown)"; "not recorded yet" without a run."""
+    "6.43 (6.61 ± 0.16, 5 runs)"; "7.03 (1 run)"; "not recorded yet" without a run. That the spread of a net
+    with one run is not measured is said once per page, by ``spread_hedge``."""
     s = seed_stats(runs, key)
     if s.n == 0:
         return NOT_RECORDED
     if s.n == 1:
-        return f"{s.best:.{digits}f} (1 run: spread unknown)"
+        return f"{s.best:.{digits}f} (1 run)"
     return f"{s.best:.{digits}f} ({s.mean:.{digits}f} ± {s.std:.{digits}f}, {s.n} runs)"
 
 
@@ -172,6 +173,16 @@ def seed_spread(groups: Iterable[Run | Sequence[Run] | None], key: Key = "test_e
     None while no net has two runs."""
     spreads = [s.spread for s in (seed_stats(g, key) for g in groups) if s.spread is not None]
     return max(spreads) if spreads else None
+
+
+def spread_hedge(groups: Iterable[Run | Sequence[Run] | None]) -> str:
+    """The hedge a page says once, where it first shows its records: while some net (each group the runs of
+    one net) has one recorded run, "1 run" and "one run each" leave the spread between seeds unmeasured.
+    "" once every net has two or more: the hedge goes by itself when the seeds are recorded."""
+    single = [g for g in groups if seed_stats(g).n == 1]
+    if not single:
+        return ""
+    return f'Nets marked "1 run" or "one run each" have one recorded run: {NOT_MEASURED}.'
 
 
 def steps(values: Mapping[int, float]) -> list[float]:
@@ -190,12 +201,12 @@ def spread_note(
     """The spread between seeds beside a claim about several nets (each group the runs of one net), e.g.
     "seeds of one net differ by up to 0.31 points (4 of 4 nets have 2 or more runs); the smallest gap,
     0.20 points, is within it". ``gaps`` are the differences the claim rests on (e.g. ``steps``): the note
-    says whether the smallest is larger than the spread. One run per net: "one run per net: the spread
-    between seeds is not measured yet"."""
+    says whether the smallest is larger than the spread. One run per net: "one run per net" (what that
+    leaves unmeasured is said once per page, by ``spread_hedge``)."""
     stats = [s for s in (seed_stats(g, key) for g in groups) if s.n]
     spread = max((s.spread for s in stats if s.spread is not None), default=None)
     if spread is None:
-        return f"one run per net: {NOT_MEASURED}"
+        return "one run per net"
     several = sum(s.n >= 2 for s in stats)
     note = f"seeds of one net differ by up to {spread:.{digits}f}{unit} ({several} of {len(stats)} nets have 2+ runs)"
     if gaps := [abs(g) for g in gaps]:
@@ -238,7 +249,7 @@ class Comparison:
         if self.n != (1, 1):
             text += f" (means of {self.n[0]} and {self.n[1]} runs)"
         if self.spread is None:
-            text += f"; one run each: {NOT_MEASURED}"
+            text += " (one run each)"
         else:
             text += f"; seeds of one net differ by up to {self.spread:.{d}f}{u}: the gap is "
             text += "larger than that" if self.larger_than_spread else "within it, so these runs do not order the two"
@@ -260,8 +271,7 @@ def compare(
     digits: int = 2,
 ) -> Comparison:
     """Net ``a`` against net ``b`` (each one run or all its seeds) on ``key`` (mean over seeds), e.g.
-    "ResNet-56 ends 0.65 points above ResNet-44; one run each: the spread between seeds is not measured
-    yet". ``names`` default to the runs' labels ("ResNet-56 (A)")."""
+    "ResNet-56 ends 0.65 points above ResNet-44 (one run each)". ``names`` default to the runs' labels ("ResNet-56 (A)")."""
     a, b = as_seeds(a), as_seeds(b)
     if not a or not b:
         raise ValueError("compare needs at least one run of each net")

@@ -18,7 +18,7 @@ call shows one ``Image`` whose PNG the kernel swaps when the selection changes. 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Union
 
 import ipywidgets as widgets
@@ -43,37 +43,70 @@ def to_png(figure: FigureLike, dpi: int = 100) -> bytes:
     raise TypeError(f"expected a matplotlib Figure or PNG bytes, got {type(figure).__name__}")
 
 
-def _images(figures: Mapping[str, FigureLike], dpi: int) -> list[widgets.Image]:
-    """One PNG ``Image`` widget per figure, in the mapping's order."""
+Part = Union[Figure, bytes, object]  # a figure, or a table (anything with ``_repr_html_``, e.g. ``tables.Table``)
+Entry = Union[Part, Sequence[Part]]  # what one option shows: one figure, or several parts one under the other
+
+
+def _view(entry: Entry, dpi: int) -> widgets.Widget:
+    """One option's view: a PNG ``Image`` per figure, an ``HTML`` per table (it reflows on a narrow screen, where
+    a table drawn inside an image would shrink with it). Several parts share a ``Box`` that wraps: figures side
+    by side where the column is wide enough, one under the other on a phone, each table on a line of its own."""
+    if isinstance(entry, (list, tuple)):
+        if not entry:
+            raise ValueError("an option needs at least one figure or table")
+        return widgets.Box(
+            [_view(part, dpi) for part in entry], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start")
+        )
+    if hasattr(entry, "_repr_html_") and not isinstance(entry, Figure):
+        return widgets.HTML(value=entry._repr_html_(), layout=widgets.Layout(width="100%"))
+    return widgets.Image(value=to_png(entry, dpi), format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+
+
+def _views(figures: Mapping[str, Entry], dpi: int) -> list[widgets.Widget]:
+    """One view per option, in the mapping's order."""
     if not figures:
         raise ValueError("need at least one figure")
-    return [widgets.Image(value=to_png(fig, dpi), format="png") for fig in figures.values()]
+    return [_view(entry, dpi) for entry in figures.values()]
 
 
-def _switcher(selector: widgets.Widget, images: list[widgets.Image]) -> widgets.VBox:
-    """The selector above the figure it selects: switched in the browser where ipywidgets has a ``Stack``
+def _switcher(selector: widgets.Widget, views: list[widgets.Widget]) -> widgets.VBox:
+    """The selector above the view it selects: switched in the browser where ipywidgets has a ``Stack``
     (8.x: the static site), else by the kernel (ipywidgets 7.x, as in Colab)."""
     if hasattr(widgets, "Stack"):
-        shown = widgets.Stack(children=images, selected_index=0)
+        shown = widgets.Stack(children=views, selected_index=0)
         link = widgets.jslink((selector, "index"), (shown, "selected_index"))
-    else:
-        shown = widgets.Image(value=images[0].value, format="png")
+    elif all(isinstance(view, widgets.Image) for view in views):
+        shown = widgets.Image(value=views[0].value, format="png")
 
         def show(change: dict) -> None:
-            shown.value = images[change["new"]].value
+            shown.value = views[change["new"]].value
 
         selector.observe(show, names="index")
         link = None  # a kernel-side observer: Colab keeps a kernel behind the page
+    else:  # views of several parts: the kernel swaps the box's child
+        shown = widgets.VBox([views[0]])
+
+        def show(change: dict) -> None:
+            shown.children = (views[change["new"]],)
+
+        selector.observe(show, names="index")
+        link = None
     box = widgets.VBox([selector, shown])
     box.link = link  # the browser-side link (ipywidgets 8), reachable and testable
     return box
 
 
-def toggle(figures: Mapping[str, FigureLike], description: str = "", dpi: int = 100) -> widgets.VBox:
+# Buttons as wide as their labels and the description as wide as its text, so that a row of them fits a
+# phone's column (390 px) instead of wrapping onto a second row.
+BUTTON_STYLE = {"button_width": "auto", "description_width": "initial"}
+
+
+def toggle(figures: Mapping[str, Entry], description: str = "", dpi: int = 100) -> widgets.VBox:
     """Toggle buttons, one per key of ``figures``, over the precomputed figures; works without a kernel.
 
     Args:
-        figures: button label -> matplotlib ``Figure`` (rendered to PNG and closed) or PNG bytes,
+        figures: button label -> matplotlib ``Figure`` (rendered to PNG and closed) or PNG bytes, or a list
+            of them and of tables (objects with ``_repr_html_``, shown as HTML) to show one under the other,
             in display order, e.g. ``{"A": fig_a, "B": fig_b, "C": fig_c}`` for the shortcut options.
         description: label shown left of the buttons.
         dpi: resolution of the rendered figures.
@@ -81,10 +114,12 @@ def toggle(figures: Mapping[str, FigureLike], description: str = "", dpi: int = 
     Returns:
         ``VBox([ToggleButtons, Stack])``; the buttons' ``index`` is ``jslink``-ed (``box.link``) to the
         Stack's ``selected_index``. With ipywidgets 7 (Colab): ``VBox([ToggleButtons, Image])``, the
-        image swapped by the kernel, ``box.link`` None.
+        image swapped by the kernel (or a ``VBox`` whose child it swaps, for views of several parts),
+        ``box.link`` None.
     """
-    images = _images(figures, dpi)
-    return _switcher(widgets.ToggleButtons(options=list(figures), index=0, description=description), images)
+    views = _views(figures, dpi)
+    buttons = widgets.ToggleButtons(options=list(figures), index=0, description=description, style=BUTTON_STYLE)
+    return _switcher(buttons, views)
 
 
 def dropdown(figures: Mapping[str, FigureLike], description: str = "", dpi: int = 100) -> widgets.VBox:
@@ -93,5 +128,5 @@ def dropdown(figures: Mapping[str, FigureLike], description: str = "", dpi: int 
     Same arguments and result as :func:`toggle`, with a ``Dropdown`` in place of the buttons: better
     when there are many options (ResNet-20, 32, 44, 56, 110, ...).
     """
-    images = _images(figures, dpi)
-    return _switcher(widgets.Dropdown(options=list(figures), index=0, description=description), images)
+    views = _views(figures, dpi)
+    return _switcher(widgets.Dropdown(options=list(figures), index=0, description=description), views)

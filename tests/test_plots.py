@@ -42,6 +42,20 @@ def test_caption_names_record_gpu_and_dataset():
     assert run.id in text and run.provenance["gpu"] in text and "cifar10-jpeg" in text
 
 
+def test_caption_is_one_line_with_the_sources_folded_under_it():
+    """Under a figure: one line (how many records, which data, what is not recorded yet); the full list of
+    sources in a folded <details> in HTML, and listed under that line as text."""
+    recorded = [runs.find_run("plain20"), runs.find_run("plain44")]
+    caption = plots.Caption(recorded, not_recorded=["plain-1202"])
+    assert caption.summary == "Sources: 2 recorded runs in data/runs (cifar10-jpeg); not recorded yet: plain-1202"
+    html = caption._repr_html_()
+    assert html.startswith("<details") and f"<summary>{caption.summary}</summary>" in html and "<details open" not in html
+    assert all(run.id in html.split("</summary>", 1)[1] for run in recorded)  # shown when folded out
+    lines = str(caption).splitlines()
+    assert lines[0] == caption.summary and len(lines) == 3 and all(run.id in str(caption) for run in recorded)
+    assert str(plots.Caption([], not_recorded=["ResNet-1202"])) == "Not recorded yet: ResNet-1202"
+
+
 def test_error_curves_of_several_seeds_draw_the_mean_and_a_min_max_band(tmp_path):
     from fakes import write_seeds
     from matplotlib.collections import PolyCollection
@@ -112,29 +126,49 @@ def _costs():
 
 
 def test_shortcut_option_draws_the_recorded_curves_in_the_options_colour():
-    from resnet_book import report
+    from resnet_book import report, tables
 
     seeds = runs.find_runs("resnet20", shortcut="B")
-    fig = plots.shortcut_option("B", seeds, _costs())
-    curves = fig.axes[1]
+    drawing, fig, table = plots.shortcut_option("B", seeds, _costs())
+    curves = fig.axes[0]
     assert {line.get_color() for line in curves.lines} == {plots.OPTION_COLORS["B"]}
     assert report.summary(seeds) in curves.get_title() and "ResNet-20 (B)" in curves.get_title()
     assert "not recorded yet" not in _texts(fig)
-    cells = {cell.get_text().get_text() for cell in fig.axes[2].tables[0].get_celld().values()}
-    assert {"ResNet-20 params", "ResNet-56 FLOPs", "1,000", "2,000", "total"} <= cells
-    assert "ResNet-34 at 224x224 (2 projections): +0.00 M params" in _texts(fig)  # 3,000 params over A
-    plt.close(fig)
+    # the costs are an HTML table (it reflows on a phone), not a table drawn inside the figure
+    assert isinstance(table, tables.Table) and not any(ax.tables for f in (drawing, fig) for ax in f.axes)
+    assert table.head == ["", "stage 1", "stage 2", "stage 3", "total"]
+    assert {"ResNet-20 params", "ResNet-56 FLOPs", "1,000", "2,000"} <= {cell for row in table.rows for cell in row}
+    assert "ResNet-34 at 224x224 (2 projections): +0.00 M params" in table.caption  # 3,000 params over A
+    assert "<table" in table._repr_html_()
+    plt.close(drawing), plt.close(fig)
+
+
+def test_shortcut_option_parts_stay_narrow_enough_for_a_phone():
+    """Drawn at 100 dpi (``widgets.toggle``), the drawing of the shortcuts fits a 390-px screen's column
+    (about 360 px) at full size, and the curves shrink by at most a third there."""
+    import io
+
+    from matplotlib.image import imread
+
+    drawing, fig, _ = plots.shortcut_option("B", runs.find_runs("resnet20", shortcut="B"), _costs())
+    widths = []
+    for f in (drawing, fig):
+        buffer = io.BytesIO()
+        f.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        widths.append(imread(io.BytesIO(buffer.getvalue())).shape[1])
+        plt.close(f)
+    assert widths[0] <= 360 and widths[1] <= 540, widths
 
 
 def test_shortcut_option_without_a_record_says_so_beside_the_papers_table_3():
-    fig = plots.shortcut_option("C", [], _costs())
-    curves = fig.axes[1]
+    drawing, fig, table = plots.shortcut_option("C", [], _costs())
+    curves = fig.axes[0]
     assert not curves.lines and not curves.get_xticks().size
     text = _texts(fig)
     assert "ResNet-20 (C) on CIFAR-10:\nnot recorded yet" in text
     assert "ResNet-34 C" in text and "top-1 24.19 %, top-5 7.40 %" in text  # Table 3, option C
-    assert "(9 projections)" in text
-    plt.close(fig)
+    assert "(9 projections)" in table.caption
+    plt.close(drawing), plt.close(fig)
 
 
 def test_stacked_bars_stack_each_blocks_layers_and_write_the_total():

@@ -104,11 +104,11 @@ def test_summary_for_none_one_and_several_runs(seeds):
     assert report.summary(seeds[110]) == "6.43 (6.61 ± 0.13, 5 runs)"
     assert paper.table6_text("resnet110") == "6.43 (6.61 ± 0.16, 5 runs)"  # the paper's, printed the same way
     assert paper.table6_text("resnet56") == "6.97"
-    assert report.summary(seeds[110][:1]) == "6.55 (1 run: spread unknown)"
-    assert report.summary(seeds[110][0]) == "6.55 (1 run: spread unknown)"
+    assert report.summary(seeds[110][:1]) == "6.55 (1 run)"
+    assert report.summary(seeds[110][0]) == "6.55 (1 run)"
     assert report.summary([]) == report.summary(None) == report.NOT_RECORDED == "not recorded yet"
     real = runs.find_run("resnet20")
-    assert report.summary(real, "train_error") == f"{report.percent(real, 'train_error')} (1 run: spread unknown)"
+    assert report.summary(real, "train_error") == f"{report.percent(real, 'train_error')} (1 run)"
 
 
 def test_final_errors_of_several_seeds_are_their_means_and_steps_follow(seeds):
@@ -141,17 +141,14 @@ def test_compare_with_one_run_each_says_the_spread_is_not_measured_yet():
     gap = report.first_phase(r56) - report.first_phase(r44)
     assert c.spread is None and c.larger_than_spread is None and c.n == (1, 1)
     assert unwrapped(c) == (
-        f"ResNet-56 (A) trains {abs(gap):.2f} points {'above' if gap > 0 else 'below'} ResNet-44 (A); one run "
-        "each: the spread between seeds is not measured yet"
+        f"ResNet-56 (A) trains {abs(gap):.2f} points {'above' if gap > 0 else 'below'} ResNet-44 (A) (one run each)"
     )
     with pytest.raises(ValueError, match="at least one run"):
         report.compare([], r44)
 
 
 def test_spread_note_over_several_nets(seeds):
-    assert report.spread_note([runs.find_run("resnet20"), None, [runs.find_run("resnet32")]]) == (
-        "one run per net: the spread between seeds is not measured yet"
-    )
+    assert report.spread_note([runs.find_run("resnet20"), None, [runs.find_run("resnet32")]]) == "one run per net"
     groups = [seeds[44], seeds[56], seeds[110][:1]]
     assert report.spread_note(groups) == "seeds of one net differ by up to 0.40 points (2 of 3 nets have 2+ runs)"
     assert unwrapped(report.spread_note(groups, gaps=[0.9, -0.3])).endswith("the smallest gap, 0.30 points, is within it")
@@ -245,3 +242,11 @@ def test_paper_rows_read_as_the_paper_writes_them_not_as_keys():
     assert report.paper_row("VGG-16") == "VGG-16" and report.paper_row("VGG (ILSVRC'14)") == "VGG (ILSVRC'14)"
     rows = [report.paper_row(k) for k in [*paper.TABLE3, *paper.TABLE4]]
     assert not any(row.startswith("resnet") or row == "plain34" for row in rows), rows
+
+
+def test_the_spread_hedge_is_said_while_a_net_has_one_run_and_goes_when_seeds_land(seeds):
+    """Said once per page instead of in every cell ("1 run", "one run each" point to it); empty once every
+    net has two or more seeds."""
+    one = report.spread_hedge([seeds[44], seeds[110][:1], None])
+    assert one == 'Nets marked "1 run" or "one run each" have one recorded run: the spread between seeds is not measured yet.'
+    assert report.spread_hedge([seeds[44], seeds[56], None, []]) == ""

@@ -200,17 +200,18 @@ SHOWN_IN = """box => [...box.querySelectorAll('img')].filter(img => {
     }).map(img => img.src)"""
 
 
-def figures_by_choice(page, state_js: str, choices: list[str], choose) -> dict[str, str]:
-    """Make each choice in turn (``choose(page, choice)``) and return the one figure shown for each."""
+def figures_by_choice(page, state_js: str, choices: list[str], choose) -> dict[str, tuple[str, ...]]:
+    """Make each choice in turn (``choose(page, choice)``) and return the figures shown for each (one, or the
+    parts of a composite split so that each stays legible on a phone, as chapter 3's options)."""
     shown = {}
     for choice in choices:
         choose(page, choice)
         page.wait_for_timeout(300)
         state = page.evaluate(state_js)
         assert "error" not in state, state["error"]
-        assert len(state["srcs"]) == 1, f"with {choice} chosen, {len(state['srcs'])} figures on show"
+        assert state["srcs"], f"with {choice} chosen, no figure on show"
         assert state.get("active", [choice]) == [choice], f"with {choice} chosen, active: {state['active']}"
-        shown[choice] = state["srcs"][0]
+        shown[choice] = tuple(state["srcs"])
     return shown
 
 
@@ -298,8 +299,9 @@ CELL_IMAGES = """code => [...document.querySelectorAll('div.cell')]
     }))"""
 
 # Toggle buttons (labels, and the description left of them where a page has several such groups) that must
-# switch precomputed figures without a kernel (jslink'd Stack): Sec. 3.3's A/B/C, Fig. 7's nets (the paper's
-# five first), the sequel's units (drawn from the code, their gradients, the live run's curves).
+# switch precomputed figures without a kernel (jslink'd Stack): Sec. 3.3's A/B/C (each option: its shortcuts
+# drawn, its curves, and its costs as an HTML table), Fig. 7's nets (the paper's five first), the sequel's
+# units (drawn from the code, their gradients, the live run's curves).
 TOGGLES = {
     SHORTCUTS_PAGE: [(["A", "B", "C"], None)],
     DEPTH_PAGE: [(["the paper's five nets", "every recorded net"], None)],
@@ -344,6 +346,42 @@ def toggle_problems(page, path: str) -> list[str]:
     return problems
 
 
+# A phone's screen (CSS pixels of a common 6.1-inch phone): the page is looked at once more at this width.
+PHONE = {"width": 390, "height": 844}
+SCREENSHOTS = ROOT / "_build" / "screenshots-390"  # one full-page screenshot per page, to look at
+
+# At the phone's width: every figure (image, widget image) on show, and the column it sits in; every row of
+# toggle buttons and whether its buttons sit on more than one line.
+NARROW_VIEW = """() => {
+    const column = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
+    const col = column.getBoundingClientRect();
+    const wide = [...column.querySelectorAll('img, figure, .widget-image')]
+        .filter(e => e.offsetParent !== null && e.getBoundingClientRect().width > 0)
+        .filter(e => { const r = e.getBoundingClientRect(); return r.left < col.left - 1 || r.right > col.right + 1; })
+        .map(e => e.tagName.toLowerCase() + ' ' + Math.round(e.getBoundingClientRect().width) + ' px: '
+             + (e.getAttribute('src') || e.className || '').slice(0, 60));
+    const wrapped = [...document.querySelectorAll('.widget-toggle-buttons')]
+        .filter(g => g.offsetParent !== null)
+        .filter(g => new Set([...g.querySelectorAll('button')].map(b => Math.round(b.getBoundingClientRect().top))).size > 1)
+        .map(g => [...g.querySelectorAll('button')].map(b => b.textContent.trim()).join(' / '));
+    return {column: Math.round(col.width), wide: wide, wrapped: wrapped};
+}"""
+
+
+def phone_problems(page, path: str) -> list[str]:
+    """The page at a phone's width (issue #31, readable on a phone): one full-page screenshot, no figure wider
+    than the column (a composite figure is split, a table is HTML that reflows), no row of toggle buttons
+    wrapped onto a second line."""
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(500)  # the theme's layout settles at the new width
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / (path.replace("/", "_").removesuffix(".html") + ".png")), full_page=True)
+    view = page.evaluate(NARROW_VIEW)
+    problems = [f"at {PHONE['width']} px, wider than the column ({view['column']} px): {w}" for w in view["wide"]]
+    problems += [f"at {PHONE['width']} px, toggle buttons wrap onto two rows: {b}" for b in view["wrapped"]]
+    return problems
+
+
 def widget_state_problems(html: str) -> list[str]:
     """Every widget view on the page has its model in the page's saved widget state (a notebook that failed
     while executing saves none, and its widgets stay blank)."""
@@ -363,8 +401,9 @@ def test_page_as_a_reader_sees_it(server, browser, path):
     """One visit per page, everything a reader would notice: it loads offline (no request to another host, no
     failed local request), widgets and math render, every image has a size, the console shows no error,
     nothing of the build machine shows (a path, a traceback, a network error: issue #18), no output line is
-    cut off, every widget kept its saved state, the paper's drawings are readable, and the page's toggles
-    switch figures with no kernel."""
+    cut off, every widget kept its saved state, the paper's drawings are readable, the page's toggles
+    switch figures with no kernel, and at a phone's width (one screenshot) no figure is wider than the column
+    and no row of toggle buttons wraps."""
     visit = open_page(browser, server, path)
     page = visit.page
     try:
@@ -381,6 +420,7 @@ def test_page_as_a_reader_sees_it(server, browser, path):
         problems += widget_state_problems((SITE / path).read_text())
         problems += drawing_problems(page, path)
         problems += toggle_problems(page, path)
+        problems += phone_problems(page, path)  # last look: at a phone's width
         problems += [f"browser console: {error}" for error in visit.errors]  # last: the clicks may log too
         assert not problems, f"{path}:\n" + "\n".join(problems)
     finally:

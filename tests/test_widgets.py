@@ -92,3 +92,37 @@ def test_without_a_stack_the_kernel_swaps_the_figure_shown(ipywidgets7, make):
     for label in ("C", "B", "A"):
         selector.index = list(pngs).index(label)
         assert bytes(shown.value) == pngs[label], f"with {label} chosen"
+
+
+def test_toggle_buttons_are_as_wide_as_their_labels():
+    """On a 390-px screen a row of fixed-width buttons wraps onto a second row; these size to their labels."""
+    buttons = toggle({"A": _png(1, 1), "B": _png(2, 2), "C": _png(3, 3)}, description="Shortcut").children[0]
+    assert buttons.style.button_width == "auto" and buttons.style.description_width == "initial"
+
+
+class _Table:
+    def _repr_html_(self) -> str:
+        return "<table><tr><td>cost</td></tr></table>"
+
+
+def test_an_option_may_show_several_figures_and_an_html_table():
+    """A composite figure split into parts that stay legible in a narrow column: figures as PNGs, a table as
+    HTML (it reflows), in a Box that wraps."""
+    box = toggle({"A": [_figure(1), _figure(2), _Table()], "B": [_png(2, 2), _Table()]})
+    views = box.children[1].children
+    assert [[type(part) for part in view.children] for view in views] == [
+        [widgets.Image, widgets.Image, widgets.HTML],
+        [widgets.Image, widgets.HTML],
+    ]
+    assert views[0].children[2].value == _Table()._repr_html_() and views[0].layout.flex_flow == "row wrap"
+    with pytest.raises(ValueError):
+        toggle({"A": []})
+
+
+def test_without_a_stack_the_kernel_swaps_a_view_of_several_parts(ipywidgets7):
+    box = toggle({"A": [_png(1, 1), _Table()], "B": [_png(2, 2), _Table()]})
+    selector, shown = box.children
+    assert isinstance(shown, widgets.VBox) and box.link is None
+    first = shown.children[0]
+    selector.index = 1
+    assert shown.children[0] is not first and bytes(shown.children[0].children[0].value) == _png(2, 2)
