@@ -8,7 +8,14 @@ BIN := $(VENV)/bin
 COLAB_VENV ?= .venv-colab
 COLAB_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
 
-.PHONY: book test unit clean
+# The Chinese edition (README: Translations): Sphinx's gettext catalogs in locales/zh_CN/LC_MESSAGES, built
+# with sphinx-build from the conf.py that Jupyter Book writes (git-ignored; _ext on PYTHONPATH, which
+# `jupyter-book config sphinx` drops). Every output folder is a sibling under _build/, so all builds share
+# one execution cache (_ext/book_site.py) and the translated build executes nothing.
+LANGUAGES := zh_CN
+SPHINX := PYTHONPATH=_ext$${PYTHONPATH:+:$$PYTHONPATH} $(BIN)/sphinx-build -q -W --keep-going
+
+.PHONY: book test unit clean translations
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	rm -rf $(VENV)
@@ -17,9 +24,25 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
 	touch $@
 
-# Executes the chapters on CPU (quick presets; paper-scale figures from data/runs) into _build/html.
+# Executes the chapters on CPU (quick presets; paper-scale figures from data/runs) into _build/html, then
+# builds the Chinese edition from the same execution into _build/html/zh (built beside it in
+# _build/html-zh_CN, so that it shares the cache, then copied in). The English text is extracted too
+# (_build/gettext), so that the tests see a paragraph whose catalog entry is missing.
 book: $(VENV)/.installed
 	$(BIN)/jupyter-book build --warningiserror --keep-going .
+	$(BIN)/jupyter-book config sphinx . >/dev/null
+	$(SPHINX) -b gettext -d _build/doctrees-gettext . _build/gettext
+	$(SPHINX) -b html -D language=zh_CN -d _build/doctrees-zh_CN . _build/html-zh_CN
+	rm -rf _build/html/zh
+	cp -r _build/html-zh_CN _build/html/zh
+
+# After editing a page: its English text extracted (_build/gettext/*.pot, from the cached execution) and
+# merged into every catalog: new entries empty, changed ones marked fuzzy (with their old translation).
+# Translate those, then `make unit` (tests/test_i18n.py) says what is still missing.
+translations: $(VENV)/.installed
+	$(BIN)/jupyter-book config sphinx . >/dev/null
+	$(SPHINX) -b gettext -d _build/doctrees-gettext . _build/gettext
+	$(BIN)/sphinx-intl update -p _build/gettext -d locales $(addprefix -l ,$(LANGUAGES))
 
 $(COLAB_VENV)/.installed: tests/colab-requirements.txt
 	@$(COLAB_PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 13)' || \
