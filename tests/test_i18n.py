@@ -75,7 +75,8 @@ def is_display_math(msgid: str, blocks: set[str]) -> bool:
 
 # The markup a translation must keep, token for token: roles ({ref}`...`), inline math ($...$), code spans,
 # the targets of links ([text](target): the text is translated) and bare URLs.
-ROLE = re.compile(r"\{[\w:.+-]+\}`[^`]+`")
+ROLE = re.compile(r"\{(?P<name>[\w:.+-]+)\}`(?P<content>[^`]+)`")
+ROLE_TARGET = re.compile(r"<([^<>]+)>$")  # {ref}`title <target>`: the title is translated, the target kept
 INLINE_MATH = re.compile(r"(?<![$\\])\$(?!\$)(?:[^$\\]|\\.)+?(?<!\\)\$(?!\$)")
 CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 LINK_TARGET = re.compile(r"\]\(([^)\s]+)\)")
@@ -86,10 +87,14 @@ def markup(text: str) -> Counter:
     """The tokens of ``text`` that a translation must carry over unchanged (each as often)."""
     tokens: Counter = Counter()
     rest = text
-    for pattern, kind in ((ROLE, "role"), (CODE_SPAN, "code"), (INLINE_MATH, "math")):
+    for m in ROLE.finditer(rest):
+        target = ROLE_TARGET.search(m["content"])
+        tokens[("role", f"{{{m['name']}}} {target.group(1) if target else m['content']}")] += 1
+    rest = ROLE.sub(" ", rest)  # a role's target is no code span
+    for pattern, kind in ((CODE_SPAN, "code"), (INLINE_MATH, "math")):
         for m in pattern.finditer(rest):
             tokens[(kind, m.group(0))] += 1
-        rest = pattern.sub(" ", rest)  # a role's target is no code span; a code span's $ is no math
+        rest = pattern.sub(" ", rest)  # a code span's $ is no math
     for m in LINK_TARGET.finditer(rest):
         tokens[("link", m.group(1))] += 1
     for m in URL.finditer(rest):
@@ -113,6 +118,9 @@ def test_the_markup_check_catches_what_breaks_a_page():
     good = "见 {ref}`degradation-lab`、$\\mathcal{F}(x)$ 与 `resnet_book.models`（[论文](https://arxiv.org/abs/1512.03385)）。"
     assert markup_problems(msgid, good) == []
     assert markup_problems(msgid, good.replace("{ref}`degradation-lab`", "实验"))  # a reference lost
+    titled = "the {ref}`lab of chapter 1 <degradation-lab>`"
+    assert markup_problems(titled, "{ref}`第 1 章的实验 <degradation-lab>`") == []  # its title translated
+    assert markup_problems(titled, "{ref}`第 1 章的实验 <lab>`")
     assert markup_problems(msgid, good.replace("$\\mathcal{F}(x)$", "F(x)"))  # inline math lost
     assert markup_problems(msgid, good.replace("`resnet_book.models`", "`resnet_book.models"))  # a backtick
     assert markup_problems(msgid, good.replace("(https://arxiv.org/abs/1512.03385)", "(https://arxiv.org)"))
@@ -197,7 +205,7 @@ def test_catalogs_match_the_pages_as_built():
     problems = []
     for page in PAGES:
         known = {e.msgid for e in catalog(page) if not e.obsolete}
-        new = [e.msgid for e in polib.pofile(str(TEMPLATES / f"{page}.pot")) if e.msgid not in known]
+        new = [e.msgid for e in polib.pofile(str(TEMPLATES / f"{page}.pot")) if e.msgid and e.msgid not in known]
         problems += [f"{page}: {msgid[:80]!r}" for msgid in new]
     assert not problems, "English text with no entry in the catalogs (run `make translations`, translate):\n" + "\n".join(
         problems
