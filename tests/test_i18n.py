@@ -250,8 +250,9 @@ def test_chinese_page_as_a_reader_sees_it(site, server, browser, path):
         problems += en.widget_state_problems((SITE / path).read_text())
         problems += en.drawing_problems(page, english)
         problems += en.toggle_problems(page, english)
+        problems += en.phone_problems(page, path)  # at a phone's width, as the English page
         problems += [f"browser console: {error}" for error in visit.errors]
-        for here, there in ((path, english), (english, path)):  # to the English page and back
+        for here, there in ((path, english), (english, path)):  # to the English page and back, at a phone's width
             if page.url != f"{server}/{here}":
                 page.goto(f"{server}/{here}", wait_until="domcontentloaded")
             page.locator("a.edition-switch__link").first.click()
