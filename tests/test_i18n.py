@@ -212,6 +212,39 @@ def test_catalogs_match_the_pages_as_built():
     )
 
 
+# A translation that parses as another kind of node than its English (a title "1. ..." read as a list, a
+# paragraph split in two) is dropped by Sphinx without a warning, and the page shows the English.
+PLAIN_RUN = re.compile(r"[^$`*\[\](){}<>|\\]{24,}")
+
+
+def english_left(msgid: str, msgstr: str) -> str | None:
+    """The longest run of plain English in ``msgid`` (no markup), unless the translation keeps it (a quote)."""
+    runs = sorted((" ".join(r.split()) for r in PLAIN_RUN.findall(msgid)), key=len, reverse=True)
+    if not runs or len(runs[0]) < 24 or runs[0] in " ".join(msgstr.split()):
+        return None
+    return runs[0]
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("page", PAGES)
+def test_every_translation_shows_on_the_chinese_page(page):
+    from bs4 import BeautifulSoup  # pydata-sphinx-theme's dependency
+
+    path = SITE / editions.CHINESE.folder / f"{page}.html"
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: run `make book` first", pytrace=False)
+    main = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser").find("main")
+    for shared in main.select("div.cell_input, div.cell_output, script, style"):  # code and outputs are English
+        shared.decompose()
+    text = " ".join(main.get_text(" ").split())
+    shown = [
+        left
+        for entry in catalog(page)
+        if entry.msgstr and not entry.obsolete and (left := english_left(entry.msgid, entry.msgstr)) and left in text
+    ]
+    assert not shown, f"{path.relative_to(SITE)} shows English whose translation Sphinx dropped:\n" + "\n".join(shown)
+
+
 ZH_PAGES = [f"{editions.CHINESE.folder}/{p}.html" for p in PAGES]
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
