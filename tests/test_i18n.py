@@ -214,13 +214,13 @@ def test_catalogs_match_the_pages_as_built():
 
 # A translation that parses as another kind of node than its English (a title "1. ..." read as a list, a
 # paragraph split in two) is dropped by Sphinx without a warning, and the page shows the English.
-PLAIN_RUN = re.compile(r"[^$`*\[\](){}<>|\\]{24,}")
+PLAIN_RUN = re.compile(r"[^$`*\[\](){}<>|\\]{12,}")
 
 
 def english_left(msgid: str, msgstr: str) -> str | None:
     """The longest run of plain English in ``msgid`` (no markup), unless the translation keeps it (a quote)."""
     runs = sorted((" ".join(r.split()) for r in PLAIN_RUN.findall(msgid)), key=len, reverse=True)
-    if not runs or len(runs[0]) < 24 or runs[0] in " ".join(msgstr.split()):
+    if not runs or len(runs[0]) < 12 or runs[0] in " ".join(msgstr.split()):
         return None
     return runs[0]
 
