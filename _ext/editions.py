@@ -2,7 +2,7 @@
 
 The English edition is the site's root (``_build/html``), each translation a folder beside its pages
 (``_build/html/zh``), built by ``sphinx-build -D language=zh_CN`` from the gettext catalogs in
-``locales/zh_CN/LC_MESSAGES`` (the Makefile's ``book`` target; the README's *Translations*).  The code
+``locales/zh_CN/LC_MESSAGES`` (the Makefile's ``book`` target; the README's *The Chinese edition*).  The code
 cells, their outputs, figures and widget state are the English build's: the translated build reads the
 same execution cache and executes nothing.
 
@@ -18,7 +18,7 @@ page's text.
 3. Chinese search.  Sphinx's zh indexer segments the text with jieba (``jieba`` in requirements.txt;
 without it no Chinese word of a page is indexed), and the book's glossary
 (``locales/zh_CN/glossary.md``) is its user dictionary, so the book's terms are words of the index.  A
-query is not segmented by Sphinx's JavaScript: 恒等捷径 is one term, found nowhere.  ``ZH_SPLIT_QUERY``
+query is not segmented by Sphinx's JavaScript: 恒等捷径的训练误差 is one term, found nowhere.  ``ZH_SPLIT_QUERY``
 splits a run of Han characters into the fewest words the index holds, dropping the single characters
 the index cannot hold (Sphinx indexes no word shorter than two).
 """
@@ -36,7 +36,6 @@ from sphinx.search.zh import SearchChinese
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-SWITCH_TEMPLATE = "edition-switch.html"
 
 
 @dataclass(frozen=True)
