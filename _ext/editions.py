@@ -111,6 +111,21 @@ def configure(app: Sphinx, config: Config) -> None:
         config.html_search_options = {**(config.html_search_options or {}), "dict": str(words)}
 
 
+def own_output_folder(app: Sphinx) -> None:
+    """A translated or gettext build writes its notebooks apart from the English build's.
+
+    myst-nb writes each page's notebook, outputs merged from the execution cache, into
+    ``<outdir>/../jupyter_execute``: for the builds beside ``_build/html`` that is the English build's folder,
+    which keeps the notebooks as they executed (tests/test_notebooks.py reads them). A build that only
+    reuses the cache would overwrite them with copies whose execution counts the cache does not keep."""
+    if app.builder.name != "gettext" and edition_of(app.config.language) == ENGLISH:
+        return
+    config = getattr(app.env, "mystnb_config", None)
+    if config is not None:
+        folder = Path(app.outdir).parent / f"jupyter_execute-{Path(app.outdir).name}"
+        app.env.mystnb_config = config.copy(output_folder=str(folder.resolve()))
+
+
 GLOSSARY_ROW = re.compile(r"^\|(?P<english>[^|]+)\|(?P<chinese>[^|]+)\|(?P<checked>[^|]*)\|")
 
 
@@ -196,6 +211,7 @@ class BookChinese(SearchChinese):
 
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", configure)
+    app.connect("builder-inited", own_output_folder, priority=900)  # after myst-nb's (500) sets the folder
     app.connect("html-page-context", add_switch, priority=100)  # before the theme drops empty templates
     app.add_search_language(BookChinese)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
