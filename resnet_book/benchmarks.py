@@ -120,9 +120,8 @@ _ROW = {
     "levers?": {f"{k}{'?' * k.endswith('inductor')}": POSITIVE for k in LABELS["levers"]},
     "profile?": {f"{k}?": _PROFILE for k in LABELS["profile"]},
 }
-SPEC = {
-    "schema": TEXT,
-    "gpu": TEXT,
+# what a benchmark record of any device says of where and how it was measured
+_MEASURED = {
     "torch": TEXT,
     "commit": TEXT,
     "resnet_book": TEXT,
@@ -130,6 +129,11 @@ SPEC = {
     "dataset": TEXT,
     "batch_size": COUNT,
     "steps_timed": COUNT,
+}
+SPEC = {
+    "schema": TEXT,
+    "gpu": TEXT,
+    **_MEASURED,
     "cudnn_benchmark": FLAG,
     "models": {"*": _ROW},
     "equivalence": {
@@ -273,13 +277,7 @@ CPU_SPEC = {
     "schema": TEXT,
     "cpu": TEXT,
     "threads": COUNT,
-    "torch": TEXT,
-    "commit": TEXT,
-    "resnet_book": TEXT,
-    "date": TEXT,
-    "dataset": TEXT,
-    "batch_size": COUNT,
-    "steps_timed": COUNT,
+    **_MEASURED,
     "repeats": COUNT,
     "models": {"*": _CPU_ROW},
     "bf16_check?": {
