@@ -168,16 +168,21 @@ def _spec_at(field: str) -> Any:
     return spec
 
 
+def _check_measured(kind: Kind, spec: dict, record: Any, where: str, missing_hint: str = "") -> None:
+    """What both kinds of benchmark record must be: of their schema, by their spec, with at least one net."""
+    if isinstance(record, dict) and "schema" not in record:
+        raise kind.fail(where, "schema", f"is missing: not a {kind.schema} record{missing_hint}")
+    kind.check(spec, record, where)
+    if record["schema"] != kind.schema:
+        raise kind.fail(where, "schema", f"must be {kind.schema!r}, got {record['schema']!r}")
+    if not record["models"]:
+        raise kind.fail(where, "models", "is empty: a record measures at least one net")
+
+
 def validate(record: Any, where: str = "benchmark record") -> dict:
     """Check a record against ``resnet_book.benchmark/1``; raise ``BenchmarkRecordError`` naming ``where``
     and the field. A failed measurement must be named in ``failures`` and absent from its place."""
-    if isinstance(record, dict) and "schema" not in record:
-        raise KIND.fail(where, "schema", f"is missing: not a {SCHEMA} record (an older format? convert it)")
-    KIND.check(SPEC, record, where)
-    if record["schema"] != SCHEMA:
-        raise KIND.fail(where, "schema", f"must be {SCHEMA!r}, got {record['schema']!r}")
-    if not record["models"]:
-        raise KIND.fail(where, "models", "is empty: a record measures at least one net")
+    _check_measured(KIND, SPEC, record, where, " (an older format? convert it)")
     for model in record["models"]:
         try:
             Net.parse(model, family="cifar")
@@ -294,13 +299,7 @@ CPU_SPEC = {
 def validate_cpu(record: Any, where: str = "CPU benchmark record") -> dict:
     """Check a record against ``resnet_book.cpu-benchmark/1``: the trainer's images/s against a plain PyTorch
     CPU loop (``bench.run_cpu_benchmark``), per net and preset (``"<model> <preset>"``), each lever alone."""
-    if isinstance(record, dict) and "schema" not in record:
-        raise CPU_KIND.fail(where, "schema", f"is missing: not a {CPU_SCHEMA} record")
-    CPU_KIND.check(CPU_SPEC, record, where)
-    if record["schema"] != CPU_SCHEMA:
-        raise CPU_KIND.fail(where, "schema", f"must be {CPU_SCHEMA!r}, got {record['schema']!r}")
-    if not record["models"]:
-        raise CPU_KIND.fail(where, "models", "is empty: a record measures at least one net")
+    _check_measured(CPU_KIND, CPU_SPEC, record, where)
     for key, row in record["models"].items():
         model, _, preset = key.partition(" ")
         try:
