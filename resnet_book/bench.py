@@ -36,6 +36,7 @@ import torch.nn.functional as F
 
 from . import data as datamod
 from .benchmarks import CPU_OUT, CPU_SCHEMA, OUT, SCHEMA, cpu_record_name, record_name, validate, validate_cpu
+from .flops import count_flops
 from .models import Net, get_model
 from .provenance import machine_name, provenance
 from .records import check_writable, write_json
@@ -510,6 +511,35 @@ def ours_cpu(cfg: Config, data: datamod.CIFAR10, steps: int, warmup: int = 5, **
     return _images_per_second(trainer, steps, 0), warm
 
 
+def conv_gflops(dtype: torch.dtype = torch.float32, seconds: float = 0.5, rounds: int = 5) -> float:
+    """What this CPU reaches on the convolution its kernels like best, in GFLOP/s (2 flops a multiply-add): a
+    3x3 convolution of 256 filters on 256 channels of 16x16 maps, batch 32, channels_last, forward only, repeated
+    for ``seconds``, the best of ``rounds`` (a ceiling, so the best). It is a convolution and not a matrix
+    product because torch multiplies matrices through a BLAS that need not be tuned for this CPU, while both the
+    plain loop and ours run their convolutions through oneDNN, as this does."""
+    x = torch.randn(32, 256, 16, 16, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    w = torch.randn(256, 256, 3, 3, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    flops = 2 * x.shape[0] * 256 * 256 * 9 * 16 * 16
+    with torch.no_grad():
+        F.conv2d(x, w, padding=1)
+        best = 0.0
+        for _ in range(rounds):
+            done, start = 0, time.perf_counter()
+            while (elapsed := time.perf_counter() - start) < seconds or done == 0:
+                F.conv2d(x, w, padding=1)
+                done += 1
+            best = max(best, done * flops / elapsed / 1e9)
+    return best
+
+
+def ceiling(seconds: float = 0.5) -> dict[str, float]:
+    """``conv_gflops`` in float32, and in bf16 where this CPU has native bf16 instructions."""
+    found = {"fp32": conv_gflops(torch.float32, seconds=seconds)}
+    if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        found["bf16"] = conv_gflops(torch.bfloat16, seconds=seconds)
+    return found
+
+
 def run_cpu_benchmark(
     nets: Sequence[tuple[str, str]] = CPU_NETS,
     steps: int = 30,
@@ -517,13 +547,17 @@ def run_cpu_benchmark(
     out: str | Path = CPU_OUT,
     compile_nets: Sequence[tuple[str, str]] = (),
     bf16_check: tuple[str, str] | None = ("resnet56", "mini"),
+    ceiling_seconds: float = 0.5,
 ) -> Path:
     """Our trainer against the plain CPU loop (``reference_cpu_loop``), side by side in one process: for each
     net, ``repeats`` rounds of (reference, ours, each lever) over ``steps`` timed steps, the median of each kept,
     so a machine that slows down mid-run slows both. ``compile_nets``: also time ``torch.compile`` (its compile
     seconds recorded apart). ``bf16_check``: train that net to the end in float32 and in bf16 autocast from one
-    seed and record both curves (bf16 is a lever only if it ends where float32 does). Writes
-    ``<out>/<cpu>-<threads>-threads.json``, validated."""
+    seed and record both curves (bf16 is a lever only if it ends where float32 does). Also the ceiling: each
+    net's multiply-adds per image, and what a convolution reaches on this CPU at its best (``conv_gflops``, in
+    float32 and, where the CPU has bf16 instructions, in bf16), measured before the nets and after them, the
+    larger kept (each the best of 5 rounds of ``ceiling_seconds``). Writes ``<out>/<cpu>-<threads>-threads.json``,
+    validated."""
     import statistics
 
     for model, preset_name in (*nets, *compile_nets):
@@ -543,6 +577,7 @@ def run_cpu_benchmark(
         "batch_size": 128,
         "steps_timed": steps,
         "repeats": repeats,
+        "conv_gflops": ceiling(ceiling_seconds),
         "models": {},
         "failures": {},
     }
@@ -571,6 +606,7 @@ def run_cpu_benchmark(
             "ours_img_s": median["eager_fp32"],
             "speedup": median["eager_fp32"] / median["reference"],
             "levers": {lever: median[lever] for lever in CPU_LEVERS},
+            "macs_per_image": count_flops(get_model(model, shortcut=cfg.shortcut, width=cfg.width), cfg.image_size),
         }
         if (model, preset_name) in compile_nets:
             try:
@@ -579,6 +615,9 @@ def run_cpu_benchmark(
                 record["failures"][f"models.{model} {preset_name}.levers.compile"] = f"{type(err).__name__}: {str(err)[:200]}"
         print(f"{model} ({preset_name}): {json.dumps(row)}", flush=True)
         write_json(path, validate_cpu(record, str(path)))
+    after = ceiling(ceiling_seconds)
+    record["conv_gflops"] = {k: max(v, after[k]) for k, v in record["conv_gflops"].items()}
+    write_json(path, validate_cpu(record, str(path)))
     if bf16_check is not None:
         model, preset_name = bf16_check
         cfg = preset(preset_name, model)

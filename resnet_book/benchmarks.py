@@ -277,6 +277,7 @@ _CPU_ROW = {
     "speedup": POSITIVE,
     "levers": {f"{k}?": POSITIVE for k in CPU_LABELS},
     "compile_seconds?": POSITIVE,
+    "macs_per_image?": COUNT,
 }
 CPU_SPEC = {
     "schema": TEXT,
@@ -284,6 +285,7 @@ CPU_SPEC = {
     "threads": COUNT,
     **_MEASURED,
     "repeats": COUNT,
+    "conv_gflops?": {"fp32": POSITIVE, "bf16?": POSITIVE},
     "models": {"*": _CPU_ROW},
     "bf16_check?": {
         "model": TEXT,
@@ -314,6 +316,14 @@ def validate_cpu(record: Any, where: str = "CPU benchmark record") -> dict:
         if not reason:
             raise CPU_KIND.fail(where, f"failures.{field}", "must say why the measurement failed")
     return record
+
+
+def training_gflops(row: dict, images_per_second: float) -> float:
+    """The arithmetic a CPU did per second while training at ``images_per_second``, in GFLOP/s: 6 flops per
+    multiply-add of one forward pass (2 forward; 4 backward, for the gradients of the inputs and of the
+    weights), the usual count (Kaplan et al. 2020, Sec. 2.1). Against ``conv_gflops`` it says how much
+    faster any loop could still make that net on that CPU."""
+    return 6 * row["macs_per_image"] * images_per_second / 1e9
 
 
 def cpu_record_name(cpu: str, threads: int) -> str:

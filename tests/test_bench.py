@@ -10,6 +10,8 @@ import torch
 
 from resnet_book import bench, benchmarks
 from resnet_book import data as datamod
+from resnet_book.flops import count_flops
+from resnet_book.models import get_model
 
 H100 = "NVIDIA H100 80GB HBM3"
 
@@ -264,7 +266,9 @@ def cpu_record(monkeypatch, tmp_path):
     """A CPU benchmark of one small net, two timed steps, on synthetic data: (its path, the record)."""
     tiny = datamod.synthetic_cifar10(train_per_class=26, test_per_class=2)
     monkeypatch.setattr(datamod, "load_cifar10", lambda **kw: tiny)
-    path = bench.run_cpu_benchmark((("resnet8", "mini"),), steps=2, repeats=1, out=tmp_path, bf16_check=None)
+    path = bench.run_cpu_benchmark(
+        (("resnet8", "mini"),), steps=2, repeats=1, out=tmp_path, bf16_check=None, ceiling_seconds=0.01
+    )
     return path, json.loads(path.read_text())
 
 
@@ -276,6 +280,17 @@ def test_the_cpu_benchmark_times_our_trainer_beside_the_plain_loop(cpu_record):
     assert set(row["levers"]) == set(bench.CPU_LEVERS) and row["ours_img_s"] == row["levers"]["eager_fp32"]
     assert row["speedup"] == row["ours_img_s"] / row["reference_img_s"]
     assert benchmarks.load_cpu_benchmarks(path.parent) == [record]
+
+
+def test_the_cpu_benchmark_records_the_ceiling_its_nets_are_held_against(cpu_record):
+    """Each net's multiply-adds per image (the paper's FLOPs, counted as chapter 4 counts them) and what a
+    convolution reaches on this CPU at its best: from the two, the share of the CPU's arithmetic each loop uses."""
+    _, record = cpu_record
+    row = record["models"]["resnet8 mini"]
+    assert row["macs_per_image"] == count_flops(get_model("resnet8", width=8), input_size=16)
+    assert record["conv_gflops"]["fp32"] > 0
+    # 6 flops per multiply-add of a forward pass: 2 forward, 4 backward
+    assert benchmarks.training_gflops(row, 1e9 / row["macs_per_image"]) == 6
 
 
 def test_a_cpu_record_that_contradicts_itself_or_its_name_is_refused(cpu_record, tmp_path):
