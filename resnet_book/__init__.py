@@ -7,10 +7,11 @@ and FLOPs), ``data`` (CIFAR-10 and its augmentation), ``provenance``, ``tables``
 types); records: ``records`` (one spec style, reader and atomic writer for every record), ``runs``
 (recorded runs, CIFAR-10 and ImageNet), ``benchmarks`` (the trainer's recorded speed), ``estimates``
 (every cost the book states, from the benchmarks); the engine: ``train`` (the training loop),
-``checkpoints``, ``packed`` (runs of one depth trained as one network), ``sweeps``, ``bench`` (the trainer's
-speed and its records), ``imagenet`` (Sec. 3.4's loop, ``train_imagenet``); pages: ``analysis`` (Fig. 7
-responses, gradient norms), ``report``, ``diagrams``, ``plots``, ``widgets``, ``live`` (the chapters' live
-runs); jobs: ``jobs`` (a run from its name to its record, ``train_and_record``).
+``checkpoints`` (claimed once before a run trains, saved, loaded), ``packed`` (runs of one depth trained as
+one network), ``sweeps``, ``bench`` (the trainer's speed and its records), ``imagenet`` (Sec. 3.4's loop,
+``train_imagenet``); pages: ``analysis`` (Fig. 7 responses, gradient norms), ``report``, ``diagrams``,
+``plots``, ``widgets``, ``live`` (the chapters' live runs); jobs: ``jobs`` (a run from its name to its
+record, ``train_and_record``).
 ``python -m resnet_book`` is the command line (``train``, ``sweep``, ``bench``, ``imagenet``).
 """
 

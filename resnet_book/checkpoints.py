@@ -10,8 +10,11 @@ it atomically (a full disk raises ``records.DiskFull``, the earlier checkpoint k
 the same runs (``Config.identity``) on the same dataset, refusing any other by name. Checkpoints of format
 ``resnet_book.checkpoint/2`` (no checksum) are still read.
 
-``lock`` takes a checkpoint's lock (``<checkpoint>.lock``): one process trains a run at a time. The
-``Trainer`` takes it for its checkpoint, so every way in (``jobs``, ``train.train``, a ``Trainer``) does.
+``claim`` is the one place that makes a checkpoint this process's before a run trains: it refuses a folder
+or an unwritable one, takes the checkpoint's lock (``<checkpoint>.lock``: one process trains a run at a time;
+``lock``) and those of the runs it holds, and removes what saves cut short by ``kill -9`` left. The ``Trainer``
+takes a checkpoint only as ``claim`` hands it over (``Claimed``), so every way in (``jobs``, which claims a
+job's before it loads the data, ``train.train``, a ``Trainer``) claims it, once.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ import hashlib
 import io
 import os
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 
 from .recipe import Config
-from .records import check_writable, write_atomically
+from .records import check_writable, remove_orphans, write_atomically
 
 # Config fields newer than the first checkpoints (the miniature's levers), read as their defaults from those
 ADDED = ("width", "image_size", "warmup_iterations")
@@ -66,6 +70,29 @@ def check_path(path: Path) -> None:
     if path.is_dir():
         raise CheckpointError(f"{path}: a folder, not a checkpoint file; remove it or choose another path")
     check_writable(path.parent, "checkpoint")  # now, not at the first save
+
+
+def claim(path: str | Path, runs: Sequence[Path] = ()) -> "Claimed":
+    """Make ``path`` this process's checkpoint before its run trains, and hand it over as ``Claimed``:
+    ``check_path``, the folders of ``runs`` (the checkpoints of the runs it holds, trained alone: their locks go
+    there) checked writable, the locks of ``path`` and ``runs`` taken (all or none, ``lock_all``: another
+    process on one of them raises ``RunLocked``), then the temporary files of its saves that never finished
+    removed (no other process writes it now)."""
+    path = Path(path)
+    check_path(path)
+    for folder in dict.fromkeys(Path(p).parent for p in runs):
+        check_writable(folder, "checkpoint")
+    lock_all([path, *runs])
+    remove_orphans(path)  # a save cut short by kill -9
+    return Claimed(path)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A checkpoint that ``claim`` made this process's (checked, locked, cleaned): the trainer resumes from
+    ``path`` and saves to it without checking it again."""
+
+    path: Path
 
 
 def save(path: Path, state: dict) -> None:

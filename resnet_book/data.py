@@ -121,6 +121,13 @@ class SamplePlan:
         return len(self.index)
 
 
+def sample_plans(seeds: list[int], n_train: int, total: int, device: torch.device, size: int = SIZE) -> list[SamplePlan]:
+    """A ``SamplePlan`` for each of ``seeds``, in their order, for images of ``size`` pixels a side (the crop's
+    padding scaled with it, ``pad_for``): one plan per seed, shared by the runs of that seed."""
+    plans = {seed: SamplePlan.make(seed, n_train, total, device, pad_for(size)) for seed in dict.fromkeys(seeds)}
+    return [plans[seed] for seed in seeds]
+
+
 class Augmenter:
     """Turns sample positions of a ``SamplePlan`` into a normalized, padded-cropped-flipped batch.
 

@@ -5,10 +5,11 @@ notebook too.
 network, ``resnet_book.packed``) and records it; ``train.train`` trains one and returns its trainer, recording
 nothing, hence the two names. It refuses a run already recorded, checks that records and
 checkpoints can be written (before hours of training, not after), takes the locks of the job and of each
-of its runs (one process per run, however it is packed; ``checkpoints.lock``), removes what saves cut short
-by ``kill -9`` left behind, loads CIFAR-10, trains under ``StopOnInterrupt`` (the first Ctrl-C or SIGTERM
-stops at the next log point with a checkpoint), then computes Fig. 7's layer responses and writes one record
-per run (``resnet_book.runs``). ``queue`` turns a sweep's runs into jobs (packs, the longest first) and
+of its runs (one process per run, however it is packed; ``checkpoints.claim``), removes what saves cut short
+by ``kill -9`` left behind, loads CIFAR-10, trains (resuming from the job's checkpoint) under
+``StopOnInterrupt`` (the first Ctrl-C or SIGTERM stops at the next log point with a checkpoint), then computes
+Fig. 7's layer responses and writes one record per run (``resnet_book.runs``), from the runs as the trainer
+hands them over (``train.trained_runs``). ``queue`` turns a sweep's runs into jobs (packs, the longest first) and
 ``sweep`` trains them the same way, several at once on one GPU (``sweeps.run_pool``), skipping a job another
 process is training. A run checkpoints to ``data/checkpoints/<id>.pt`` and continues from there when started
 again. The runs of a job are in order of their seeds (``in_order``), however they were typed, so that a job
@@ -28,17 +29,17 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
+from . import checkpoints, weights
 from . import data as datamod
-from . import weights
 from .analysis import layer_responses
-from .checkpoints import RunLocked, lock_all
+from .checkpoints import RunLocked
 from .checkpoints import lock as lock_run  # noqa: F401 - its name here before it moved to checkpoints
 from .provenance import REPO_ROOT
 from .recipe import Config
 from .records import check_writable, remove_orphans
-from .runs import RUNS_DIR, TrainedRun, make_record, save_run
+from .runs import RUNS_DIR, make_record, save_run
 from .sweeps import job_cost, packs, run_pool
-from .train import Engine, Trainer, resolve_device
+from .train import Engine, Trainer, resolve_device, trained_runs
 
 CHECKPOINTS = REPO_ROOT / "data" / "checkpoints"
 
@@ -183,18 +184,18 @@ def open_run(
     checkpoint: str | Path | None = None,
 ) -> Trainer:
     """The trainer of a job, resumed from its checkpoint (``checkpoint``, by default ``<checkpoint_dir>/<job
-    name>.pt``) if there is one, after checking that its record and checkpoint can be written and taking its
-    locks: the job's checkpoint's, and each run's (``<checkpoint_dir>/<record id>.pt.lock``, the lock of the run
-    trained alone), so that no run trains in two processes, whether alone or in packs of other sizes. A lock
-    another process holds raises ``checkpoints.RunLocked`` with none taken. ``data`` caches CIFAR-10 by subset
-    for the jobs of a sweep. A device this machine lacks is refused first (``train.resolve_device``)."""
+    name>.pt``) if there is one. A device this machine lacks is refused first (``train.resolve_device``); then,
+    before any data is loaded, the checkpoint is claimed (``checkpoints.claim``: its folder checked, its lock and
+    each run's taken, ``<checkpoint_dir>/<record id>.pt.lock``, the lock of the run trained alone, so that no run
+    trains in two processes, whether alone or in packs of other sizes), the records' folder is checked writable
+    and what saves of the runs' records cut short left is removed. A lock another process holds raises
+    ``checkpoints.RunLocked`` with none taken. ``data`` caches CIFAR-10 by subset for the jobs of a sweep. The
+    trainer gets the checkpoint claimed, resumes from it, and checks none of that again."""
     device = resolve_device(device)
     cfg, folder = configs[0], Path(checkpoint_dir)
-    checkpoint = Path(checkpoint) if checkpoint is not None else folder / f"{job_name(configs)}.pt"
+    path = Path(checkpoint) if checkpoint is not None else folder / f"{job_name(configs)}.pt"
+    claimed = checkpoints.claim(path, [folder / f"{c.record_id()}.pt" for c in configs])  # one process per run
     check_writable(out, "run records")  # before hours of training, not after
-    check_writable(checkpoint.parent, "checkpoint")
-    check_writable(folder, "checkpoint")  # the runs' locks
-    lock_all([checkpoint, *(folder / f"{c.record_id()}.pt" for c in configs)])  # one process per run
     for c in configs:  # a record's save cut short by kill -9
         remove_orphans(Path(out) / f"{c.record_id()}.json")
     key = (cfg.train_per_class, cfg.test_per_class, cfg.split)
@@ -202,61 +203,29 @@ def open_run(
         data[key] = datamod.load_cifar10(
             train_per_class=cfg.train_per_class, test_per_class=cfg.test_per_class, split=cfg.split, device=device
         )
-    trainer = Trainer(configs if len(configs) > 1 else cfg, data[key], device, checkpoint=checkpoint, engine=engine)
+    trainer = Trainer(configs if len(configs) > 1 else cfg, data[key], device, checkpoint=claimed, engine=engine)
     if trainer.resumed_from is not None:
-        print(f"{job_name(configs)}: resuming from {checkpoint} at iteration {trainer.resumed_from:,}")
+        print(f"{job_name(configs)}: resuming from {path} at iteration {trainer.resumed_from:,}")
     return trainer
 
 
 def record_runs(trainer: Trainer, out: str | Path, overwrite: bool = False, weights_dir: str | Path | None = None) -> list[Path]:
-    """Fig. 7 statistics on the test set, then the run record (one per run of a pack), and with ``weights_dir``
-    each run's final weights (``resnet_book.weights``)."""
+    """Fig. 7 statistics on the test set, then the run record (one per run of a pack, ``train.trained_runs``), and
+    with ``weights_dir`` each run's final weights (``resnet_book.weights``)."""
     images = trainer.data.normalize(trainer.data.test_images)
     if trainer.channels_last:
         images = images.contiguous(memory_format=torch.channels_last)
     paths = []
-    for run, member in zip(trained_runs(trainer), trainer.members()):
+    for run in trained_runs(trainer):
         # Fig. 7 reads the original block's BN outputs; a pre-activation net has none of that kind
-        stds = None if run.config.net.preact else layer_responses(member.model, images)
+        stds = None if run.config.net.preact else layer_responses(run.model, images)
         record = make_record(run, stds)
         path = save_run(record, out, overwrite=overwrite)
         print(f"{path}: train error {run.final()['train_error']:.4f}, test error {run.final()['test_error']:.4f}")
         if weights_dir is not None:
-            print(f"{weights.keep(member.model, record, weights_dir)}: its final weights")
+            print(f"{weights.keep(run.model, record, weights_dir)}: its final weights")
         paths.append(path)
     return paths
-
-
-def trained_runs(trainer: Trainer) -> list[TrainedRun]:
-    """What each run of a finished trainer's record says of it (``runs.make_record``), in the order of its configs.
-
-    A net given as ``Trainer(..., model=net)`` is refused: its record would name the config's model
-    (``resnet20-A``, say), which is not the net that was trained."""
-    if trainer.own_model:
-        raise ValueError(
-            f"{trainer.label}: trained a net given as model=, not the named {trainer.config.model!r}; "
-            "such a run is not recorded (a record names the model it was trained on)"
-        )
-    fast_path = {
-        "cuda_graph": trainer.use_graph,
-        "bf16": trainer.amp,
-        "channels_last": trainer.channels_last,
-        "inductor": trainer.use_compile,
-        "packed_runs": len(trainer.configs),  # 1, or the runs trained as one network with it
-    }
-    return [
-        TrainedRun(
-            m.config,
-            trainer.data.name,
-            m.history,
-            trainer.device,
-            trainer.wall_seconds,
-            fast_path,
-            trainer.resumed_from is not None,
-            m.trained_with,
-        )
-        for m in trainer.members()
-    ]
 
 
 # ------------------------------------------------------------------------------------------ how long

@@ -6,7 +6,7 @@ Its numbers come from ``paper.CIFAR_RECIPE`` (one source); ``preset`` gives a na
 run is (every field but checkpoint spacing and the preset's name; the speed switches are not in a
 ``Config`` at all but in ``train.Engine``): a checkpoint resumes only into the same identity,
 and runs of a pack share all of it but model, shortcut and seed (``check_pack``). The trainer
-(``resnet_book.train``) runs a ``Config``; the records (``resnet_book.runs``) store its schedule. The
+(``resnet_book.train``) runs a ``Config``; the records (``resnet_book.runs``) store its schedule (``runs.record_schedule``). The
 ImageNet engine (``resnet_book.imagenet``) runs an ``ImageNetConfig``, its numbers from ``paper.IMAGENET_RECIPE``.
 """
 
@@ -125,25 +125,11 @@ class Config:
             return self.lr * (iteration + 1) / self.warmup_iterations
         return self.lr * self.lr_factor ** sum(iteration >= m for m in self.milestones)
 
-    def schedule(self) -> dict:
-        """The schedule as the run record stores it."""
-        return {
-            "iterations": self.iterations,
-            "batch_size": self.batch_size,
-            "lr": self.lr,
-            "lr_factor": self.lr_factor,
-            "milestones": list(self.milestones),
-            "weight_decay": self.weight_decay,
-            "momentum": self.momentum,
-            "warmup": None if self.warmup_lr is None else {"lr": self.warmup_lr, "until_train_error": self.warmup_until_error},
-            "eval_every": self.eval_every,
-            "split": self.split,
-            "train_per_class": self.train_per_class,
-            "test_per_class": self.test_per_class,
-            "width": self.width,
-            "image_size": self.image_size,
-            "warmup_iterations": self.warmup_iterations,
-        }
+    def learning_rates(self) -> list[float]:
+        """The learning rate of every iteration past Sec. 4.2's warm-up (``lr_at``), computed once for a run:
+        the trainer looks its step's rate up, and uses ``warmup_lr`` instead while it is warming up (that warm-up
+        ends when the training error drops, which only the run can tell)."""
+        return [self.lr_at(i, False) for i in range(self.iterations)]
 
 
 @functools.lru_cache(maxsize=None)
@@ -248,6 +234,15 @@ def check_pack(configs: Sequence[Config]) -> None:
         raise ValueError(f"runs of a pack have one depth; got {sorted(depths)}")
     if configs[0].warmup_lr is not None:
         raise ValueError(f"{configs[0].model} warms up (Sec. 4.2) until its own error drops: train it alone, not in a pack")
+
+
+def run_names(configs: Sequence[Config]) -> list[str]:
+    """Each run's name in a pack of ``configs`` (one config: a pack of one), the pack checked first
+    (``check_pack``): ``run_name``, with its seed where the pack holds several seeds."""
+    if len(configs) > 1:
+        check_pack(configs)
+    seeds = len({c.seed for c in configs}) > 1
+    return [run_name(c, seed=seeds) for c in configs]
 
 
 def run_name(cfg: Config, seed: bool = False) -> str:

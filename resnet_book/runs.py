@@ -310,12 +310,18 @@ class History:
     entries: list[dict] = field(default_factory=list)
     warmup_end: int | None = None  # iteration at which the warm-up learning rate ended
 
+    def final(self) -> dict:
+        """Final training error (the last history window), test error and training loss."""
+        last = self.entries[-1]
+        return {"train_error": last["train_error"], "test_error": last["test_error"], "train_loss": last["train_loss"]}
+
 
 @dataclass(frozen=True)
 class TrainedRun:
-    """A finished run as its record tells it, handed over by the trainer (``jobs.trained_runs``): one per run
+    """A run as its record tells it, handed over by the trainer (``train.trained_runs``): one per run
     of a pack. ``history`` is the trainer's (``entries``, ``warmup_end``); the wall time, speed switches and
-    ``trained_with`` are shared with the runs trained beside it."""
+    ``trained_with`` are shared with the runs trained beside it. ``model`` is the run's own network (a pack's
+    run unpacked), which the record does not hold: Fig. 7's responses and the kept weights are read from it."""
 
     config: Config
     dataset: str
@@ -325,19 +331,41 @@ class TrainedRun:
     fast_path: dict  # the speed switches, and packed_runs (1, or the runs trained as one network with it)
     resumed: bool
     trained_with: list[str]
+    model: torch.nn.Module
 
     def final(self) -> dict:
         """Final training error (the last history window), test error and training loss."""
-        last = self.history.entries[-1]
-        return {"train_error": last["train_error"], "test_error": last["test_error"], "train_loss": last["train_loss"]}
+        return self.history.final()
+
+
+def record_schedule(cfg: Config) -> dict:
+    """A run's schedule as its record stores it (``schedule`` in the schema above)."""
+    return {
+        "iterations": cfg.iterations,
+        "batch_size": cfg.batch_size,
+        "lr": cfg.lr,
+        "lr_factor": cfg.lr_factor,
+        "milestones": list(cfg.milestones),
+        "weight_decay": cfg.weight_decay,
+        "momentum": cfg.momentum,
+        "warmup": None if cfg.warmup_lr is None else {"lr": cfg.warmup_lr, "until_train_error": cfg.warmup_until_error},
+        "eval_every": cfg.eval_every,
+        "split": cfg.split,
+        "train_per_class": cfg.train_per_class,
+        "test_per_class": cfg.test_per_class,
+        "width": cfg.width,
+        "image_size": cfg.image_size,
+        "warmup_iterations": cfg.warmup_iterations,
+    }
 
 
 def make_record(run: TrainedRun, layer_response_std: list[float] | None = None) -> dict:
-    """The record of a finished run, with its provenance; ``layer_response_std``: Fig. 7's statistics."""
+    """The record of a finished run, with its provenance; ``layer_response_std``: Fig. 7's statistics. It is
+    checked where it is written (``save_run``), once."""
     from .provenance import provenance
 
     cfg = run.config
-    schedule = cfg.schedule()
+    schedule = record_schedule(cfg)
     if schedule["warmup"] is not None:
         schedule["warmup"]["ended_at"] = run.history.warmup_end
     final = run.final()
@@ -362,7 +390,7 @@ def make_record(run: TrainedRun, layer_response_std: list[float] | None = None) 
             "trained_concurrently_with": run.trained_with,
         },
     }
-    return validate(record, record["id"])
+    return record
 
 
 def save_run(record: dict, directory: str | Path = RUNS_DIR, overwrite: bool = False) -> Path:

@@ -39,9 +39,8 @@ import torch.nn.functional as F
 from . import checkpoints
 from . import data as datamod
 from .packed import PackedResNet
-from .recipe import Config, check_pack, preset, run_name
-from .records import remove_orphans
-from .runs import History
+from .recipe import Config, preset, run_names
+from .runs import History, TrainedRun
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -167,7 +166,8 @@ class Engine:
 class Trainer:
     """Trains one network with ``Config`` on a ``CIFAR10``: ``run()``, window by window (``queue_window``, then
     ``end_window``; a pool of trainers interleaves them on one GPU, ``sweeps.run_pool``). Given a list of
-    configs, it trains them as one network (``resnet_book.packed``); ``members()`` gives each run's view.
+    configs, it trains them as one network (``resnet_book.packed``); ``trained_runs`` gives each run as its
+    record tells it. ``checkpoint`` (``checkpoints.claim(path)``): resumed from unless ``resume`` is false, saved to.
 
     ``model=net`` trains ``net`` instead of the named ``config.model`` (e.g. a shortcut variant of the sequel,
     ``models.shortcut_variant``), with the config's recipe and data: one run, not checkpointed, never recorded.
@@ -178,7 +178,7 @@ class Trainer:
         config: Config | Sequence[Config],
         data: datamod.CIFAR10,
         device: str | torch.device | None = None,
-        checkpoint: str | Path | None = None,
+        checkpoint: checkpoints.Claimed | None = None,
         resume: bool = True,
         callback: Callable[["Trainer", dict], None] | None = None,
         engine: Engine = Engine(),
@@ -187,19 +187,20 @@ class Trainer:
         self.configs = [config] if isinstance(config, Config) else list(config)
         self.config = cfg = self.configs[0]  # the schedule (shared by a pack)
         self.own_model = model is not None  # a net that is not one of the named models
+        if checkpoint is not None and not isinstance(checkpoint, checkpoints.Claimed):
+            raise TypeError(f"checkpoint={str(checkpoint)!r}: give checkpoints.claim(path), which checks it and takes its lock")
         if self.own_model:
             check_own_model(model, self.configs, checkpoint)
-        if len(self.configs) > 1:
-            check_pack(self.configs)
+        # what the recipe says once, read from here on: every step's rate, each run's name (a pack checked)
+        self.lrs = cfg.learning_rates()
+        self.names = [f"{cfg.model}, own net"] if self.own_model else run_names(self.configs)
         self.device = resolve_device(device)
         self.engine = e = engine.on(self.device)
         self.amp, self.channels_last, self.use_graph, self.use_compile = e.amp, e.channels_last, e.cuda_graph, e.compile
-        self.data = datamod.at_size(data, cfg.image_size).to(self.device)
-        self.callback = callback
-        self.checkpoint_path = Path(checkpoint) if checkpoint else None
-        self.stream = torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
         # a pack of runs with other seeds: each run its own mini-batches, so the stem sees each run's own images
         self.own_inputs = len({c.seed for c in self.configs}) > 1
+        self.callback = callback
+        self.stream = torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
         self.model = model.to(self.device) if self.own_model else build_net(self.configs, self.own_inputs, self.device)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -207,40 +208,33 @@ class Trainer:
         self.params = [p for p in self.model.parameters()]
         self.dtype = self.params[0].dtype  # float32 (bf16 autocast's outputs come back to it); float64 in exactness tests
         self.bufs = [torch.zeros_like(p) for p in self.params]  # SGD's momentum
-        self.lr_t = torch.tensor(cfg.lr_at(0, cfg.warmup_lr is not None), device=self.device)
+        self.data = datamod.at_size(data, cfg.image_size).to(self.device)
+        self.augment = datamod.Augmenter(self.data)
+        # which image, crop and flip each sample gets, from the seed alone: a pack on one batch reads the first run's
+        seeds, samples = [c.seed for c in self.configs] if self.own_inputs else [cfg.seed], cfg.iterations * cfg.batch_size
+        self.plans = datamod.sample_plans(seeds, len(self.data.train_labels), samples, self.device, cfg.image_size)
+        self.iteration = 0
+        self.warming_up = cfg.warmup_lr is not None  # Sec. 4.2's warm-up (lr_at), until the training error drops
+        self._lr_value = cfg.warmup_lr if self.warming_up else self.lrs[0]
+        self.lr_t = torch.tensor(self._lr_value, device=self.device)
         # per run: the loss and the wrong answers summed since the last log
         self.sums = torch.zeros(len(self.configs), 2, device=self.device, dtype=self.dtype)
         self.step_t = torch.zeros((), dtype=torch.long, device=self.device)
         self.batch_ar = torch.arange(cfg.batch_size, device=self.device)
-        self.augment = datamod.Augmenter(self.data)
-        self.plans = sample_plans(self.configs, len(self.data.train_labels), self.own_inputs, self.device)
-        self.iteration = 0
         self.histories = [History() for _ in self.configs]
-        self.warming_up = cfg.warmup_lr is not None
         self.wall_seconds = 0.0  # over every segment of the run, resumed ones included
         self.resumed_from: int | None = None
         self.trained_with: list[str] = []  # other runs that shared the GPU (a sweep's streams), for the record
-        self._lr_value = float(self.lr_t)
         self._graph: torch.cuda.CUDAGraph | None = None
         self._last_log = 0
         self._clock: float | None = None  # when this segment of the run started (``start_clock``)
-        if self.checkpoint_path is not None:
-            checkpoints.check_path(self.checkpoint_path)
-            checkpoints.lock(self.checkpoint_path)  # one process per run, whichever way it was started
-            remove_orphans(self.checkpoint_path)  # a save cut short by kill -9; no other process writes it now
-            if resume and self.checkpoint_path.exists():
-                state = checkpoints.load(self.checkpoint_path, self.configs, self.data.name, self.device)
-                try:
-                    restore(self, state)
-                except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as err:  # a net of another shape
-                    reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-                    raise checkpoints.CheckpointError(
-                        f"{self.checkpoint_path}: does not fit this run's network ({reason[:300]}); {checkpoints.FIX}"
-                    ) from None
+        self.checkpoint_path = checkpoint.path if checkpoint is not None else None
+        if self.checkpoint_path is not None and resume and self.checkpoint_path.exists():
+            restore(self, checkpoints.load(self.checkpoint_path, self.configs, self.data.name, self.device))
 
     @property
     def history(self) -> History:
-        """The run's history (for a pack, the first run's; see ``members()``)."""
+        """The run's history (for a pack, the first run's; each run's: ``histories``)."""
         return self.histories[0]
 
     # ------------------------------------------------------------------ the loop
@@ -309,7 +303,7 @@ class Trainer:
         """Queue ``n`` iterations (fewer at the end of the run); changes the learning rate on schedule."""
         with self._on_stream():
             for _ in range(min(n, self.config.iterations - self.iteration)):
-                lr = self.config.lr_at(self.iteration, self.warming_up)
+                lr = self.config.warmup_lr if self.warming_up else self.lrs[self.iteration]
                 if lr != self._lr_value:
                     self.lr_t.fill_(lr)
                     self._lr_value = lr
@@ -381,10 +375,10 @@ class Trainer:
         if self.iteration == self._last_log or (self.iteration % self.config.eval_every and not self.done):
             return None
         sums, count = self._read_sums(reset=True)
-        for c, (loss_sum, _) in zip(self.configs, sums):
+        for name, (loss_sum, _) in zip(self.names, sums):
             if not loss_sum / count <= DIVERGED_LOSS:  # NaN too
                 where = f"between iterations {self._last_log:,} and {self.iteration:,} at lr {self._lr_value:g}"
-                raise TrainingDiverged(diverged(self.run_name(c), loss_sum / count, where, self.checkpoint_path))
+                raise TrainingDiverged(diverged(name, loss_sum / count, where, self.checkpoint_path))
         with self._on_stream():
             tests = evaluate(self.model, self.data, len(self.configs), self.engine, repeat=self.own_inputs)
         entries = []
@@ -407,22 +401,44 @@ class Trainer:
     # ------------------------------------------------------------------ the runs it trained
     def final(self) -> dict:
         """Final training error (the last history window) and test error, fractions in [0, 1]."""
-        return _final(self.history)
-
-    def members(self) -> list["Trainer | PackMember"]:
-        """One view per run: the trainer itself, or for a pack each run's config, history and model."""
-        return [self] if len(self.configs) == 1 else [PackMember(self, g) for g in range(len(self.configs))]
+        return self.history.final()
 
     @property
     def label(self) -> str:
         """e.g. ``resnet56-A`` or, for a pack, ``plain56-plain + resnet56-A``."""
-        return " + ".join(self.run_name(c) for c in self.configs)
+        return " + ".join(self.names)
 
-    def run_name(self, cfg: Config) -> str:
-        """A run's name in this trainer: with its seed where the runs of the pack have several."""
-        if self.own_model:
-            return f"{cfg.model}, own net"  # not the named model's run (its shortcut option may not apply)
-        return run_name(cfg, seed=self.own_inputs)
+
+def trained_runs(trainer: Trainer) -> list[TrainedRun]:
+    """Each run of ``trainer`` as its record tells it (``runs.make_record``), in the order of its configs, with
+    its own network (a pack's run unpacked). A net given as ``Trainer(..., model=net)`` is refused: its record
+    would name the config's model (``resnet20-A``, say), which is not the net that was trained."""
+    if trainer.own_model:
+        raise ValueError(
+            f"{trainer.label}: trained a net given as model=, not the named {trainer.config.model!r}; "
+            "such a run is not recorded (a record names the model it was trained on)"
+        )
+    fast_path = {
+        "cuda_graph": trainer.use_graph,
+        "bf16": trainer.amp,
+        "channels_last": trainer.channels_last,
+        "inductor": trainer.use_compile,
+        "packed_runs": len(trainer.configs),  # 1, or the runs trained as one network with it
+    }
+    return [
+        TrainedRun(
+            c,
+            trainer.data.name,
+            trainer.histories[g],
+            trainer.device,
+            trainer.wall_seconds,
+            fast_path,
+            trainer.resumed_from is not None,
+            [n for i, n in enumerate(trainer.names) if i != g] + trainer.trained_with,
+            trainer.model if len(trainer.configs) == 1 else trainer.model.unpack(g),
+        )
+        for g, c in enumerate(trainer.configs)
+    ]
 
 
 def state_of(trainer: Trainer) -> dict:
@@ -447,25 +463,32 @@ def state_of(trainer: Trainer) -> dict:
 
 def restore(trainer: Trainer, state: dict) -> None:
     """Continue ``trainer`` from ``state`` (``checkpoints.load``, which checked it is of these runs on this
-    dataset) as if the run had never been interrupted."""
-    if len(state["momentum"]) != len(trainer.bufs):
-        raise ValueError(f"{len(state['momentum'])} momentum buffers for {len(trainer.bufs)} parameters")
-    trainer.model.load_state_dict(state["model"])
-    with torch.no_grad():
-        for b, s in zip(trainer.bufs, state["momentum"]):
-            if b.shape != s.shape:
-                raise ValueError(f"a momentum buffer of shape {tuple(s.shape)} for a parameter of shape {tuple(b.shape)}")
-            b.copy_(s)
-    trainer.iteration = trainer._last_log = trainer.resumed_from = int(state["iteration"])
-    trainer.step_t.fill_(trainer.iteration)
-    trainer.histories = [History(list(h)) for h in state["histories"]]
-    trainer.history.warmup_end = state["warmup_end"]
-    trainer.warming_up = bool(state["warming_up"])
-    trainer.wall_seconds = float(state["wall_seconds"])
-    trainer.trained_with = list(state.get("trained_with", []))  # runs that shared the GPU in earlier segments
-    torch.set_rng_state(state["rng_cpu"].cpu())
-    if state["rng_cuda"] is not None and trainer.device.type == "cuda":
-        torch.cuda.set_rng_state(state["rng_cuda"].cpu(), trainer.device)
+    dataset) as if the run had never been interrupted; a state that does not fit the network (another shape) is
+    refused naming the checkpoint."""
+    try:
+        if len(state["momentum"]) != len(trainer.bufs):
+            raise ValueError(f"{len(state['momentum'])} momentum buffers for {len(trainer.bufs)} parameters")
+        trainer.model.load_state_dict(state["model"])
+        with torch.no_grad():
+            for b, s in zip(trainer.bufs, state["momentum"]):
+                if b.shape != s.shape:
+                    raise ValueError(f"a momentum buffer of shape {tuple(s.shape)} for a parameter of shape {tuple(b.shape)}")
+                b.copy_(s)
+        trainer.iteration = trainer._last_log = trainer.resumed_from = int(state["iteration"])
+        trainer.step_t.fill_(trainer.iteration)
+        trainer.histories = [History(list(h)) for h in state["histories"]]
+        trainer.history.warmup_end = state["warmup_end"]
+        trainer.warming_up = bool(state["warming_up"]) and trainer.config.warmup_lr is not None  # a net without one never does
+        trainer.wall_seconds = float(state["wall_seconds"])
+        trainer.trained_with = list(state.get("trained_with", []))  # runs that shared the GPU in earlier segments
+        torch.set_rng_state(state["rng_cpu"].cpu())
+        if state["rng_cuda"] is not None and trainer.device.type == "cuda":
+            torch.cuda.set_rng_state(state["rng_cuda"].cpu(), trainer.device)
+    except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise checkpoints.CheckpointError(
+            f"{trainer.checkpoint_path}: does not fit this run's network ({reason[:300]}); {checkpoints.FIX}"
+        ) from None
 
 
 @torch.no_grad()
@@ -527,17 +550,6 @@ def build_net(configs: list[Config], own_inputs: bool, device: torch.device) -> 
     return PackedResNet(models, [c.model for c in configs], own_inputs=own_inputs)
 
 
-def sample_plans(configs: list[Config], images: int, own_inputs: bool, device: torch.device) -> list[datamod.SamplePlan]:
-    """Which image, crop and flip each sample gets: from the seed alone (``data.SamplePlan``), one plan per
-    seed; the runs of a pack share the first run's plan unless each has its own inputs."""
-    cfg = configs[0]
-    plans = {
-        seed: datamod.SamplePlan.make(seed, images, cfg.iterations * cfg.batch_size, device, datamod.pad_for(cfg.image_size))
-        for seed in dict.fromkeys(c.seed for c in configs)
-    }
-    return [plans[c.seed] for c in configs] if own_inputs else [plans[cfg.seed]]
-
-
 def diverged(run: str, loss: float, where: str, checkpoint: Path | None) -> str:
     """The one line that stops a diverged run: its loss against chance level, and what is kept."""
     kept = (
@@ -565,7 +577,7 @@ def show(bar, trainer: Trainer, entry: dict | list[dict] | None) -> None:
     bar.update(trainer.iteration - bar.n)
 
 
-def check_own_model(model: object, configs: list[Config], checkpoint: str | Path | None) -> None:
+def check_own_model(model: object, configs: list[Config], checkpoint: checkpoints.Claimed | None) -> None:
     """What ``Trainer(config, data, model=net)`` accepts: one ``nn.Module`` for one config, no checkpoint.
 
     A checkpoint names its run by the config alone, so it could resume a named model's weights into this
@@ -576,7 +588,7 @@ def check_own_model(model: object, configs: list[Config], checkpoint: str | Path
         raise ValueError(f"model=: one net trains one run; got {len(configs)} configs (a pack trains named models only)")
     if checkpoint is not None:
         raise ValueError(
-            f"model=: a net that is not one of the named models is not checkpointed (checkpoint={str(checkpoint)!r}): "
+            f"model=: a net that is not one of the named models is not checkpointed (checkpoint={str(checkpoint.path)!r}): "
             f"its checkpoint could resume into the named {configs[0].model!r} or the other way round"
         )
 
@@ -586,32 +598,6 @@ def progress_text(entry: dict | list[dict]) -> str:
     if isinstance(entry, dict):
         return f"train_err={entry['train_error']:.3f}, test_err={entry['test_error']:.3f}"
     return "test_err=" + "/".join(f"{e['test_error']:.3f}" for e in entry)
-
-
-def _final(history: History) -> dict:
-    last = history.entries[-1]
-    return {"train_error": last["train_error"], "test_error": last["test_error"], "train_loss": last["train_loss"]}
-
-
-class PackMember:
-    """One run of a packed ``Trainer``: its own config, history, (unpacked) model and the runs it trained with."""
-
-    def __init__(self, trainer: Trainer, g: int) -> None:
-        self.trainer, self.g = trainer, g
-        self.config = trainer.configs[g]
-        self.history = trainer.histories[g]
-        others = [c for i, c in enumerate(trainer.configs) if i != g]
-        self.trained_with = [trainer.run_name(c) for c in others] + trainer.trained_with
-        self._model = None
-
-    @property
-    def model(self):
-        if self._model is None:
-            self._model = self.trainer.model.unpack(self.g)
-        return self._model
-
-    def final(self) -> dict:
-        return _final(self.history)
 
 
 def train(
@@ -624,13 +610,15 @@ def train(
     """Train one network and return its ``Trainer`` (history, final errors, model).
 
     ``train("quick", "plain20")`` loads CIFAR-10 (see ``resnet_book.data``) and runs the quick preset.
-    Keyword arguments go to ``Trainer`` (``checkpoint``, ``callback``) and ``Trainer.run`` (``max_seconds``,
-    ``progress``).
+    Keyword arguments go to ``Trainer`` (``checkpoint``: a path here, claimed before the data is loaded,
+    ``checkpoints.claim``; ``callback``) and ``Trainer.run`` (``max_seconds``, ``progress``).
     """
     if isinstance(config, str):
         config = preset(config, model or "resnet20")
     elif model is not None:
         config = replace(config, model=model)
+    if kwargs.get("checkpoint") is not None:
+        kwargs["checkpoint"] = checkpoints.claim(kwargs["checkpoint"])
     if data is None:
         dev = resolve_device(device)
         data = datamod.load_cifar10(

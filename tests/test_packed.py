@@ -14,9 +14,10 @@ import pytest
 import torch
 
 from resnet_book import data as datamod
+from resnet_book.checkpoints import claim
 from resnet_book.models import get_model
 from resnet_book.packed import PackedResNet
-from resnet_book.train import Config, Trainer
+from resnet_book.train import Config, Trainer, trained_runs
 
 RUNS = [("plain8", None), ("resnet8", "A"), ("resnet8", "B"), ("resnet8", "C")]
 EXACT = dict(atol=1e-9, rtol=1e-9)  # float64: see the module's docstring
@@ -72,7 +73,7 @@ def test_a_pack_needs_one_depth():
 
 
 def assert_trains_like_alone(configs: list[Config], pack: Trainer, data: datamod.CIFAR10) -> None:
-    for cfg, member in zip(configs, pack.members()):
+    for cfg, member in zip(configs, trained_runs(pack)):
         single = Trainer(cfg, data, "cpu").run(progress=False)
         assert member.model.shortcut_option == single.model.shortcut_option
         for a, b in zip(single.history.entries, member.history.entries):
@@ -93,13 +94,13 @@ def test_packed_training_equals_training_each_run_alone(tmp_path):
     """Same seed, same batches, same updates: every run's history and weights match its run alone."""
     data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
     configs = [Config(model=m, shortcut=s, **SETTINGS) for m, s in RUNS]
-    pack = Trainer(configs, data, "cpu", checkpoint=tmp_path / "pack.pt").run(progress=False)
+    pack = Trainer(configs, data, "cpu", checkpoint=claim(tmp_path / "pack.pt")).run(progress=False)
     assert pack.done and (tmp_path / "pack.pt").exists()
     assert not pack.own_inputs and pack.model.stem_conv.groups == 1  # one batch, read once by the stem
     assert_trains_like_alone(configs, pack, data)
     # resuming the pack from its checkpoint needs the same runs
     with pytest.raises(ValueError, match="3 packed runs, not 4|4 packed runs, not 3"):
-        Trainer(configs[:3], data, "cpu", checkpoint=tmp_path / "pack.pt")
+        Trainer(configs[:3], data, "cpu", checkpoint=claim(tmp_path / "pack.pt"))
 
 
 @pytest.mark.slow
@@ -108,17 +109,17 @@ def test_seeds_packed_each_train_like_that_seed_alone(tmp_path):
     mini-batches, and ends exactly as the same seed trained alone; a checkpoint resumes the pack."""
     data = datamod.synthetic_cifar10(train_per_class=13, test_per_class=5)
     configs = [Config(model="resnet8", seed=s, **SETTINGS) for s in (0, 1, 2)] + [Config(model="plain8", seed=1, **SETTINGS)]
-    first = Trainer(configs, data, "cpu", checkpoint=tmp_path / "seeds.pt")
+    first = Trainer(configs, data, "cpu", checkpoint=claim(tmp_path / "seeds.pt"))
     assert first.own_inputs and first.model.stem_conv.groups == 4
     assert "each on its own images" in repr(first.model)
     first.advance(2)
     first.end_window()  # a log point: checkpoint at iteration 2
-    pack = Trainer(configs, data, "cpu", checkpoint=tmp_path / "seeds.pt").run(progress=False)
+    pack = Trainer(configs, data, "cpu", checkpoint=claim(tmp_path / "seeds.pt")).run(progress=False)
     assert pack.resumed_from == 2 and pack.done
     assert_trains_like_alone(configs, pack, data)
     histories = [[e["train_loss"] for e in h.entries] for h in pack.histories]
     assert histories[0] != histories[1]  # another seed: another run, not a copy
-    member = pack.members()[1]
+    member = trained_runs(pack)[1]
     assert member.trained_with[:3] == ["resnet8-A-seed0", "resnet8-A-seed2", "plain8-plain-seed1"]
 
 

@@ -28,7 +28,7 @@ import resnet_book.__main__ as cli
 from resnet_book import checkpoints, jobs, records, runs, sweeps
 from resnet_book import data as datamod
 from resnet_book import train as trainmod
-from resnet_book.checkpoints import CheckpointError, RunLocked
+from resnet_book.checkpoints import CheckpointError, RunLocked, claim
 from resnet_book.data import DatasetError
 from resnet_book.jobs import lock_run
 from resnet_book.runs import RunRecordError, load_run
@@ -329,12 +329,12 @@ def _no_checksum(path):
 )
 def test_a_bad_checkpoint_is_refused_naming_the_file(tiny, tmp_path, spoil, problem):
     path = tmp_path / "run.pt"
-    t = Trainer(tiny_config(), tiny, "cpu", checkpoint=path)
+    t = Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(path))
     t.advance(4)
     t.end_window()
     spoil(path)
     with pytest.raises(CheckpointError) as err:
-        Trainer(tiny_config(), tiny, "cpu", checkpoint=path)
+        Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(path))
     message = str(err.value)
     assert message.startswith(f"{path}: ") and problem in message and "delete it" in message
     assert "weights_only=False" not in message and "\n" not in message
@@ -342,10 +342,10 @@ def test_a_bad_checkpoint_is_refused_naming_the_file(tiny, tmp_path, spoil, prob
 
 def test_a_run_resumed_on_another_dataset_is_refused(tiny, tmp_path):
     path = tmp_path / "run.pt"
-    Trainer(tiny_config(), tiny, "cpu", checkpoint=path).run(max_seconds=0, progress=False)
+    Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(path)).run(max_seconds=0, progress=False)
     real = datamod.CIFAR10(tiny.train_images, tiny.train_labels, tiny.test_images, tiny.test_labels, "cifar10", "x")
     with pytest.raises(CheckpointError, match=r"run\.pt: this run was trained on 'synthetic' and would continue on 'cifar10'"):
-        Trainer(tiny_config(), real, "cpu", checkpoint=path)
+        Trainer(tiny_config(), real, "cpu", checkpoint=claim(path))
 
 
 @pytest.mark.parametrize("where", ["folder at the path", "file as the folder"])
@@ -359,11 +359,11 @@ def test_an_unusable_checkpoint_path_is_refused_before_training(tiny, tmp_path, 
         path = tmp_path / "file" / "run.pt"
         expected = OSError
     with pytest.raises(expected, match=re.escape(str(path.parent if expected is OSError else path))):
-        Trainer(tiny_config(), tiny, "cpu", checkpoint=path)
+        Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(path))
 
 
 def test_checkpoint_saves_leave_no_temporary_files(tiny, tmp_path):
-    Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "run.pt").run(progress=False)
+    Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(tmp_path / "run.pt")).run(progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.pt", "run.pt.lock"]  # the run's lock, no .tmp
 
 
@@ -393,7 +393,7 @@ def test_a_second_process_on_the_same_run_is_refused(tmp_path):
 def _state(tiny, tmp_path) -> tuple:
     """A real checkpoint's state at iteration 4, and the path it was saved at."""
     path = tmp_path / "run.pt"
-    t = Trainer(tiny_config(), tiny, "cpu", checkpoint=path)
+    t = Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(path))
     t.advance(4)
     t.end_window()
     state = torch.load(path, weights_only=True)
@@ -407,7 +407,7 @@ def test_a_checkpoint_without_a_field_is_refused_naming_it(tiny, tmp_path, field
     del state[field]
     checkpoints.save(path, state)
     with pytest.raises(CheckpointError, match=re.escape(f"{path}: field {field!r} is missing; delete it")):
-        Trainer(tiny_config(), tiny, "cpu", checkpoint=path)
+        Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(path))
 
 
 @pytest.mark.parametrize(
@@ -432,7 +432,7 @@ def test_a_hand_made_checkpoint_of_the_wrong_shape_is_refused_naming_what(tiny, 
     change(state)
     checkpoints.save(path, state)
     with pytest.raises(CheckpointError) as err:
-        Trainer(tiny_config(), tiny, "cpu", checkpoint=path)
+        Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(path))
     message = str(err.value)
     assert message.startswith(f"{path}: ") and says in message and message.endswith("delete it to start the run over")
 
@@ -441,7 +441,7 @@ def test_a_checkpoint_of_format_2_without_a_checksum_still_resumes(tiny, tmp_pat
     state, path = _state(tiny, tmp_path)
     del state["trained_with"]  # the first format-2 checkpoints had no such field
     torch.save({"format": "resnet_book.checkpoint/2", **state}, path)
-    assert Trainer(tiny_config(), tiny, "cpu", checkpoint=path).resumed_from == 4
+    assert Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(path)).resumed_from == 4
 
 
 def test_the_checksum_is_the_same_on_any_device_and_after_a_load(tiny, tmp_path):
@@ -534,7 +534,7 @@ def test_every_way_to_train_a_run_takes_its_lock(tiny, tmp_path, monkeypatch):
     monkeypatch.setattr(datamod, "load_cifar10", lambda **kw: tiny)
     path = tmp_path / "resnet8-A-custom-seed0.pt"
     ways = {
-        "Trainer": lambda: Trainer(tiny_config(), tiny, "cpu", checkpoint=path),
+        "Trainer": lambda: Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(path)),
         "train.train": lambda: trainmod.train(tiny_config(), data=tiny, device="cpu", checkpoint=path, progress=False),
         "jobs.train_and_record": lambda: jobs.train_and_record(
             [tiny_config()], out=tmp_path / "runs", checkpoint_dir=tmp_path, device="cpu"
@@ -567,11 +567,11 @@ def test_a_pack_s_lock_does_not_depend_on_the_order_of_its_seeds(capsys, offline
 def test_a_loss_far_above_chance_level_stops_the_run_before_a_record(tiny, tmp_path, checkpoint):
     """lr 100: the loss explodes without becoming NaN; the run stops as diverged, with no history entry."""
     path = tmp_path / "run.pt"
-    t = Trainer(tiny_config(), tiny, "cpu", checkpoint=path if checkpoint else None)
+    t = Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(path) if checkpoint else None)
     if checkpoint:  # a good checkpoint at iteration 4, then the learning rate explodes
         t.advance(4)
         t.end_window()
-    t.config = t.configs[0] = dataclasses.replace(t.config, lr=100.0)
+    t.lrs = dataclasses.replace(t.config, lr=100.0).learning_rates()  # the schedule, which the trainer reads at its start
     with pytest.raises(TrainingDiverged, match="diverged, the training loss became .*chance level is 2.30") as err:
         t.run(progress=False)
     assert len(t.history.entries) == (1 if checkpoint else 0)  # nothing logged past the divergence
@@ -812,7 +812,7 @@ def test_a_pool_whose_job_fails_to_start_stops_the_live_runs_with_a_checkpoint(t
 
     def live():
         cfg = tiny_config(iterations=16, milestones=(12,), checkpoint_every=8)
-        return Trainer(cfg, tiny, "cpu", checkpoint=tmp_path / "a.pt")
+        return Trainer(cfg, tiny, "cpu", checkpoint=claim(tmp_path / "a.pt"))
 
     def short():
         return Trainer(tiny_config(model="plain8"), tiny, "cpu")
@@ -829,7 +829,11 @@ def test_a_sweep_asked_to_stop_checkpoints_its_live_run_and_starts_no_other(tiny
 
     def make(model):  # a sweep's job: starts its trainer when the pool runs it
         return lambda: Trainer(
-            tiny_config(), tiny, "cpu", checkpoint=tmp_path / f"{model}.pt", callback=lambda t, entry: asked.append(t.iteration)
+            tiny_config(),
+            tiny,
+            "cpu",
+            checkpoint=claim(tmp_path / f"{model}.pt"),
+            callback=lambda t, entry: asked.append(t.iteration),
         )
 
     assert sweeps.run_pool([make("resnet8"), make("plain8")], 1, None, stop=lambda: bool(asked)) == 0

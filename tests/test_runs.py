@@ -102,20 +102,21 @@ def test_find_runs_gives_every_seed_of_one_net_by_seed(tmp_path):
     assert runs.find_runs("resnet56", preset="quick", directory=tmp_path) == []
 
 
-def test_a_run_of_a_net_given_as_model_is_not_recorded():
+def test_a_run_of_a_net_given_as_model_is_not_recorded(tmp_path):
     """``Trainer(..., model=net)``: its record would name the config's model (resnet8-A), not the net trained."""
     from resnet_book import data as datamod
     from resnet_book import jobs
     from resnet_book.models import shortcut_variant
-    from resnet_book.train import Config, Trainer
+    from resnet_book.train import Config, Trainer, trained_runs
 
     config = Config(model="resnet8", batch_size=8, iterations=2, milestones=(), eval_every=2)
     data = datamod.synthetic_cifar10(train_per_class=2, test_per_class=1)
     named = Trainer(config, data, "cpu").run(progress=False)
-    assert runs.make_record(jobs.trained_runs(named)[0])["id"] == "resnet8-A-custom-seed0"  # the named model's run is recorded
+    assert runs.make_record(trained_runs(named)[0])["id"] == "resnet8-A-custom-seed0"  # the named model's run is recorded
     own = Trainer(config, data, "cpu", model=shortcut_variant("resnet8", "scaled")).run(progress=False)
     with pytest.raises(ValueError, match="resnet8, own net: trained a net given as model=.*not recorded"):
-        jobs.trained_runs(own)
+        jobs.record_runs(own, tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def imagenet_record() -> dict:

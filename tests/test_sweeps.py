@@ -4,6 +4,7 @@ import pytest
 
 from resnet_book import data as datamod
 from resnet_book.benchmarks import load_benchmarks
+from resnet_book.checkpoints import claim
 from resnet_book.estimates import estimate_seconds, images_per_second
 from resnet_book.sweeps import SWEEPS, job_cost, packs, plan, run_pool
 from resnet_book.train import Config, Trainer
@@ -59,7 +60,7 @@ def test_a_pool_of_one_slot_runs_jobs_one_after_another_and_starts_none_after_it
 
     def make(model):  # a sweep's job: starts its trainer when the pool runs it
         config = Config(model=model, batch_size=16, iterations=6, milestones=(3,), eval_every=2, checkpoint_every=2)
-        return lambda: Trainer(config, data, "cpu", checkpoint=tmp_path / f"{model}.pt")
+        return lambda: Trainer(config, data, "cpu", checkpoint=claim(tmp_path / f"{model}.pt"))
 
     done = []
     assert run_pool([make("resnet8"), make("plain8")], 1, None, done.append) == 2

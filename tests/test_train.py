@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from resnet_book import data as datamod
+from resnet_book.checkpoints import claim
 from resnet_book.jobs import duration_text, seconds_per_iteration
 from resnet_book.train import (
     Config,
@@ -15,6 +16,7 @@ from resnet_book.train import (
     amp_choice,
     preset,
     sgd_update,
+    trained_runs,
 )
 
 
@@ -79,13 +81,13 @@ def test_training_lowers_the_loss(tiny):
 
 
 def test_resume_equals_an_uninterrupted_run(tiny, tmp_path):
-    whole = Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "a.pt").run(progress=False)
+    whole = Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(tmp_path / "a.pt")).run(progress=False)
     # the same run, killed after 4 iterations (its checkpoint is all that survives), then resumed
-    first = Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "b.pt")
+    first = Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(tmp_path / "b.pt"))
     first.advance(4)
     first.end_window()
     del first
-    resumed = Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "b.pt")
+    resumed = Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(tmp_path / "b.pt"))
     assert resumed.resumed_from == 4
     resumed.run(progress=False)
     for a, b in zip(whole.model.state_dict().values(), resumed.model.state_dict().values()):
@@ -95,19 +97,19 @@ def test_resume_equals_an_uninterrupted_run(tiny, tmp_path):
 
 
 def test_checkpoint_of_another_run_is_refused(tiny, tmp_path):
-    Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "c.pt").run(progress=False)
+    Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(tmp_path / "c.pt")).run(progress=False)
     with pytest.raises(ValueError, match="different run.*seed"):
-        Trainer(tiny_config(seed=1), tiny, "cpu", checkpoint=tmp_path / "c.pt")
+        Trainer(tiny_config(seed=1), tiny, "cpu", checkpoint=claim(tmp_path / "c.pt"))
     # every part of the recipe counts, not a hand-kept list of some (a changed schedule never resumes silently)
     for changed in (dict(lr_factor=0.5), dict(eval_every=2), dict(warmup_until_error=0.5), dict(warmup_check_every=7)):
         with pytest.raises(ValueError, match=f"different run \\({next(iter(changed))} differ"):
-            Trainer(tiny_config(**changed), tiny, "cpu", checkpoint=tmp_path / "c.pt")
+            Trainer(tiny_config(**changed), tiny, "cpu", checkpoint=claim(tmp_path / "c.pt"))
     # how it is trained is not what it is: other speed switches or checkpoint spacing resume
     again = Trainer(
         tiny_config(checkpoint_every=6),
         tiny,
         "cpu",
-        checkpoint=tmp_path / "c.pt",
+        checkpoint=claim(tmp_path / "c.pt"),
         engine=Engine(eval_batch_size=7, cuda_graph=False),
     )
     assert again.resumed_from == 12
@@ -126,14 +128,14 @@ def test_a_shorter_schedule_keeps_the_paper_s_shape():
 
 
 def test_time_limit_stops_with_a_checkpoint_that_resumes(tiny, tmp_path):
-    t = Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "d.pt").run(max_seconds=0, progress=False)
+    t = Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(tmp_path / "d.pt")).run(max_seconds=0, progress=False)
     assert not t.done and t.iteration == 4 and (tmp_path / "d.pt").exists()
-    again = Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "d.pt")
+    again = Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(tmp_path / "d.pt"))
     assert again.resumed_from == 4 and again.run(progress=False).done
 
 
 def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tiny, tmp_path):
-    t = Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "e.pt")
+    t = Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(tmp_path / "e.pt"))
     t.advance(4)
     t.end_window()
     good = torch.load(tmp_path / "e.pt", weights_only=True)
@@ -150,6 +152,8 @@ def test_warmup_ends_once_training_error_is_below_threshold(tiny):
     cfg = tiny_config(warmup_lr=0.01, warmup_until_error=1.01, warmup_check_every=2)  # any error ends it
     t = Trainer(cfg, tiny, "cpu").run(progress=False)
     assert t.history.warmup_end == 2
+    # past the warm-up, each entry's rate (its window's last iteration's) is the step decay's: 0.1, 0.01, 0.001
+    assert [e["lr"] for e in t.history.entries] == [cfg.lr_at(e["iteration"] - 1, False) for e in t.history.entries]
     cfg = tiny_config(warmup_lr=0.01, warmup_until_error=0.0, warmup_check_every=2)  # never ends
     t = Trainer(cfg, tiny, "cpu").run(progress=False)
     assert t.history.warmup_end is None and all(e["lr"] == 0.01 for e in t.history.entries)
@@ -187,11 +191,11 @@ def test_the_compile_switch_compiles_the_training_forward_only(tiny, monkeypatch
 
 def test_a_resumed_run_remembers_which_runs_shared_the_gpu(tiny, tmp_path):
     """The record's trained_concurrently_with covers every segment, so its wall time reads right."""
-    first = Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "f.pt")
+    first = Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(tmp_path / "f.pt"))
     first.trained_with = ["resnet56-A + plain56-plain"]
     first.advance(4)
     first.end_window()
-    assert Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "f.pt").trained_with == ["resnet56-A + plain56-plain"]
+    assert Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(tmp_path / "f.pt")).trained_with == ["resnet56-A + plain56-plain"]
 
 
 @pytest.mark.parametrize(
@@ -232,16 +236,23 @@ def test_a_net_given_as_model_is_never_checkpointed_or_packed(tiny, tmp_path):
     from resnet_book.models import get_model
 
     net = get_model("resnet8")
-    Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "named.pt").run(progress=False)
+    Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(tmp_path / "named.pt")).run(progress=False)
     with pytest.raises(ValueError, match="not checkpointed"):  # would resume the named model's weights
-        Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "named.pt", model=net)
+        Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(tmp_path / "named.pt"), model=net)
     with pytest.raises(ValueError, match="not checkpointed"):
-        Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "new.pt", model=net)
+        Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(tmp_path / "new.pt"), model=net)
     assert not (tmp_path / "new.pt").exists()
     with pytest.raises(ValueError, match="one net trains one run"):
         Trainer([tiny_config(), tiny_config(seed=1)], tiny, "cpu", model=net)
     with pytest.raises(TypeError, match="torch.nn.Module"):
         Trainer(tiny_config(), tiny, "cpu", model="resnet8")
+
+
+def test_a_trainer_takes_a_checkpoint_only_claimed(tiny, tmp_path):
+    """The lock and the checks are ``checkpoints.claim``'s, done once: a bare path is refused, not trained unlocked."""
+    with pytest.raises(TypeError, match="checkpoints.claim"):
+        Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "run.pt")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_miniature_is_the_paper_s_design_scaled_down():
@@ -286,22 +297,21 @@ def test_images_average_down_and_the_crop_pads_in_proportion(tiny):
 
 
 def test_a_miniature_run_trains_records_its_levers_and_resumes(tiny, tmp_path):
-    from resnet_book.jobs import trained_runs
     from resnet_book.runs import make_record
 
     cfg = tiny_config(width=4, image_size=16, warmup_iterations=3)
-    whole = Trainer(cfg, tiny, "cpu", checkpoint=tmp_path / "m.pt").run(progress=False)
+    whole = Trainer(cfg, tiny, "cpu", checkpoint=claim(tmp_path / "m.pt")).run(progress=False)
     assert whole.model.stages[2][0].conv1.out_channels == 16
     schedule = make_record(trained_runs(whole)[0])["schedule"]
     assert (schedule["width"], schedule["image_size"], schedule["warmup_iterations"]) == (4, 16, 3)
     # another width is another run: its checkpoint is not resumed into it
     with pytest.raises(ValueError, match="different run \\(width differ"):
-        Trainer(tiny_config(width=8, image_size=16, warmup_iterations=3), tiny, "cpu", checkpoint=tmp_path / "m.pt")
+        Trainer(tiny_config(width=8, image_size=16, warmup_iterations=3), tiny, "cpu", checkpoint=claim(tmp_path / "m.pt"))
 
 
 def test_a_checkpoint_from_before_the_miniature_resumes_as_the_paper_s_net(tiny, tmp_path):
     path = tmp_path / "old.pt"
-    first = Trainer(tiny_config(), tiny, "cpu", checkpoint=path)
+    first = Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(path))
     first.advance(4)
     first.end_window()
     state = torch.load(path, weights_only=True)
@@ -310,4 +320,4 @@ def test_a_checkpoint_from_before_the_miniature_resumes_as_the_paper_s_net(tiny,
             del cfg[key]
     del state["checksum"]  # as written then: format 2, no checksum
     torch.save({**state, "format": "resnet_book.checkpoint/2"}, path)
-    assert Trainer(tiny_config(), tiny, "cpu", checkpoint=path).resumed_from == 4
+    assert Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(path)).resumed_from == 4
