@@ -167,7 +167,8 @@ class Trainer:
     """Trains one network with ``Config`` on a ``CIFAR10``: ``run()``, window by window (``queue_window``, then
     ``end_window``; a pool of trainers interleaves them on one GPU, ``sweeps.run_pool``). Given a list of
     configs, it trains them as one network (``resnet_book.packed``); ``trained_runs`` gives each run as its
-    record tells it. ``checkpoint`` (``checkpoints.claim(path)``): resumed from unless ``resume`` is false, saved to.
+    record tells it. ``checkpoint`` (a path, or ``checkpoints.claim(path)``'s hand-over, which is not checked again):
+    resumed from unless ``resume`` is false, saved to.
 
     ``model=net`` trains ``net`` instead of the named ``config.model`` (e.g. a shortcut variant of the sequel,
     ``models.shortcut_variant``), with the config's recipe and data: one run, not checkpointed, never recorded.
@@ -187,10 +188,10 @@ class Trainer:
         self.configs = [config] if isinstance(config, Config) else list(config)
         self.config = cfg = self.configs[0]  # the schedule (shared by a pack)
         self.own_model = model is not None  # a net that is not one of the named models
-        if checkpoint is not None and not isinstance(checkpoint, checkpoints.Claimed):
-            raise TypeError(f"checkpoint={str(checkpoint)!r}: give checkpoints.claim(path), which checks it and takes its lock")
         if self.own_model:
             check_own_model(model, self.configs, checkpoint)
+        if checkpoint is not None and not isinstance(checkpoint, checkpoints.Claimed):
+            checkpoint = checkpoints.claim(checkpoint)  # a path given here; jobs claims before it loads the data
         # what the recipe says once, read from here on: every step's rate, each run's name (a pack checked)
         self.lrs = cfg.learning_rates()
         self.names = [f"{cfg.model}, own net"] if self.own_model else run_names(self.configs)

@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from resnet_book import checkpoints
 from resnet_book import data as datamod
 from resnet_book.checkpoints import claim
 from resnet_book.jobs import duration_text, seconds_per_iteration
@@ -248,11 +249,15 @@ def test_a_net_given_as_model_is_never_checkpointed_or_packed(tiny, tmp_path):
         Trainer(tiny_config(), tiny, "cpu", model="resnet8")
 
 
-def test_a_trainer_takes_a_checkpoint_only_claimed(tiny, tmp_path):
-    """The lock and the checks are ``checkpoints.claim``'s, done once: a bare path is refused, not trained unlocked."""
-    with pytest.raises(TypeError, match="checkpoints.claim"):
-        Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "run.pt")
-    assert list(tmp_path.iterdir()) == []
+def test_a_trainer_given_a_path_claims_it_and_one_claimed_is_not_checked_again(tiny, tmp_path):
+    """A path goes through ``checkpoints.claim`` (a folder is refused, before anything is built); what ``claim``
+    handed over is taken as it is: the trainer resumes from it and saves to it."""
+    (tmp_path / "folder.pt").mkdir()
+    with pytest.raises(checkpoints.CheckpointError, match="a folder, not a checkpoint file"):
+        Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "folder.pt")
+    Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "run.pt").run(progress=False)
+    resumed = Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(tmp_path / "run.pt"))
+    assert resumed.done and resumed.resumed_from == tiny_config().iterations
 
 
 def test_the_miniature_is_the_paper_s_design_scaled_down():
