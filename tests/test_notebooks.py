@@ -30,9 +30,9 @@ def test_toc_lists_the_five_chapters_the_sequel_then_the_appendices():
         "3_shortcuts",
         "4_bottleneck",
         "5_depth_scaling",
-        "6_identity_mappings",
-        "6_speed",
-        "7_imagenet",
+        "7_identity_mappings",
+        "appendix_a_speed",
+        "appendix_b_imagenet",
     ]
 
 
