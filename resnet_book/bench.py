@@ -444,7 +444,7 @@ def run_benchmark(
 
 # ------------------------------------------------------------------------------------------ on a CPU
 
-# The nets a reader trains live on a CPU (the miniature of chapters 1-3 and 6), and ResNet-20 at the paper's size
+# The nets a reader trains live on a CPU (the miniature of chapters 1-3 and 7), and ResNet-20 at the paper's size
 CPU_NETS: tuple[tuple[str, str], ...] = (
     ("plain20", "mini"),
     ("plain56", "mini"),

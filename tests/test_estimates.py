@@ -34,7 +34,7 @@ def test_the_t4_estimate_scales_the_measured_float32_speed_by_the_tighter_of_two
 
 
 def test_a_net_the_benchmark_never_ran_is_scaled_by_its_flops_from_resnet_110():
-    """Chapter 7 (Tables 2 and 3) and chapter 6 (ResNet-1001): img/s at ResNet-110's multiply-adds per second."""
+    """Appendix B (Tables 2 and 3) and chapter 7 (ResNet-1001): img/s at ResNet-110's multiply-adds per second."""
     (h100,) = [r for r in load_benchmarks() if r["gpu"] == H100]
     measured = h100["models"]["resnet110"]["ours_img_s"]
     same = flops_scaled(flops("resnet110"), benchmark=h100)

@@ -23,16 +23,17 @@ pytestmark = pytest.mark.book
 NOTEBOOKS = [ROOT / f"{f}.ipynb" for f in toc_files()[1]]  # the chapters, in book order
 
 
-def test_toc_lists_the_five_chapters_the_sequel_then_the_appendices():
+def test_toc_lists_the_six_chapters_the_sequel_then_the_appendices():
     assert [nb.stem for nb in NOTEBOOKS] == [
         "1_degradation",
         "2_residual_learning",
         "3_shortcuts",
         "4_bottleneck",
         "5_depth_scaling",
-        "6_identity_mappings",
-        "6_speed",
-        "7_imagenet",
+        "6_imagenet_results",
+        "7_identity_mappings",
+        "appendix_a_speed",
+        "appendix_b_imagenet",
     ]
 
 

@@ -231,7 +231,7 @@ def test_seedwise_pairs_the_same_seeds_and_counts_where_the_order_holds(seeds, t
 
 
 def test_paper_rows_read_as_the_paper_writes_them_not_as_keys():
-    """Chapter 3's Table 3 and chapter 5's Table 4 print these labels, never "resnet34 A"."""
+    """Chapter 3's Table 3 and chapter 6's Table 4 print these labels, never "resnet34 A"."""
     assert [report.paper_row(k) for k in paper.TABLE3][:5] == [
         "plain-34",
         "ResNet-34 (A)",

@@ -216,7 +216,7 @@ def figures_by_choice(page, state_js: str, choices: list[str], choose) -> dict[s
 
 
 SHORTCUTS_PAGE = "chapters/3_shortcuts.html"
-UNITS_PAGE = "chapters/6_identity_mappings.html"
+UNITS_PAGE = "chapters/7_identity_mappings.html"
 
 
 def buttons_state(labels: list[str], description: str | None = None) -> str:
