@@ -7,15 +7,17 @@ experiment scaled down until two cores train a net in about a minute and still s
 
 A live run is bounded by its iterations (its result does not depend on the machine's speed). On a CPU a
 time limit comes on top: past ``seconds`` the run stops cleanly at its next log point, keeps the curves so
-far, and says so in one line, so a slow or busy machine shows a shorter run instead of an error. A reader
-with less time sets ``RESNET_BOOK_LIVE_SECONDS`` (e.g. ``0``: every live run stops at its first log point).
-On a GPU a live run goes to its end.
+far, and says so in one line, so a slow or busy machine shows a shorter run instead of an error. A cell
+that trains several nets shares one limit among them (``Cell``), so the cell as a whole stays bounded
+however many nets it trains. A reader with less time sets ``RESNET_BOOK_LIVE_SECONDS`` (e.g. ``0``: every
+live run stops at its first log point). On a GPU a live run goes to its end.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Mapping
 
 import torch
@@ -25,9 +27,10 @@ from .recipe import Config, preset
 from .train import Trainer, resolve_device
 
 LIMIT_VARIABLE = "RESNET_BOOK_LIVE_SECONDS"
-# A CPU's time limit for one live net: the miniature takes 20-65 s a net on two cores, so this only ends
-# a run on a machine several times slower, or busy, well before a page's cell would time out.
-SECONDS = 120
+# A CPU's time limit for a live cell, all its nets together: the miniature takes 20-65 s a net on two idle
+# cores, so this only ends a run on a machine several times slower, or busy, and well before the 300 s after
+# which the book's build gives a cell up (_config.yml), since a run stops at its next log point.
+SECONDS = 150
 
 
 def preset_name(device: str | torch.device | None = None) -> str:
@@ -85,6 +88,27 @@ def run(trainer: Trainer, seconds: float | None = SECONDS) -> Trainer:
             f"{trainer.wall_seconds:.0f} s, the time limit of a live run on a CPU; the curves show the run so far"
         )
     return trainer
+
+
+class Cell:
+    """One live cell's time on a CPU, ``seconds`` in all, shared by the ``runs`` nets it trains one after the
+    other: each may take what is left divided by the nets still to train, so a net that ends early leaves its
+    time to the next, and the last starts with all that is left."""
+
+    def __init__(self, runs: int, seconds: float = SECONDS) -> None:
+        if runs < 1:
+            raise ValueError(f"a live cell trains at least one net, not {runs}")
+        self.left, self.runs, self.given = seconds, runs, runs
+
+    def run(self, trainer: Trainer) -> Trainer:
+        """``run(trainer)`` with this net's share of the cell's time; what it took (evaluations included) is spent."""
+        if self.runs == 0:
+            raise ValueError(f"this live cell was given {self.given} runs and has trained them all")
+        start = time.perf_counter()
+        run(trainer, max(0.0, self.left) / self.runs)
+        self.left -= time.perf_counter() - start
+        self.runs -= 1
+        return trainer
 
 
 def iterations_text(trainers: list[Trainer]) -> str:

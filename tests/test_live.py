@@ -1,6 +1,9 @@
 """A live cell's run stops cleanly at its safety limit on a CPU and says so; otherwise it runs to its end."""
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from resnet_book import data as datamod
 from resnet_book import live
@@ -63,3 +66,29 @@ def test_a_live_cell_ends_with_its_iterations_and_seconds(tiny):
     text = live.timing(done)
     assert text.startswith("a, b: 2 to 8 iterations each in ") and text.endswith(" s")
     assert live.timing({"a": done["a"]}).startswith("a: 8 iterations in ")
+
+
+def test_a_live_cell_shares_one_limit_among_its_nets(monkeypatch):
+    """The build gives a cell 300 s however many nets it trains: the nets share ``live.SECONDS``, each what is
+    left over the nets still to train (a net that ends early leaves its time to the next; one that overruns
+    its share to its log point takes it from the next)."""
+    clock, given = [0.0], []
+
+    def fake_run(trainer, seconds):
+        given.append(seconds)
+        clock[0] += trainer  # here a "trainer" is the seconds the run takes
+
+    monkeypatch.setattr(live, "run", fake_run)
+    monkeypatch.setattr(live.time, "perf_counter", lambda: clock[0])
+    cell = live.Cell(3, seconds=90)
+    for took in (10, 70, 30):  # the second overruns its 40 s to a log point
+        cell.run(took)
+    assert given == [30, 40, 10] and cell.left == -20
+    with pytest.raises(ValueError, match="given 3 runs and has trained them all"):
+        cell.run(1)
+    assert live.Cell(2, seconds=0).run(0) == 0 and given[-1] == 0
+    # a whole cell, with a run's overrun to its next log point, at most half the time after which the build gives up
+    timeout = yaml.safe_load((Path(__file__).parents[1] / "_config.yml").read_text())["execute"]["timeout"]
+    assert live.SECONDS <= timeout / 2
+    with pytest.raises(ValueError, match="at least one net"):
+        live.Cell(0)
