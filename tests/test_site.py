@@ -350,8 +350,9 @@ def toggle_problems(page, path: str) -> list[str]:
 PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = ROOT / "_build" / "screenshots-390"  # one full-page screenshot per page, to look at
 
-# At the phone's width: every figure (image, widget image) on show, and the column it sits in; every row of
-# toggle buttons and whether its buttons sit on more than one line.
+# At the phone's width: every figure (image, widget image) on show, and the column it sits in; the width of the
+# page's content against the screen's, and what runs past its right edge (outside any box that scrolls or
+# clips it); every row of toggle buttons and whether its buttons sit on more than one line.
 NARROW_VIEW = """() => {
     const column = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
     const col = column.getBoundingClientRect();
@@ -364,20 +365,39 @@ NARROW_VIEW = """() => {
         .filter(g => g.offsetParent !== null)
         .filter(g => new Set([...g.querySelectorAll('button')].map(b => Math.round(b.getBoundingClientRect().top))).size > 1)
         .map(g => [...g.querySelectorAll('button')].map(b => b.textContent.trim()).join(' / '));
-    return {column: Math.round(col.width), wide: wide, wrapped: wrapped};
+    const screen = document.documentElement.clientWidth;
+    const held = e => { for (let a = e; a && a !== document.body; a = a.parentElement) {
+        const s = getComputedStyle(a);
+        if (s.position === 'fixed' || (a !== e && ['auto', 'scroll', 'hidden', 'clip'].includes(s.overflowX))) return true;
+    } return false; };
+    const over = new Set([...document.body.querySelectorAll('*')]
+        .filter(e => e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().right > screen + 0.5 && !held(e)));
+    const past = [...over].filter(e => !over.has(e.parentElement))  // the outermost: what a fix would change
+        .map(e => e.tagName.toLowerCase() + '.' + String(e.className).split(' ')[0] + ' '
+             + Math.round(e.getBoundingClientRect().right - screen) + ' px past: '
+             + (e.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 80));
+    return {column: Math.round(col.width), wide: wide, wrapped: wrapped,
+            content: document.documentElement.scrollWidth, screen: screen, past: past};
 }"""
 
 
 def phone_problems(page, path: str) -> list[str]:
-    """The page at a phone's width (issue #31, readable on a phone): one full-page screenshot, no figure wider
-    than the column (a composite figure is split, a table is HTML that reflows), no row of toggle buttons
-    wrapped onto a second line."""
+    """The page at a phone's width (issue #31, readable on a phone): one full-page screenshot; the page no
+    wider than the screen (no sideways scrolling: what runs past its edge is named); no figure wider than the
+    column (a composite figure is split, a table is HTML that reflows); no row of toggle buttons wrapped onto
+    a second line."""
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(500)  # the theme's layout settles at the new width
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / (path.replace("/", "_").removesuffix(".html") + ".png")), full_page=True)
     view = page.evaluate(NARROW_VIEW)
-    problems = [f"at {PHONE['width']} px, wider than the column ({view['column']} px): {w}" for w in view["wide"]]
+    problems = []
+    if view["content"] > view["screen"]:
+        problems.append(
+            f"at {PHONE['width']} px, the page is {view['content'] - view['screen']} px wider than the screen: "
+            + "; ".join(view["past"] or ["(nothing found past the edge)"])
+        )
+    problems += [f"at {PHONE['width']} px, wider than the column ({view['column']} px): {w}" for w in view["wide"]]
     problems += [f"at {PHONE['width']} px, toggle buttons wrap onto two rows: {b}" for b in view["wrapped"]]
     return problems
 
@@ -402,8 +422,8 @@ def test_page_as_a_reader_sees_it(server, browser, path):
     failed local request), widgets and math render, every image has a size, the console shows no error,
     nothing of the build machine shows (a path, a traceback, a network error: issue #18), no output line is
     cut off, every widget kept its saved state, the paper's drawings are readable, the page's toggles
-    switch figures with no kernel, and at a phone's width (one screenshot) no figure is wider than the column
-    and no row of toggle buttons wraps."""
+    switch figures with no kernel, and at a phone's width (one screenshot) the page scrolls only up and down,
+    no figure is wider than the column, and no row of toggle buttons wraps."""
     visit = open_page(browser, server, path)
     page = visit.page
     try:
