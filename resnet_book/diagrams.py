@@ -110,7 +110,7 @@ def fig2() -> Figure:
 
     The same two 3x3 layers; the residual block adds the identity shortcut (Eqn. 1), the plain block
     must fit the whole mapping H(x) itself (Sec. 3.1)."""
-    fig, axes = plt.subplots(1, 2, figsize=(7, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(6.6, 4.2))
     draw_block(axes[0], get_model("plain34").stages[0][1], "plain block: fits H(x)")
     draw_block(axes[1], get_model("resnet34").stages[0][1], "residual block (Fig. 2): fits F(x) = H(x) - x")
     return fig
@@ -119,7 +119,7 @@ def fig2() -> Figure:
 def fig5() -> Figure:
     """Fig. 5: a basic block of ResNet-34 on a 64-d map and a bottleneck block of ResNet-50 on a 256-d map,
     both the second block of conv2_x (Sec. 4.1, "Deeper Bottleneck Architectures")."""
-    fig, axes = plt.subplots(1, 2, figsize=(7.5, 4.8))
+    fig, axes = plt.subplots(1, 2, figsize=(7, 4.8))
     basic, bottleneck = get_model("resnet34").stages[0][1], get_model("resnet50").stages[0][1]
     draw_block(axes[0], basic, "basic block (ResNet-34)", f"{basic.conv1.in_channels}-d")
     draw_block(axes[1], bottleneck, "bottleneck block (ResNet-50)", f"{bottleneck.conv1.in_channels}-d")
@@ -215,46 +215,69 @@ def fig3_strips() -> list[Strip]:
     return [vgg19_strip(), plain, residual]
 
 
-def fig3(strips: list[Strip] | None = None) -> Figure:
-    """Fig. 3, compact: each net a row of layers coloured by width; ResNet-34's shortcuts as arcs, solid for
-    identities, dashed for zero-padding (option A, where the dimensions increase) or projections (B, C).
-    Under each row, the output map size of each run of layers (224, 112, 56, 28, 14, 7 pixels), as the
-    paper's Fig. 3 gives it: VGG-19 runs its first convolutions on the full 224x224 map, the 34-layer nets
-    halve it twice before their first block, which is where their FLOPs (beside each name) are saved."""
+def _rows(strip: Strip, per_row: int) -> list[range]:
+    """The layer indices of ``strip`` cut into rows of at most ``per_row``, never inside a shortcut's span."""
+    rows, start = [], 0
+    while start < len(strip.layers):
+        end = min(start + per_row, len(strip.layers))
+        for first, last, _ in strip.shortcuts:
+            if first < end <= last and first > start:
+                end = first  # the block goes to the next row whole
+        rows.append(range(start, end))
+        start = end
+    return rows
+
+
+def fig3(strips: list[Strip] | None = None, per_row: int = 18) -> Figure:
+    """Fig. 3, compact: each net a strip of layers coloured by width, cut into rows of ``per_row`` layers so
+    that the figure stays legible in a phone's column; ResNet-34's shortcuts as arcs, solid for identities,
+    dashed for zero-padding (option A, where the dimensions increase) or projections (B, C). Under the boxes,
+    the output map size of each run of layers (224, 112, 56, 28, 14, 7 pixels), as the paper's Fig. 3 gives
+    it: VGG-19 runs its first convolutions on the full 224x224 map, the 34-layer nets halve it twice before
+    their first block, which is where their FLOPs (beside each name) are saved."""
     strips = fig3_strips() if strips is None else strips
-    gap = 1.5
-    fig, ax = plt.subplots(figsize=(12, 1.2 + 1.25 * len(strips)))
-    for row, strip in enumerate(strips):
-        y = -gap * row
-        start = 0
-        for i in range(1, len(strip.sizes) + 1):  # runs of layers with one output size, labelled below
-            if i == len(strip.sizes) or strip.sizes[i] != strip.sizes[start]:
-                if strip.sizes[start] is not None:
-                    ax.plot([start - 0.4, i - 0.6], [y - 0.42, y - 0.42], color="#555555", linewidth=0.8)
-                    ax.text((start + i - 1) / 2, y - 0.47, str(strip.sizes[start]), ha="center", va="top", fontsize=7.5)
-                start = i
-        for i, (label, width) in enumerate(strip.layers):
-            w = 0.35 if label == "pool" else 0.8
-            color = OTHER_COLOR if width is None else WIDTH_COLORS.get(width, OTHER_COLOR)
-            ax.add_patch(Rectangle((i - w / 2, y - 0.3), w, 0.6, facecolor=color, edgecolor="black", linewidth=0.5))
-        for first, last, kind in strip.shortcuts:
-            ax.add_patch(
-                FancyArrowPatch(
-                    (first - 0.35, y + 0.3),
-                    (last + 0.35, y + 0.3),
-                    connectionstyle="arc3,rad=-0.5",
-                    arrowstyle="-|>",
-                    mutation_scale=6,
-                    linewidth=0.9,
-                    linestyle="-" if kind == "identity" else "--",
-                    color="black",
-                )
-            )
-        cost = "" if strip.flops is None else f",\n{strip.flops} billion FLOPs"
-        ax.text(-1.2, y, f"{strip.name}\n({strip.weighted} layers{cost})", ha="right", va="center", fontsize=9)
-        if strip.sizes:
-            ax.text(-1.2, y - 0.47, "output size:", ha="right", va="top", fontsize=7.5, color="#555555")
-    longest = max(len(s.layers) for s in strips)
+    cut = [_rows(strip, per_row) for strip in strips]
+    row_gap, name_gap, net_gap = 1.55, 0.75, 0.35  # a row of boxes, the name above a net, between nets
+    height = sum(name_gap + row_gap * len(rows) + net_gap for rows in cut)
+    fig, ax = plt.subplots(figsize=(5.2, 1.0 + 0.3 * height))
+    fig.subplots_adjust(left=0.02, right=0.98)
+    y = 0.0
+    for strip, rows in zip(strips, cut):
+        cost = "" if strip.flops is None else f", {strip.flops} billion FLOPs"
+        ax.text(-0.5, y, f"{strip.name} ({strip.weighted} layers{cost})", ha="left", va="top", fontsize=9, weight="bold")
+        y -= name_gap + 0.45  # the row's centre line, under the arcs
+        for k, row in enumerate(rows):
+            x0 = row.start
+            start = row.start
+            for i in range(row.start + 1, row.stop + 1):  # runs of layers with one output size, labelled below
+                if strip.sizes and (i == row.stop or strip.sizes[i] != strip.sizes[start]):
+                    if strip.sizes[start] is not None:
+                        ax.plot([start - x0 - 0.4, i - x0 - 0.6], [y - 0.42, y - 0.42], color="#555555", linewidth=0.8)
+                        ax.text((start + i - 1) / 2 - x0, y - 0.47, str(strip.sizes[start]), ha="center", va="top", fontsize=7.5)
+                    start = i
+            for i in row:
+                label, width = strip.layers[i]
+                w = 0.35 if label == "pool" else 0.8
+                color = OTHER_COLOR if width is None else WIDTH_COLORS.get(width, OTHER_COLOR)
+                ax.add_patch(Rectangle((i - x0 - w / 2, y - 0.3), w, 0.6, facecolor=color, edgecolor="black", linewidth=0.5))
+            for first, last, kind in strip.shortcuts:
+                if first in row:
+                    ax.add_patch(
+                        FancyArrowPatch(
+                            (first - x0 - 0.35, y + 0.3),
+                            (last - x0 + 0.35, y + 0.3),
+                            connectionstyle="arc3,rad=-0.5",
+                            arrowstyle="-|>",
+                            mutation_scale=6,
+                            linewidth=0.9,
+                            linestyle="-" if kind == "identity" else "--",
+                            color="black",
+                        )
+                    )
+            if k < len(rows) - 1:  # the strip goes on in the next row
+                ax.text(len(row) - 0.3, y, "→", ha="left", va="center", fontsize=9)
+            y -= row_gap
+        y += row_gap - 0.45 - net_gap - 0.45
     handles = [
         Rectangle((0, 0), 1, 1, facecolor=c, edgecolor="black", label=f"{w} channels") for w, c in WIDTH_COLORS.items() if w >= 64
     ]
@@ -263,10 +286,12 @@ def fig3(strips: list[Strip] | None = None) -> Figure:
         Line2D([], [], color="black", label="identity shortcut"),
         Line2D([], [], color="black", linestyle="--", label="zero-padding or projection"),
     ]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4, fontsize=8, frameon=False)
-    ax.set(xlim=(-6.5, longest + 0.5), ylim=(-gap * (len(strips) - 1) - 0.8, 1.1))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=8, frameon=False)
+    ax.set(xlim=(-0.6, per_row + 0.2), ylim=(y + 0.2, 0.1))
     ax.axis("off")
-    ax.set_title("Fig. 3, compact: one box per layer, coloured by width (channels); under it, the output map size", fontsize=10)
+    ax.set_title(
+        "Fig. 3, compact: one box per layer, coloured by width;\nunder the boxes, the output map size (pixels)", fontsize=10
+    )
     return fig
 
 

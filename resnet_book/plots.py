@@ -11,6 +11,7 @@ a stage costs (``block_costs``, ``grouped_bars``), chapter 2's loss surfaces (``
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -219,9 +220,11 @@ class Caption:
 
 
 def fig1(shallow: Run, deep: Run, ylim: tuple[float, float] = (0, 20)) -> Figure:
-    """Fig. 1 as the paper draws it: training error (left) and test error (right) of a 20- and a 56-layer
-    plain net, in %, against iterations (1e4). The deeper net is worse on both panels (Sec. 1)."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+    """Fig. 1's two panels: training error (top) and test error (bottom) of a 20- and a 56-layer plain net,
+    in %, against iterations (1e4). The deeper net is worse on both panels (Sec. 1). The paper sets the
+    panels side by side; one above the other, on a shared axis of iterations, they keep their text legible
+    when the figure is shrunk into a phone's column (about 360 px wide)."""
+    fig, axes = plt.subplots(2, 1, figsize=(5.2, 5.6), sharex=True, layout="constrained")
     for ax, key, what in zip(axes, ("train_error", "test_error"), ("training error", "test error")):
         for run in (shallow, deep):
             ax.plot(
@@ -230,9 +233,10 @@ def fig1(shallow: Run, deep: Run, ylim: tuple[float, float] = (0, 20)) -> Figure
                 color=color_for(run.model),
                 label=f"{depth_of(run.model)}-layer",
             )
-        ax.set(xlabel="iter. (1e4)", ylabel=f"{what} (%)", ylim=ylim)
+        ax.set(ylabel=f"{what} (%)", ylim=ylim)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+    axes[-1].set_xlabel("iter. (1e4)")
     fig.suptitle("Fig. 1, ours: plain nets on CIFAR-10", fontsize=10)
     return fig
 
@@ -354,39 +358,42 @@ def stacked_bars(
 
 def block_costs(blocks: Mapping[str, Sequence[tuple[str, int, int]]], title: str = "") -> Figure:
     """Fig. 5's claim, "similar time complexity" (Sec. 4.1), drawn: per block (``blocks``: name -> its
-    layers as (label, parameters, multiply-adds)) a bar of its parameters (x10^3, left) and one of its
-    multiply-adds (x10^6, right), a segment per layer (``stacked_bars``, coloured by ``FIG5_COLORS``)."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    layers as (label, parameters, multiply-adds)) a bar of its parameters (x10^3, top) and one of its
+    multiply-adds (x10^6, bottom), a segment per layer (``stacked_bars``, coloured by ``FIG5_COLORS``).
+    One panel above the other, so that the figure stays legible in a phone's column; a long ``title``
+    wraps onto a second line."""
+    fig, axes = plt.subplots(2, 1, figsize=(5, 6), layout="constrained")
     for ax, index, unit, what in ((axes[0], 1, 1e3, "parameters (x10^3)"), (axes[1], 2, 1e6, "multiply-adds (x10^6)")):
         bars = {name: [(layer[0], layer[index] / unit) for layer in layers] for name, layers in blocks.items()}
         stacked_bars(ax, bars, FIG5_COLORS, what)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.suptitle(textwrap.fill(title, 60), fontsize=10)
     return fig
 
 
 def loss_surfaces(surfaces: Mapping[str, LossSurface]) -> Figure:
     """Li et al.'s Fig. 1 for our nets: each net's loss surface (``analysis.loss_surface``) filled on one shared
     log scale, so a surface whose walls rise faster shows more colour bands within the same square; the
-    trained net is the cross at the centre."""
+    trained net is the cross at the centre. One surface under the other, beside one colour bar: the squares
+    keep a size, and their text a size, that a phone's column can show."""
     from matplotlib.colors import LogNorm
     from matplotlib.ticker import LogFormatterSciNotation
 
     low = min(min(map(min, s.loss)) for s in surfaces.values())
     high = max(s.highest for s in surfaces.values())
     levels = np.geomspace(low, high, 14)  # log-spaced: the basin and the walls both show
-    fig, axes = plt.subplots(1, len(surfaces), figsize=(3.2 * len(surfaces) + 1.2, 3.4), layout="constrained", squeeze=False)
-    for ax, (label, surface) in zip(axes[0], surfaces.items()):
+    n = len(surfaces)
+    fig, axes = plt.subplots(n, 1, figsize=(4.6, 3.3 * n + 0.2), sharex=True, layout="constrained", squeeze=False)
+    for ax, (label, surface) in zip(axes[:, 0], surfaces.items()):
         filled = ax.contourf(surface.coords, surface.coords, surface.loss, levels=levels, norm=LogNorm(low, high), cmap="viridis")
         ax.contour(surface.coords, surface.coords, surface.loss, levels=levels, colors="white", linewidths=0.4)
         ax.plot(0, 0, "w+", markersize=10, markeredgewidth=2)
         ax.set_title(f"{label}: loss {surface.centre:.2f} at the centre", fontsize=9)
-        ax.set_xlabel("direction 1")
+        ax.set_ylabel("direction 2")
         ax.set_aspect("equal")
-    axes[0][0].set_ylabel("direction 2")
+    axes[-1, 0].set_xlabel("direction 1")
     fig.colorbar(
         filled,
-        ax=list(axes[0]),
+        ax=list(axes[:, 0]),
         shrink=0.9,
         label="training loss",
         format=LogFormatterSciNotation(),

@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from resnet_book import plots, runs  # noqa: E402
+from resnet_book import diagrams, plots, runs  # noqa: E402
 
 
 def test_error_curves_dashed_training_bold_test_in_percent():
@@ -158,6 +158,71 @@ def test_shortcut_option_parts_stay_narrow_enough_for_a_phone():
         widths.append(imread(io.BytesIO(buffer.getvalue())).shape[1])
         plt.close(f)
     assert widths[0] <= 360 and widths[1] <= 540, widths
+
+
+# Legible on a phone (issue #31). A figure's PNG (100 dpi, tight box: as the chapters' inline figures and
+# widgets.toggle render it) shrinks to fit the column of a 390-px screen, 358 CSS px (the theme's margins taken
+# off: tests/test_site.py measures it); a text of s pt is then s * 100 / 72 px times that shrinking factor.
+PHONE_COLUMN = 358
+MIN_TEXT_PX = 7  # tests/test_site.py's MIN_TEXT_PX, justified in its phone_problems
+
+
+def smallest_text_on_a_phone(fig, dpi: int = 100) -> tuple[float, int]:
+    """The smallest text of ``fig`` (ticks, labels, titles, legends, annotations) in CSS px as a phone's
+    column shows it, and the PNG's width in px."""
+    import io
+
+    from matplotlib.image import imread
+    from matplotlib.text import Text
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    width = imread(io.BytesIO(buffer.getvalue())).shape[1]
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    return min(sizes) * dpi / 72 * min(1.0, PHONE_COLUMN / width), width
+
+
+def _surface(scale):
+    from resnet_book.analysis import LossSurface
+
+    coords = [i / 5 - 1 for i in range(11)]
+    return LossSurface(coords, [[0.5 + scale * (a * a + b * b) for a in coords] for b in coords])
+
+
+def _shortcuts_stacked():
+    from resnet_book.models import get_model
+
+    fig, ax = plt.subplots(figsize=(3.7, 3.4))  # chapter 3 draws option B so, above the options' toggle
+    diagrams.draw_shortcuts(ax, get_model("resnet20", shortcut="B"), stacked=True)
+    return fig
+
+
+PHONE_FIGURES = {  # the package's figures as the chapters show them
+    "Fig. 1 (chapter 1)": lambda: plots.fig1(runs.find_run("plain20"), runs.find_run("plain56")),
+    "Fig. 6 curves": lambda: plots.error_curves([runs.find_runs("resnet20"), runs.find_runs("resnet56")]),
+    "twin curves (chapter 5)": lambda: plots.twin_curves(runs.find_runs("plain20"), runs.find_runs("resnet20")),
+    "Fig. 5's costs (chapter 4)": lambda: plots.block_costs(
+        {"basic, 64-d": [("3x3, 64", 36_864, 115.6e6)] * 2, "bottleneck, 256-d": [("1x1, 64", 16_384, 51.4e6)] * 3},
+        "Fig. 5: a basic block on 64 channels and a bottleneck on 256 cost about the same",
+    ),
+    "loss surfaces (chapter 2)": lambda: plots.loss_surfaces({"plain-56": _surface(2000.0), "ResNet-56": _surface(30.0)}),
+    "Fig. 2 (chapter 2)": diagrams.fig2,
+    "Fig. 3 (chapter 3)": diagrams.fig3,
+    "Fig. 5 (chapter 4)": diagrams.fig5,
+    "option B's shortcuts (chapter 3)": _shortcuts_stacked,
+    "option B's curves (chapter 3)": lambda: plots.shortcut_option("B", runs.find_runs("resnet20", shortcut="B"), _costs())[1],
+}
+
+
+@pytest.mark.parametrize("name", PHONE_FIGURES)
+def test_every_text_of_the_figure_is_legible_in_a_phones_column(name):
+    """Every word of the figure, its 8-pt legends and 7.5-pt labels included, shows at 7 CSS px or more in the
+    column of a 390-px screen: a two-panel figure 9 to 11 inches wide (Fig. 1's, Fig. 5's costs side by side)
+    showed its legends at 4 to 5 px there, so they are drawn one panel above the other."""
+    fig = PHONE_FIGURES[name]()
+    px, width = smallest_text_on_a_phone(fig)
+    plt.close("all")
+    assert px >= MIN_TEXT_PX, f"{name}: its smallest text shows at {px:.1f} px in a {PHONE_COLUMN}-px column ({width} px wide)"
 
 
 def test_shortcut_option_without_a_record_says_so_beside_the_papers_table_3():

@@ -350,9 +350,18 @@ def toggle_problems(page, path: str) -> list[str]:
 PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = ROOT / "_build" / "screenshots-390"  # one full-page screenshot per page, to look at
 
-# At the phone's width: every figure (image, widget image) on show, and the column it sits in; every row of
-# toggle buttons and whether its buttons sit on more than one line.
-NARROW_VIEW = """() => {
+# Legibility of a figure in the phone's column. The browser sees a figure's pixels, not its fonts: it reads the
+# PNG's resolution (the pHYs chunk matplotlib writes; 100 dpi, matplotlib's default, where there is none) and
+# takes the figure's body text at matplotlib's default size, BODY_PT (tick labels, axis labels, titles of the
+# book's figures). That text, natural size BODY_PT * dpi / 72 px (13.9 px at 100 dpi), times the factor the
+# column shrinks the image by (shown width / natural width), must be at least MIN_TEXT_PX CSS pixels.
+BODY_PT = 10
+MIN_TEXT_PX = 7
+
+# At the phone's width: every figure (image, widget image) on show, and the column it sits in; the width of the
+# page's content against the screen's, and what runs past its right edge (outside any box that scrolls or
+# clips it); every row of toggle buttons and whether its buttons sit on more than one line.
+NARROW_VIEW = """async () => {
     const column = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
     const col = column.getBoundingClientRect();
     const wide = [...column.querySelectorAll('img, figure, .widget-image')]
@@ -364,20 +373,76 @@ NARROW_VIEW = """() => {
         .filter(g => g.offsetParent !== null)
         .filter(g => new Set([...g.querySelectorAll('button')].map(b => Math.round(b.getBoundingClientRect().top))).size > 1)
         .map(g => [...g.querySelectorAll('button')].map(b => b.textContent.trim()).join(' / '));
-    return {column: Math.round(col.width), wide: wide, wrapped: wrapped};
+    const screen = document.documentElement.clientWidth;
+    const held = e => { for (let a = e; a && a !== document.body; a = a.parentElement) {
+        const s = getComputedStyle(a);
+        if (s.position === 'fixed' || (a !== e && ['auto', 'scroll', 'hidden', 'clip'].includes(s.overflowX))) return true;
+    } return false; };
+    const over = new Set([...document.body.querySelectorAll('*')]
+        .filter(e => e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().right > screen + 0.5 && !held(e)));
+    const past = [...over].filter(e => !over.has(e.parentElement))  // the outermost: what a fix would change
+        .map(e => e.tagName.toLowerCase() + '.' + String(e.className).split(' ')[0] + ' '
+             + Math.round(e.getBoundingClientRect().right - screen) + ' px past: '
+             + (e.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 80));
+    const dpiOf = async src => {  // from the PNG's pHYs chunk (pixels per metre), null without one
+        const b = new Uint8Array(await (await fetch(src)).arrayBuffer());
+        const u32 = i => ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+        for (let i = 8; i + 8 <= b.length; i += 12 + u32(i)) {
+            const type = String.fromCharCode(...b.subarray(i + 4, i + 8));
+            if (type === 'pHYs') return b[i + 16] === 1 ? u32(i + 8) * 0.0254 : null;
+            if (type === 'IDAT') return null;
+        }
+        return null;
+    };
+    const figures = [];
+    for (const img of column.querySelectorAll('img')) {
+        if (img.offsetParent === null || img.naturalWidth === 0) continue;
+        figures.push({src: (img.getAttribute('src') || '').slice(0, 60), natural: img.naturalWidth,
+                      shown: img.getBoundingClientRect().width, dpi: await dpiOf(img.src)});
+    }
+    return {column: Math.round(col.width), wide: wide, wrapped: wrapped, figures: figures,
+            content: document.documentElement.scrollWidth, screen: screen, past: past};
 }"""
 
 
+def body_text_px(figure: dict) -> float:
+    """CSS pixels of a figure's body text as shown: BODY_PT at the PNG's dpi, shrunk with the image."""
+    return BODY_PT * (figure["dpi"] or 100) / 72 * figure["shown"] / figure["natural"]
+
+
 def phone_problems(page, path: str) -> list[str]:
-    """The page at a phone's width (issue #31, readable on a phone): one full-page screenshot, no figure wider
-    than the column (a composite figure is split, a table is HTML that reflows), no row of toggle buttons
-    wrapped onto a second line."""
+    """The page at a phone's width (issue #31, readable on a phone): one full-page screenshot; the page no
+    wider than the screen (no sideways scrolling); no figure wider than the column (a composite figure is
+    split or stacked, a table is HTML that reflows); every figure legible in it; no row of toggle buttons
+    wrapped onto a second line.
+
+    Legible: the figure's body text (``BODY_PT``, matplotlib's default size, at the PNG's dpi) is shown at
+    ``MIN_TEXT_PX`` = 7 CSS px or more. Why 7: browsers floor the text of a page at 6 px (Chromium's minimum
+    logical font size) as the least a reader can make out, and a 390-px phone draws a CSS pixel with 2 to 3
+    of its own, so 7 px is small print that stays sharp, and half the figure's natural 13.9 px: a 100-dpi
+    figure may shrink by up to half into the 358-px column, i.e. be up to about 710 px (7 inches) wide. The
+    book's figures of one panel, or of two one above the other, are 5 to 7 inches wide and show it at 7.5 px
+    or more; figures of 8 to 11 inches (two panels side by side, Fig. 3's long strips) showed it at 5.2 to
+    6.5 px. The browser cannot see font sizes, so this assumes a figure's text is not set below the default:
+    tests/test_plots.py checks every text of the package's figures (8-pt legends included) against 7 px."""
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(500)  # the theme's layout settles at the new width
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / (path.replace("/", "_").removesuffix(".html") + ".png")), full_page=True)
     view = page.evaluate(NARROW_VIEW)
-    problems = [f"at {PHONE['width']} px, wider than the column ({view['column']} px): {w}" for w in view["wide"]]
+    problems = []
+    if view["content"] > view["screen"]:
+        problems.append(
+            f"at {PHONE['width']} px, the page is {view['content'] - view['screen']} px wider than the screen: "
+            + "; ".join(view["past"] or ["(nothing found past the edge)"])
+        )
+    problems += [f"at {PHONE['width']} px, wider than the column ({view['column']} px): {w}" for w in view["wide"]]
+    problems += [
+        f"at {PHONE['width']} px, a figure's {BODY_PT}-pt text shows at {body_text_px(f):.1f} px (< {MIN_TEXT_PX}): "
+        f"{f['natural']} px wide at {f['dpi'] or 100:.0f} dpi, shown {f['shown']:.0f} px: {f['src']}"
+        for f in view["figures"]
+        if body_text_px(f) < MIN_TEXT_PX
+    ]
     problems += [f"at {PHONE['width']} px, toggle buttons wrap onto two rows: {b}" for b in view["wrapped"]]
     return problems
 
@@ -402,8 +467,8 @@ def test_page_as_a_reader_sees_it(server, browser, path):
     failed local request), widgets and math render, every image has a size, the console shows no error,
     nothing of the build machine shows (a path, a traceback, a network error: issue #18), no output line is
     cut off, every widget kept its saved state, the paper's drawings are readable, the page's toggles
-    switch figures with no kernel, and at a phone's width (one screenshot) no figure is wider than the column
-    and no row of toggle buttons wraps."""
+    switch figures with no kernel, and at a phone's width (one screenshot) the page scrolls only up and down,
+    no figure is wider than the column or too small to read in it, and no row of toggle buttons wraps."""
     visit = open_page(browser, server, path)
     page = visit.page
     try:
