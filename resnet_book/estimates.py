@@ -6,20 +6,27 @@ every estimate the book prints, so a page states a cost the same way everywhere 
   ``sweeps.plan`` and ``sweep --dry-run`` add these up job by job;
 * ``on_t4``: the same on Colab's usual T4, scaled by the two GPUs' datasheets (``GPU_SPECS``);
 * ``flops_scaled`` / ``imagenet_cost``: a net the benchmark never ran (an ImageNet net at 224x224, the
-  sequel's ResNet-1001) at the multiply-adds per second ResNet-110 reached on the benchmark's GPU.
+  sequel's ResNet-1001) at the multiply-adds per second ResNet-110 reached on the benchmark's GPU;
+* ``seconds_per_iteration`` / ``cpu_time_note``: a run on the reader's own CPU, from one training step timed
+  there (no benchmark of that CPU exists), as ``train`` says before a CPU run starts.
 
-Every function takes a benchmark record (``benchmark=``) or reads the current one (``find_benchmark``).
+Every GPU estimate takes a benchmark record (``benchmark=``) or reads the current one (``find_benchmark``).
 They are estimates, not measurements, and say so where they are printed.
 """
 
 from __future__ import annotations
 
 import functools
+import time
+
+import torch
+import torch.nn.functional as F
 
 from .benchmarks import load_benchmarks
 from .flops import count_flops
 from .models import Net, get_model
 from .paper import IMAGENET_RECIPE
+from .recipe import Config
 
 RunKey = tuple  # (model, shortcut) or (model, shortcut, seed): one run of a sweep (``resnet_book.sweeps``)
 
@@ -171,3 +178,46 @@ def imagenet_cost(
     net_flops = flops(model, shortcut, 224)
     estimate = flops_scaled(net_flops, benchmark)
     return {**estimate, "flops": net_flops, "gpu_hours": iterations * batch_size / estimate["img_s"] / 3600}
+
+
+# ------------------------------------------------------------------------ the reader's CPU, timed here
+
+
+def seconds_per_iteration(cfg: Config, device: str | torch.device = "cpu", steps: int = 2) -> float:
+    """Seconds of one training step of ``cfg``'s net at its batch size, timed on random images after one
+    warm-up step: enough to tell a reader, before a run starts, whether it takes minutes or days."""
+    device = torch.device(device)
+    model = cfg.net.build(width=cfg.width).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    x = torch.randn(cfg.batch_size, 3, cfg.image_size, cfg.image_size, device=device)
+    y = torch.randint(0, 10, (cfg.batch_size,), device=device)
+    times = []
+    for _ in range(steps + 1):
+        start = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - start)
+    return min(times[1:])
+
+
+def duration_text(seconds: float) -> str:
+    """``'40 seconds'``, ``'12 minutes'``, ``'5.3 hours'``, ``'2.1 days'``: a duration as a reader says it."""
+    for unit, size in (("days", 86_400), ("hours", 3_600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.1f} {unit}" if unit != "minutes" else f"{seconds / size:.0f} minutes"
+    return f"{seconds:.0f} seconds"
+
+
+def cpu_time_note(cfg: Config, iteration: int = 0, runs: int = 1) -> str:
+    """What a CPU run says before it starts: how long the ``cfg.iterations - iteration`` steps left take on
+    this CPU (one step of ``runs`` packed nets costs about their sum), and how to stop and continue it."""
+    left = cfg.iterations - iteration
+    step = seconds_per_iteration(cfg, "cpu") * runs
+    return (
+        f"{left:,} iterations to go on this CPU at about {step:.2f} s each: about {duration_text(left * step)}.\n"
+        "Stop any time with Ctrl-C (or give --max-minutes M): it saves a checkpoint, and the same command "
+        f"continues from it (checkpoints every {cfg.checkpoint_every:,} iterations). A GPU is far faster."
+    )

@@ -21,19 +21,17 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 
 from . import checkpoints, weights
 from . import data as datamod
 from .analysis import layer_responses
 from .checkpoints import RunLocked
-from .checkpoints import lock as lock_run  # noqa: F401 - its name here before it moved to checkpoints
+from .estimates import cpu_time_note
 from .provenance import REPO_ROOT
 from .recipe import Config
 from .records import check_writable, remove_orphans
@@ -84,8 +82,8 @@ def train_and_record(
     if keep_weights is not None:
         check_writable(keep_weights, "weights")  # now, not after the run
     trainer = open_run(configs, engine, out, checkpoint_dir, device, {}, checkpoint)
-    if trainer.device.type == "cpu":
-        say_how_long(trainer)
+    if trainer.device.type == "cpu" and not trainer.done:  # before a CPU run: how long, and how to stop it
+        print(cpu_time_note(trainer.config, trainer.iteration, len(trainer.configs)), flush=True)
     with StopOnInterrupt() as interrupted:
         trainer.run(max_seconds=max_seconds, stop=interrupted)
     finished = trainer.done and not interrupted()
@@ -226,52 +224,6 @@ def record_runs(trainer: Trainer, out: str | Path, overwrite: bool = False, weig
             print(f"{weights.keep(run.model, record, weights_dir)}: its final weights")
         paths.append(path)
     return paths
-
-
-# ------------------------------------------------------------------------------------------ how long
-
-
-def say_how_long(trainer: Trainer) -> None:
-    """Before a CPU run starts: how long it will take here, and how to stop and continue it."""
-    cfg = trainer.config
-    left = cfg.iterations - trainer.iteration
-    if left <= 0:
-        return
-    step = seconds_per_iteration(cfg, trainer.device) * len(trainer.configs)  # a pack: about its runs' sum
-    print(
-        f"{left:,} iterations to go on this CPU at about {step:.2f} s each: about {duration_text(left * step)}.\n"
-        "Stop any time with Ctrl-C (or give --max-minutes M): it saves a checkpoint, and the same command "
-        f"continues from it (checkpoints every {cfg.checkpoint_every:,} iterations). A GPU is far faster.",
-        flush=True,
-    )
-
-
-def seconds_per_iteration(cfg: Config, device: str | torch.device = "cpu", steps: int = 2) -> float:
-    """Seconds of one training step of ``cfg``'s net at its batch size, timed on random images after one
-    warm-up step: enough to tell a reader, before a run starts, whether it takes minutes or days."""
-    device = resolve_device(device)
-    model = cfg.net.build(width=cfg.width).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    x = torch.randn(cfg.batch_size, 3, cfg.image_size, cfg.image_size, device=device)
-    y = torch.randint(0, 10, (cfg.batch_size,), device=device)
-    times = []
-    for _ in range(steps + 1):
-        start = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
-        optimizer.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
-    return min(times[1:])
-
-
-def duration_text(seconds: float) -> str:
-    """``'40 seconds'``, ``'12 minutes'``, ``'5.3 hours'``, ``'2.1 days'``: a duration as a reader says it."""
-    for unit, size in (("days", 86_400), ("hours", 3_600), ("minutes", 60)):
-        if seconds >= 2 * size:
-            return f"{seconds / size:.1f} {unit}" if unit != "minutes" else f"{seconds / size:.0f} minutes"
-    return f"{seconds:.0f} seconds"
 
 
 # ------------------------------------------------------------------------------------------ Ctrl-C and SIGTERM

@@ -29,8 +29,8 @@ from resnet_book import checkpoints, jobs, records, runs, sweeps
 from resnet_book import data as datamod
 from resnet_book import train as trainmod
 from resnet_book.checkpoints import CheckpointError, RunLocked, claim
+from resnet_book.checkpoints import lock as lock_run
 from resnet_book.data import DatasetError
-from resnet_book.jobs import lock_run
 from resnet_book.runs import RunRecordError, load_run
 from resnet_book.train import Config, Trainer, TrainingDiverged
 
@@ -373,7 +373,7 @@ def test_a_second_process_on_the_same_run_is_refused(tmp_path):
         [
             sys.executable,
             "-c",
-            f"from resnet_book.jobs import lock_run; from pathlib import Path; "
+            f"from resnet_book.checkpoints import lock as lock_run; from pathlib import Path; "
             f"lock_run(Path({str(path)!r})); print('locked', flush=True); input()",
         ],
         stdin=subprocess.PIPE,

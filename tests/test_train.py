@@ -8,7 +8,7 @@ import torch
 from resnet_book import checkpoints
 from resnet_book import data as datamod
 from resnet_book.checkpoints import claim
-from resnet_book.jobs import duration_text, seconds_per_iteration
+from resnet_book.estimates import duration_text, seconds_per_iteration
 from resnet_book.train import (
     Config,
     Engine,
