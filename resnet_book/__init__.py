@@ -6,7 +6,7 @@ and FLOPs), ``data`` (CIFAR-10 and its augmentation), ``provenance``, ``tables``
 (Sec. 4.2 as a ``Config``, Sec. 3.4 as an ``ImageNetConfig``), ``options`` (the command line's number
 types); records: ``records`` (one spec style, reader and atomic writer for every record), ``runs``
 (recorded runs, CIFAR-10 and ImageNet), ``benchmarks`` (the trainer's recorded speed), ``estimates``
-(every cost the book states, from the benchmarks); the engine: ``train`` (the training loop),
+(every cost the book states, from the benchmarks, or a step timed on the reader's CPU); the engine: ``train`` (the training loop),
 ``checkpoints`` (claimed once before a run trains, saved, loaded), ``packed`` (runs of one depth trained as
 one network), ``sweeps``, ``bench`` (the trainer's speed and its records), ``imagenet`` (Sec. 3.4's loop,
 ``train_imagenet``); pages: ``analysis`` (Fig. 7 responses, gradient norms), ``report``, ``diagrams``,

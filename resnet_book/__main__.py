@@ -25,8 +25,8 @@ from . import bench, imagenet, jobs, weights
 from . import data as datamod
 from . import runs as runsmod
 from .estimates import images_per_second
-from .options import minutes, positive_int, seed
-from .recipe import PRESETS, Config, preset, run_name
+from .options import at_least, learning_rate, minutes, positive_int, seed
+from .recipe import IMAGENET_PRESETS, PRESETS, Config, ImageNetConfig, imagenet_preset, preset, run_name
 from .sweeps import SWEEPS, plan
 from .train import Engine, TrainingDiverged
 
@@ -165,9 +165,23 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def make_imagenet_config(args) -> ImageNetConfig:
+    """The ImageNet run's ``ImageNetConfig``: the preset (``recipe.imagenet_preset``: ``imagenette`` on Imagenette,
+    ``paper`` otherwise) with the options given, any of which makes it ``custom``."""
+    keys = ("batch_size", "lr", "iterations", "eval_every", "patience", "crop", "test_size", "mean_images")
+    overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
+    if args.milestones is not None:
+        overrides["milestones"] = tuple(args.milestones) or None
+    if args.scale is not None:
+        overrides["scale"] = tuple(args.scale)
+    if args.freeze_bn:
+        overrides["freeze_bn"] = True
+    return imagenet_preset(args.preset, args.model, args.data, shortcut=args.shortcut, seed=args.seed, **overrides)
+
+
 def cmd_imagenet(args) -> int:
     """``imagenet``: the ImageNet recipe (Sec. 3.4), one GPU or many under torchrun (``resnet_book.imagenet``)."""
-    cfg = imagenet.config_from_args(args)
+    cfg = make_imagenet_config(args)
     imagenet.train_imagenet(cfg, Path(args.out), Path(args.checkpoint_dir), args.workers, args.stop_after, args.device)
     return 0
 
@@ -240,8 +254,39 @@ def parser() -> argparse.ArgumentParser:
         epilog=doc[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    imagenet.add_arguments(i).set_defaults(func=cmd_imagenet)  # its options are its own (Sec. 3.4's recipe)
+    imagenet_arguments(i).set_defaults(func=cmd_imagenet)  # its options are its own (Sec. 3.4's recipe)
     return parser
+
+
+def imagenet_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of ``python -m resnet_book imagenet``, Sec. 3.4's recipe (``recipe.ImageNetConfig``)."""
+    p.add_argument("--model", default="resnet34", help="plain18/34, resnet18/34/50/101/152")
+    p.add_argument("--shortcut", default=None, choices=["A", "B", "C"], help="Sec. 3.3 (default A; B from 50)")
+    p.add_argument("--data", default="imagenette", help=f"'imagenette' or a folder: {imagenet.LAYOUT}")
+    p.add_argument("--preset", default=None, choices=list(IMAGENET_PRESETS), help="default: imagenette or paper")
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--batch-size", type=positive_int, default=None, help="in all, over every process (paper: 256)")
+    p.add_argument("--lr", type=learning_rate, default=None)
+    p.add_argument("--iterations", type=positive_int, default=None)
+    p.add_argument("--milestones", type=positive_int, nargs="*", default=None, help="fixed lr steps (default: plateau rule)")
+    p.add_argument("--patience", type=at_least(0), default=None, help="plateau rule: evaluations without 0.1 points gained")
+    p.add_argument("--eval-every", type=positive_int, default=None, help="iterations between evaluations and checkpoints")
+    p.add_argument("--scale", type=positive_int, nargs=2, default=None, metavar=("MIN", "MAX"), help="shorter side (256 480)")
+    p.add_argument("--crop", type=positive_int, default=None, help="training and test crop (224)")
+    p.add_argument("--test-size", type=positive_int, default=None, help="test shorter side; 10 crops of its centre (256)")
+    p.add_argument("--mean-images", type=positive_int, default=None, help="images averaged into the per-pixel mean")
+    p.add_argument(
+        "--freeze-bn",
+        action="store_true",
+        help="not the recipe: BN uses its running statistics, so "
+        "splitting the batch over GPUs changes nothing (the test of DDP uses it)",
+    )
+    p.add_argument("--workers", type=at_least(0), default=8, help="DataLoader workers per process (JPEG decoding)")
+    p.add_argument("--device", default=None, choices=["cpu", "cuda"])
+    p.add_argument("--out", default=str(imagenet.IMAGENET_RUNS), help="where the record goes (default data/runs/imagenet)")
+    p.add_argument("--checkpoint-dir", default=str(imagenet.IMAGENET_CHECKPOINTS), help="on a disk every node shares")
+    p.add_argument("--stop-after", type=positive_int, default=None, help="stop (checkpointed) N iterations on")
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,12 +33,11 @@ cannot read (``checkpoints.CheckpointError``), each in one line.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -53,9 +52,8 @@ from . import runs as runsmod
 from .checkpoints import CheckpointError
 from .data import DatasetError, default_data_dir
 from .models import Net, get_model
-from .options import at_least, learning_rate, positive_int, seed
 from .provenance import REPO_ROOT, provenance
-from .recipe import IMAGENET_PRESETS, SEEDS, ImageNetConfig  # the recipe, beside CIFAR-10's (Sec. 3.4)
+from .recipe import SEEDS, ImageNetConfig  # the recipe, beside CIFAR-10's (Sec. 3.4)
 from .records import check_writable, write_atomically, write_json
 from .train import DIVERGED_LOSS, TrainingDiverged
 
@@ -594,51 +592,3 @@ def imagenet_record(
             "backend": world.backend,
         },
     }
-
-
-# ------------------------------------------------------------------ command line
-def config_from_args(args) -> ImageNetConfig:
-    """The preset (``imagenette`` for Imagenette, ``paper`` otherwise), then any override makes it ``custom``."""
-    name = args.preset or ("imagenette" if args.data == "imagenette" else "paper")
-    cfg = ImageNetConfig(model=args.model, shortcut=args.shortcut, data=args.data, seed=args.seed, preset=name)
-    cfg = replace(cfg, **IMAGENET_PRESETS[name])
-    keys = ("batch_size", "lr", "iterations", "eval_every", "patience", "crop", "test_size", "mean_images")
-    overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
-    if args.milestones is not None:
-        overrides["milestones"] = tuple(args.milestones) or None
-    if args.scale is not None:
-        overrides["scale"] = tuple(args.scale)
-    if args.freeze_bn:
-        overrides["freeze_bn"] = True
-    return replace(cfg, **overrides, preset="custom") if overrides else cfg
-
-
-def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The options of ``python -m resnet_book imagenet`` (a subcommand of the one command line, ``__main__``)."""
-    p.add_argument("--model", default="resnet34", help="plain18/34, resnet18/34/50/101/152")
-    p.add_argument("--shortcut", default=None, choices=["A", "B", "C"], help="Sec. 3.3 (default A; B from 50)")
-    p.add_argument("--data", default="imagenette", help=f"'imagenette' or a folder: {LAYOUT}")
-    p.add_argument("--preset", default=None, choices=list(IMAGENET_PRESETS), help="default: imagenette or paper")
-    p.add_argument("--seed", type=seed, default=0)
-    p.add_argument("--batch-size", type=positive_int, default=None, help="in all, over every process (paper: 256)")
-    p.add_argument("--lr", type=learning_rate, default=None)
-    p.add_argument("--iterations", type=positive_int, default=None)
-    p.add_argument("--milestones", type=positive_int, nargs="*", default=None, help="fixed lr steps (default: plateau rule)")
-    p.add_argument("--patience", type=at_least(0), default=None, help="plateau rule: evaluations without 0.1 points gained")
-    p.add_argument("--eval-every", type=positive_int, default=None, help="iterations between evaluations and checkpoints")
-    p.add_argument("--scale", type=positive_int, nargs=2, default=None, metavar=("MIN", "MAX"), help="shorter side (256 480)")
-    p.add_argument("--crop", type=positive_int, default=None, help="training and test crop (224)")
-    p.add_argument("--test-size", type=positive_int, default=None, help="test shorter side; 10 crops of its centre (256)")
-    p.add_argument("--mean-images", type=positive_int, default=None, help="images averaged into the per-pixel mean")
-    p.add_argument(
-        "--freeze-bn",
-        action="store_true",
-        help="not the recipe: BN uses its running statistics, so "
-        "splitting the batch over GPUs changes nothing (the test of DDP uses it)",
-    )
-    p.add_argument("--workers", type=at_least(0), default=8, help="DataLoader workers per process (JPEG decoding)")
-    p.add_argument("--device", default=None, choices=["cpu", "cuda"])
-    p.add_argument("--out", default=str(IMAGENET_RUNS), help="where the record goes (default data/runs/imagenet)")
-    p.add_argument("--checkpoint-dir", default=str(IMAGENET_CHECKPOINTS), help="on a disk every node shares")
-    p.add_argument("--stop-after", type=positive_int, default=None, help="stop (checkpointed) N iterations on")
-    return p

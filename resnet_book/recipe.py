@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Sequence
 
 from .models import Net
@@ -282,3 +282,15 @@ IMAGENET_PRESETS: dict[str, dict] = {
     # three quarters, so that plain-18, plain-34 and ResNet-34 fit in about an hour on one fast GPU.
     "imagenette": {"iterations": 5_000, "milestones": (2_500, 3_750), "eval_every": 250, "mean_images": 2_000},
 }
+
+
+def imagenet_preset(name: str | None = None, model: str = "resnet34", data: str = "imagenette", **overrides) -> ImageNetConfig:
+    """The ImageNet run of ``model`` on ``data`` (Sec. 3.4), as ``preset`` gives a CIFAR-10 one: the named
+    schedule (by default ``imagenette`` on Imagenette, ``paper`` on ImageNet), then any override of the
+    schedule (``iterations=10``) makes it ``custom``; ``shortcut`` and ``seed`` name the run and change nothing."""
+    name = name or ("imagenette" if data == "imagenette" else "paper")
+    if name not in IMAGENET_PRESETS:
+        raise ValueError(f"unknown ImageNet preset {name!r}: valid are {', '.join(IMAGENET_PRESETS)}")
+    run = {k: overrides.pop(k) for k in ("shortcut", "seed") if k in overrides}
+    cfg = ImageNetConfig(model=model, data=data, preset=name, **run, **IMAGENET_PRESETS[name])
+    return replace(cfg, **overrides, preset="custom") if overrides else cfg

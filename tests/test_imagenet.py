@@ -325,7 +325,7 @@ def test_clear_errors(folder, tmp_path, capsys, monkeypatch, setup, args, messag
 
 
 def test_presets_follow_the_data_and_any_override_is_custom():
-    parse = lambda *argv: imagenet.config_from_args(cli.parser().parse_args(["imagenet", *argv]))  # noqa: E731
+    parse = lambda *argv: cli.make_imagenet_config(cli.parser().parse_args(["imagenet", *argv]))  # noqa: E731
     paper = parse("--data", "/data/imagenet")
     assert (paper.preset, paper.iterations, paper.batch_size, paper.milestones) == ("paper", 600_000, 256, None)
     assert (paper.scale, paper.crop, paper.test_size, paper.lr, paper.weight_decay) == ((256, 480), 224, 256, 0.1, 1e-4)
