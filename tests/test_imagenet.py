@@ -22,7 +22,7 @@ from PIL import Image
 import resnet_book.__main__ as cli
 from resnet_book import imagenet, runs
 from resnet_book.models import get_model
-from resnet_book.recipe import IMAGENET_PRESETS, ImageNetConfig
+from resnet_book.recipe import IMAGENET_PRESETS, ImageNetConfig, imagenet_preset
 from resnet_book.records import write_atomically
 
 REPO = Path(__file__).resolve().parent.parent
@@ -333,6 +333,19 @@ def test_presets_follow_the_data_and_any_override_is_custom():
     assert (nette.preset, nette.iterations, nette.milestones) == ("imagenette", 5_000, (2_500, 3_750))
     assert parse("--data", "/data/imagenet", "--iterations", "10").preset == "custom"
     assert nette == replace(ImageNetConfig(preset="imagenette"), **IMAGENET_PRESETS["imagenette"])  # the one recipe
+
+
+def test_the_library_s_imagenet_preset_is_the_command_line_s():
+    """``recipe.imagenet_preset`` is what the command line builds from its options; the library refuses a
+    preset it does not know by name (the command line's ``choices`` never let one through)."""
+    cli_cfg = cli.make_imagenet_config(
+        cli.parser().parse_args(["imagenet", "--model", "resnet18", "--seed", "3", "--crop", "112"])
+    )
+    assert cli_cfg == imagenet_preset(None, "resnet18", seed=3, crop=112)
+    assert (cli_cfg.preset, cli_cfg.crop, cli_cfg.seed, cli_cfg.iterations) == ("custom", 112, 3, 5_000)
+    assert imagenet_preset("paper", shortcut="B", seed=1).preset == "paper"  # the run's name changes no schedule
+    with pytest.raises(ValueError, match="unknown ImageNet preset 'fast': valid are paper, imagenette"):
+        imagenet_preset("fast")
 
 
 def test_world_size_must_divide_the_batch():

@@ -88,3 +88,17 @@ def test_no_new_top_level_name_means_two_things():
     twice = {name for name, modules in defined.items() if len(modules) > 1}
     assert twice - SHARED_ON_PURPOSE == set(), "a name defined in two modules"
     assert SHARED_ON_PURPOSE <= twice, "no longer shared: take it off SHARED_ON_PURPOSE"
+
+
+def test_only_the_command_line_reads_its_arguments():
+    """``__main__`` parses the arguments and hands the library values (``Config``s, an ``Engine``, paths);
+    ``options`` gives it its number types. No other module imports argparse, so no ``argparse.Namespace``
+    goes past the command line (issue #28)."""
+    readers = set()
+    for path in PACKAGE.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import) and any(a.name == "argparse" for a in node.names):
+                readers.add(path.stem)
+            elif isinstance(node, ast.ImportFrom) and node.module == "argparse":
+                readers.add(path.stem)
+    assert readers == {"__main__", "options"}
