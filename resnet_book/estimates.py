@@ -148,22 +148,26 @@ def flops(model: str, shortcut: str | None = None, input_size: int = 32, **optio
     return count_flops(get_model(model, shortcut=shortcut, **options), input_size)
 
 
-def flops_scaled(net_flops: float, benchmark: dict | None = None) -> dict:
+def flops_scaled(net_flops: float, benchmark: dict | None = None, iterations: int | None = None, batch_size: int = 128) -> dict:
     """Images/s of a net of ``net_flops`` multiply-adds per image, estimated at the multiply-adds per second
-    that ResNet-110 (``REFERENCE``) reached on the benchmark's GPU (bf16, channels_last, CUDA graph).
+    that ResNet-110 (``REFERENCE``) reached on the benchmark's GPU (bf16, channels_last, CUDA graph), and with
+    ``iterations`` (of ``batch_size`` images) the GPU hours of a run that long.
 
     A deeper or wider net keeps a GPU busier than a CIFAR-10 net does, so this is more likely pessimistic
     than optimistic; it is an estimate, not a measurement. Returns ``{gpu, img_s, reference_img_s,
-    reference_flops}``."""
+    reference_flops[, gpu_hours]}``."""
     benchmark = benchmark or find_benchmark()
     reference_img_s = benchmark["models"][REFERENCE]["ours_img_s"]
     reference_flops = flops(REFERENCE)
-    return {
+    estimate = {
         "gpu": benchmark["gpu"],
         "img_s": reference_img_s * reference_flops / net_flops,
         "reference_img_s": reference_img_s,
         "reference_flops": reference_flops,
     }
+    if iterations is not None:
+        estimate["gpu_hours"] = iterations * batch_size / estimate["img_s"] / 3600
+    return estimate
 
 
 def imagenet_cost(
@@ -176,8 +180,7 @@ def imagenet_cost(
     """An ImageNet run of ``model`` (Sec. 3.4: up to 60x10^4 iterations of 256 at 224x224) on one GPU of the
     benchmark's kind, FLOPs-scaled (``flops_scaled``): ``{gpu, flops, img_s, gpu_hours, ...}``."""
     net_flops = flops(model, shortcut, 224)
-    estimate = flops_scaled(net_flops, benchmark)
-    return {**estimate, "flops": net_flops, "gpu_hours": iterations * batch_size / estimate["img_s"] / 3600}
+    return {**flops_scaled(net_flops, benchmark, iterations, batch_size), "flops": net_flops}
 
 
 # ------------------------------------------------------------------------ the reader's CPU, timed here

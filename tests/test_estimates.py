@@ -41,6 +41,9 @@ def test_a_net_the_benchmark_never_ran_is_scaled_by_its_flops_from_resnet_110():
     # ResNet-110 itself: its measured speed (x * f / f, two roundings of float64: 1e-15 covers them)
     assert same["img_s"] == pytest.approx(measured, rel=1e-15) and same["gpu"] == H100
     assert flops_scaled(2 * flops("resnet110"), benchmark=h100)["img_s"] == pytest.approx(measured / 2)  # twice the work
+    # chapter 7: ResNet-110's own 64k iterations of 128, the time its measured speed gives; no hours unasked
+    hours = flops_scaled(flops("resnet110"), benchmark=h100, iterations=64_000, batch_size=128)["gpu_hours"]
+    assert hours * 60 == pytest.approx(cost("resnet110", 64_000, benchmark=h100)["minutes"]) and "gpu_hours" not in same
     r18 = imagenet_cost("resnet18", "A", benchmark=h100)
     images = IMAGENET_RECIPE["iterations"] * IMAGENET_RECIPE["batch_size"]  # Sec. 3.4: 60x10^4 iterations of 256
     assert 1.7e9 < r18["flops"] < 1.9e9  # Table 1: 1.8 GFLOPs at 224x224
