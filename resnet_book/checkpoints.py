@@ -95,12 +95,12 @@ class Claimed:
     path: Path
 
 
-def save(path: Path, state: dict) -> None:
-    """Atomically write ``state`` (``train.state_of``) to ``path`` with its checksum: a reader finds the old
-    checkpoint or the new one. A full disk raises ``records.DiskFull`` naming the file and the space left,
-    the earlier checkpoint kept."""
+def save(path: Path, state: dict, kind: str = FORMAT) -> None:
+    """Atomically write ``state`` (``train.state_of``; the ImageNet runner's of its ``kind``) to ``path`` with
+    its checksum: a reader finds the old checkpoint or the new one. A full disk raises ``records.DiskFull``
+    naming the file and the space left, the earlier checkpoint kept."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {"format": FORMAT, **state}
+    state = {"format": kind, **state}
     state["checksum"] = checksum(state)
 
     def write(tmp: Path) -> None:

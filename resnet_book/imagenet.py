@@ -21,8 +21,9 @@ channels_last; DataLoader workers decode the JPEGs. Every random number of the d
 image's scale, crop, flip and colour shift) comes from (seed, epoch, image), so a run does not depend on
 how many GPUs or workers draw it, and a restarted run continues exactly where it stopped.
 
-Rank 0 writes a checkpoint (atomically) at every evaluation; the same command, or torchrun's elastic
-restart, continues from it (several nodes need ``--checkpoint-dir`` on a filesystem they all see). The
+Rank 0 writes a checkpoint (atomically, with its checksum: ``checkpoints.save``) at every evaluation; the
+same command, or torchrun's elastic restart, continues from it (several nodes need ``--checkpoint-dir`` on a
+filesystem they all see). The
 finished run is written once to ``data/runs/imagenet/<id>.json``: the fields of ``resnet_book.runs``,
 with ``family: "imagenet"``, top-5 and centre-crop errors in ``final``, world size, nodes and backend in
 ``provenance``, checked against the ImageNet family's spec (``runs.IMAGENET_SPEC``) before it is
@@ -54,7 +55,7 @@ from .data import DatasetError, default_data_dir
 from .models import Net, get_model
 from .provenance import REPO_ROOT, provenance
 from .recipe import SEEDS, ImageNetConfig  # the recipe, beside CIFAR-10's (Sec. 3.4)
-from .records import check_writable, write_atomically, write_json
+from .records import check_writable, write_json
 from .train import DIVERGED_LOSS, TrainingDiverged
 
 IMAGENET_RUNS = runsmod.RUNS_DIR / "imagenet"
@@ -485,7 +486,6 @@ def _train(
         )
         if world.rank == 0:
             snapshot = {
-                "format": CHECKPOINT_FORMAT,
                 "config": asdict(cfg),
                 "iteration": iteration,
                 "model": model.state_dict(),
@@ -495,7 +495,7 @@ def _train(
                 "mean": mean.cpu(),
                 "wall_seconds": seconds,
             }
-            write_atomically(ckpt, lambda tmp: torch.save(snapshot, tmp))
+            checkpoints.save(ckpt, snapshot, CHECKPOINT_FORMAT)  # with its checksum, as a CIFAR-10 run's
         if world.size > 1:
             dist.barrier()  # the checkpoint is on disk before any process goes on (or stops)
         if stop_after is not None and iteration - start >= stop_after and iteration < cfg.iterations:

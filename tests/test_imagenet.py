@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 import resnet_book.__main__ as cli
-from resnet_book import imagenet, runs
+from resnet_book import checkpoints, imagenet, runs
 from resnet_book.models import get_model
 from resnet_book.recipe import IMAGENET_PRESETS, ImageNetConfig, imagenet_preset
 from resnet_book.records import write_atomically
@@ -229,9 +229,23 @@ def test_a_killed_torchrun_job_resumes_to_the_record_of_an_uninterrupted_one(fol
     assert comparable(resumed) == comparable(whole)
 
 
+def test_a_checkpoint_changed_on_disk_is_refused_by_its_checksum(folder, tmp_path, capsys):
+    """An ImageNet checkpoint is written as a CIFAR-10 run's is (``checkpoints.save``, with its checksum): a
+    state that loads but is not what was written is refused, not resumed."""
+    train_here(folder, tmp_path, capsys, "--stop-after", "1")
+    (path,) = (tmp_path / "ckpt").glob("*.pt")
+    state = torch.load(path, weights_only=True)
+    assert state["format"] == imagenet.CHECKPOINT_FORMAT and state["checksum"] == checkpoints.checksum(state)
+    state["iteration"] += 1  # a changed field, saved as torch would
+    torch.save(state, path)
+    args = [*SMALL, "--data", str(folder), "--out", str(tmp_path / "runs"), "--checkpoint-dir", str(tmp_path / "ckpt")]
+    assert imagenet_main(args) == 2
+    assert "do not match the checksum saved with them" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_stop_after_then_the_same_command_records_what_one_run_does(folder, tmp_path, capsys):
-    """``--stop-after`` (a session's time box) stops at an evaluation with a checkpoint and no record; the
+    """``--stop-after`` (a sitting's time box) stops at an evaluation with a checkpoint and no record; the
     same command continues; once recorded, a run is not trained again."""
     train_here(folder, tmp_path / "whole", capsys)
     first = train_here(folder, tmp_path / "cut", capsys, "--stop-after", "3")
