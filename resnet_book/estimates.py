@@ -8,7 +8,7 @@ every estimate the book prints, so a page states a cost the same way everywhere 
 * ``flops_scaled`` / ``imagenet_cost``: a net the benchmark never ran (an ImageNet net at 224x224, the
   sequel's ResNet-1001) at the multiply-adds per second ResNet-110 reached on the benchmark's GPU;
 * ``seconds_per_iteration`` / ``cpu_time_note``: a run on the reader's own CPU, from one training step timed
-  there (no benchmark of that CPU exists), as ``train`` says before a CPU run starts.
+  there (no benchmark of that CPU exists), as ``jobs.train_and_record`` says before a CPU run starts.
 
 Every GPU estimate takes a benchmark record (``benchmark=``) or reads the current one (``find_benchmark``).
 They are estimates, not measurements, and say so where they are printed.

@@ -21,15 +21,15 @@ channels_last; DataLoader workers decode the JPEGs. Every random number of the d
 image's scale, crop, flip and colour shift) comes from (seed, epoch, image), so a run does not depend on
 how many GPUs or workers draw it, and a restarted run continues exactly where it stopped.
 
-Rank 0 writes a checkpoint (atomically, with its checksum: ``checkpoints.save``) at every evaluation; the
-same command, or torchrun's elastic restart, continues from it (several nodes need ``--checkpoint-dir`` on a
-filesystem they all see). The
-finished run is written once to ``data/runs/imagenet/<id>.json``: the fields of ``resnet_book.runs``,
-with ``family: "imagenet"``, top-5 and centre-crop errors in ``final``, world size, nodes and backend in
-``provenance``, checked against the ImageNet family's spec (``runs.IMAGENET_SPEC``) before it is
-written. As ``python -m resnet_book train`` does, it refuses values out of range at the door (``--lr
-nan``, ``--iterations 0``), stops a run whose training loss diverges (``train.TrainingDiverged``: no record, the last checkpoint kept), and names a checkpoint it
-cannot read (``checkpoints.CheckpointError``), each in one line.
+Rank 0 writes a checkpoint (atomically, with its checksum: ``checkpoints.save``) at every evaluation; the same
+command, or torchrun's elastic restart, continues from it (several nodes need ``--checkpoint-dir`` on a
+filesystem they all see). The finished run is written once to ``data/runs/imagenet/<id>.json``: the fields of
+``resnet_book.runs``, with ``family: "imagenet"``, top-5 and centre-crop errors in ``final``, world size,
+nodes and backend in ``provenance``, checked against the ImageNet family's spec (``runs.IMAGENET_SPEC``)
+before it is written. As ``python -m resnet_book train`` does, it refuses values out of range at the door
+(``--lr nan``, ``--iterations 0``), stops a run whose training loss diverges (``train.TrainingDiverged``: no
+record, the last checkpoint kept), and names a checkpoint it cannot read (``checkpoints.CheckpointError``),
+each in one line.
 """
 
 from __future__ import annotations
