@@ -12,9 +12,9 @@ the same runs (``Config.identity``) on the same dataset, refusing any other by n
 
 ``claim`` is the one place that makes a checkpoint this process's before a run trains: it refuses a folder
 or an unwritable one, takes the checkpoint's lock (``<checkpoint>.lock``: one process trains a run at a time;
-``lock``) and those of the runs it holds, and removes what saves cut short by ``kill -9`` left. The ``Trainer``
-takes a checkpoint only as ``claim`` hands it over (``Claimed``), so every way in (``jobs``, which claims a
-job's before it loads the data, ``train.train``, a ``Trainer``) claims it, once.
+``lock``) and those of the runs it holds, and removes what saves cut short by ``kill -9`` left. Every way in
+claims a checkpoint once: ``jobs`` before it loads the data, ``train.train``, and a ``Trainer`` given a plain
+path; a ``Trainer`` given what ``claim`` handed over (``Claimed``) checks none of it again.
 """
 
 from __future__ import annotations

@@ -179,7 +179,7 @@ class Trainer:
         config: Config | Sequence[Config],
         data: datamod.CIFAR10,
         device: str | torch.device | None = None,
-        checkpoint: checkpoints.Claimed | None = None,
+        checkpoint: str | Path | checkpoints.Claimed | None = None,
         resume: bool = True,
         callback: Callable[["Trainer", dict], None] | None = None,
         engine: Engine = Engine(),
@@ -578,7 +578,7 @@ def show(bar, trainer: Trainer, entry: dict | list[dict] | None) -> None:
     bar.update(trainer.iteration - bar.n)
 
 
-def check_own_model(model: object, configs: list[Config], checkpoint: checkpoints.Claimed | None) -> None:
+def check_own_model(model: object, configs: list[Config], checkpoint: str | Path | checkpoints.Claimed | None) -> None:
     """What ``Trainer(config, data, model=net)`` accepts: one ``nn.Module`` for one config, no checkpoint.
 
     A checkpoint names its run by the config alone, so it could resume a named model's weights into this
@@ -588,8 +588,9 @@ def check_own_model(model: object, configs: list[Config], checkpoint: checkpoint
     if len(configs) != 1:
         raise ValueError(f"model=: one net trains one run; got {len(configs)} configs (a pack trains named models only)")
     if checkpoint is not None:
+        path = checkpoint.path if isinstance(checkpoint, checkpoints.Claimed) else checkpoint
         raise ValueError(
-            f"model=: a net that is not one of the named models is not checkpointed (checkpoint={str(checkpoint.path)!r}): "
+            f"model=: a net that is not one of the named models is not checkpointed (checkpoint={str(path)!r}): "
             f"its checkpoint could resume into the named {configs[0].model!r} or the other way round"
         )
 

@@ -243,6 +243,9 @@ def test_a_net_given_as_model_is_never_checkpointed_or_packed(tiny, tmp_path):
     with pytest.raises(ValueError, match="not checkpointed"):
         Trainer(tiny_config(), tiny, "cpu", checkpoint=claim(tmp_path / "new.pt"), model=net)
     assert not (tmp_path / "new.pt").exists()
+    with pytest.raises(ValueError, match="not checkpointed .checkpoint='.*plain.pt'"):  # a path, refused as plainly
+        Trainer(tiny_config(), tiny, "cpu", checkpoint=tmp_path / "plain.pt", model=net)
+    assert not (tmp_path / "plain.pt.lock").exists()  # refused before it is claimed
     with pytest.raises(ValueError, match="one net trains one run"):
         Trainer([tiny_config(), tiny_config(seed=1)], tiny, "cpu", model=net)
     with pytest.raises(TypeError, match="torch.nn.Module"):
